@@ -1,0 +1,448 @@
+"""Compile step: a :class:`CompiledJourney` the engine runs, built once per journey version.
+
+One ``transitions.Machine`` per journey version holds the stage graph (no model per
+project: the engine asks it which triggers a stage offers and where each leads),
+gates become trees of :class:`CompiledCriterion` with compiled CEL programs, and
+follow-ups get due-time functions. Nothing here touches a database or a clock:
+callers pass ``now`` in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from transitions import Machine
+
+from bompao.definitions.checks import expand_sources
+from bompao.definitions.durations import Duration
+from bompao.definitions.expressions import compile_expression, make_env
+from bompao.definitions.model import (
+    Criterion,
+    EvidenceSpec,
+    FieldSpec,
+    FollowUpSpec,
+    JourneyDoc,
+)
+from bompao.definitions.texts import duration_text, pick
+from bompao.definitions.values import coerce, to_cel
+from bompao.errors import InvalidValue, NotFound
+
+__all__ = [
+    "CompiledCriterion",
+    "CompiledFollowUp",
+    "CompiledJourney",
+    "CompiledStage",
+    "CompiledTransition",
+    "CriterionResult",
+    "GateContext",
+    "compile_document",
+]
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class GateContext:
+    """What a gate sees of a project at one moment."""
+
+    fields: Mapping[str, Any]
+    evidence: Mapping[str, Any]
+    approvals: Mapping[str, int]
+    entered_at: datetime
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One criterion's verdict, with the values it saw and its children's verdicts."""
+
+    kind: str
+    says: Mapping[str, str]
+    met: bool
+    seen: Mapping[str, Any]
+    children: tuple[CriterionResult, ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        """The criterion's human text in ``lang``."""
+        return pick(self.says, lang)
+
+    def unmet(self) -> list[CriterionResult]:
+        """The innermost unmet criteria (what is missing)."""
+        if self.met:
+            return []
+        if self.kind in ("all", "any") and self.children:
+            return [leaf for child in self.children for leaf in child.unmet()]
+        return [self]
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """A JSON-ready form."""
+        result: dict[str, Any] = {"kind": self.kind, "says": self.text(lang), "met": self.met,
+                                  "seen": dict(self.seen)}
+        if self.children:
+            result["criteria"] = [child.as_dict(lang) for child in self.children]
+        return result
+
+
+@dataclass(frozen=True)
+class CompiledCriterion:
+    """A gate criterion ready to evaluate."""
+
+    kind: str
+    says: Mapping[str, str]
+    children: tuple[CompiledCriterion, ...] = ()
+    expr: str | None = None
+    program: Any = None
+    names: tuple[str, ...] = ()
+    evidence: str | None = None
+    role: str | None = None
+    count: int = 1
+    duration: Duration | None = None
+
+    def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
+        """Evaluate against ``ctx``; never raises for missing data (it is simply unmet)."""
+        if self.kind in ("all", "any", "not"):
+            results = tuple(child.evaluate(ctx, journey) for child in self.children)
+            if self.kind == "all":
+                met = all(r.met for r in results)
+            elif self.kind == "any":
+                met = any(r.met for r in results)
+            else:
+                met = not results[0].met
+            return CriterionResult(self.kind, self.says, met, {}, results)
+        if self.kind == "expr":
+            return self._expression(ctx, journey)
+        if self.kind == "evidence":
+            attached = self.evidence in ctx.evidence
+            return CriterionResult(self.kind, self.says, attached,
+                                   {"evidence": self.evidence, "attached": attached})
+        if self.kind == "approval":
+            have = int(ctx.approvals.get(self.role or "", 0))
+            return CriterionResult(self.kind, self.says, have >= self.count,
+                                   {"role": self.role, "approvals": have, "needed": self.count})
+        assert self.duration is not None
+        ready = self.duration.add(ctx.entered_at, timezone=journey.timezone,
+                                  calendar=journey.calendar)
+        return CriterionResult(self.kind, self.says, ctx.now >= ready, {
+            "entered_at": ctx.entered_at.isoformat(), "passable_at": ready.isoformat()})
+
+    def _expression(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
+        activation = journey.activation(ctx)
+        seen = {name: _plain(activation[name]) for name in self.names if name in activation}
+        missing = [name for name in self.names if name not in activation]
+        value = self.program.eval(data=activation)
+        if str(value.type()) == "ERROR":
+            if missing:
+                seen["missing"] = missing
+            else:
+                seen["error"] = str(value.value())
+            return CriterionResult(self.kind, self.says, False, seen)
+        return CriterionResult(self.kind, self.says, value.value() is True, seen)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return sorted(value) if all(v is True or isinstance(v, Mapping) for v in
+                                    value.values()) else dict(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CompiledFollowUp:
+    """A follow-up of a stage with its due-time function."""
+
+    name: str
+    stage: str
+    index: int
+    spec: FollowUpSpec
+
+    @property
+    def action(self) -> str:
+        """The action name."""
+        return self.spec.action
+
+    @property
+    def recurring(self) -> bool:
+        """Whether it runs again after each run."""
+        return self.spec.every is not None
+
+    def due(self, entered_at: datetime, fields: Mapping[str, Any], occurrence: int,
+            journey: CompiledJourney) -> datetime | None:
+        """When occurrence ``occurrence`` (0-based) is due, or None if it never is.
+
+        ``at:`` follow-ups are due at local midnight of the date field (or at the
+        datetime), once; they are None while the field is empty.
+        """
+        spec = self.spec
+        tz, calendar = journey.timezone, journey.calendar
+        if spec.at is not None:
+            if occurrence > 0:
+                return None
+            value = fields.get(spec.at)
+            if value is None:
+                return None
+            if journey.fields[spec.at].type == "date":
+                return datetime.combine(datetime.fromisoformat(value).date(), time(0),
+                                        ZoneInfo(tz))
+            return datetime.fromisoformat(value)
+        start = entered_at
+        if spec.after is not None:
+            start = spec.after.add(start, timezone=tz, calendar=calendar)
+            if spec.every is None:
+                return start if occurrence == 0 else None
+            return spec.every.add(start, timezone=tz, calendar=calendar, times=occurrence) \
+                if occurrence else start
+        assert spec.every is not None
+        return spec.every.add(start, timezone=tz, calendar=calendar, times=occurrence + 1)
+
+
+@dataclass(frozen=True)
+class CompiledTransition:
+    """One way out of one or more stages."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    gate: CompiledCriterion | None
+    roles: frozenset[str] | None
+    override_roles: frozenset[str]
+    title: Mapping[str, str] | None
+
+    def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
+        """The gate's verdict (an empty ``all`` when there is no gate)."""
+        if self.gate is None:
+            return CriterionResult("all", {"en": "No gate", "th": "ไม่มีเงื่อนไข"}, True, {})
+        return self.gate.evaluate(ctx, journey)
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    """A stage and its follow-ups."""
+
+    name: str
+    title: Mapping[str, str] | None
+    description: Mapping[str, str] | None
+    initial: bool
+    final: bool
+    expected_duration: Duration | None
+    follow_ups: tuple[CompiledFollowUp, ...]
+
+    def label(self, lang: str = "en") -> str:
+        """The stage's title in ``lang`` (its key if untitled)."""
+        return pick(self.title, lang, self.name)
+
+
+@dataclass
+class CompiledJourney:
+    """A validated journey version, ready for the engine. Shared by all its projects."""
+
+    key: str
+    version: int
+    doc: JourneyDoc
+    stages: dict[str, CompiledStage]
+    transitions: list[CompiledTransition]
+    machine: Any
+    source: str = ""
+    file: str = ""
+    _by_pair: dict[tuple[str, str], CompiledTransition] = field(default_factory=dict)
+
+    @property
+    def title(self) -> Mapping[str, str] | None:
+        """The journey's title texts."""
+        return self.doc.title
+
+    @property
+    def timezone(self) -> str:
+        """The IANA timezone of the journey."""
+        return self.doc.timezone
+
+    @property
+    def calendar(self) -> str | None:
+        """The holiday calendar for business days."""
+        return self.doc.calendar
+
+    @property
+    def partner(self) -> str | None:
+        """The partner the journey belongs to, if any."""
+        return self.doc.partner
+
+    @property
+    def roles(self) -> list[str]:
+        """The declared roles."""
+        return list(self.doc.roles)
+
+    @property
+    def fields(self) -> dict[str, FieldSpec]:
+        """The declared fields."""
+        return dict(self.doc.fields)
+
+    @property
+    def evidence(self) -> dict[str, EvidenceSpec]:
+        """The declared evidence items."""
+        return dict(self.doc.evidence)
+
+    @property
+    def initial(self) -> str:
+        """The initial stage."""
+        return next(name for name, stage in self.stages.items() if stage.initial)
+
+    @property
+    def ref(self) -> str:
+        """``key@version``."""
+        return f"{self.key}@{self.version}"
+
+    def label(self, lang: str = "en") -> str:
+        """The journey's title in ``lang``."""
+        return pick(self.doc.title, lang, self.key)
+
+    def triggers(self, stage: str) -> list[str]:
+        """The triggers the stage offers, in declaration order."""
+        return list(self.machine.get_triggers(stage))
+
+    def transition(self, stage: str, trigger: str) -> CompiledTransition:
+        """The transition ``trigger`` fires from ``stage``.
+
+        Raises:
+            NotFound: the trigger is unknown, or not offered from this stage (the
+                message lists the triggers that are).
+        """
+        found = self._by_pair.get((trigger, stage))
+        if found is not None:
+            return found
+        offered = ", ".join(self.triggers(stage)) or "none (the stage is final)"
+        if not any(t.trigger == trigger for t in self.transitions):
+            raise NotFound(f"unknown trigger {trigger!r} in journey {self.ref}; "
+                           f"from stage {stage!r} the triggers are: {offered}")
+        raise NotFound(f"trigger {trigger!r} is not available in stage {stage!r}; "
+                       f"available: {offered}")
+
+    def dest(self, stage: str, trigger: str) -> str:
+        """Where ``trigger`` leads from ``stage``, as the state machine says."""
+        self.transition(stage, trigger)
+        return str(self.machine.events[trigger].transitions[stage][0].dest)
+
+    def coerce_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Check values against the declared field types; return their stored forms.
+
+        Raises:
+            InvalidValue: an unknown field, or a value of the wrong type.
+        """
+        result: dict[str, Any] = {}
+        for name, value in values.items():
+            spec = self.doc.fields.get(name)
+            if spec is None:
+                known = ", ".join(sorted(self.doc.fields)) or "none"
+                raise InvalidValue(f"unknown field {name!r} in journey {self.ref}; "
+                                   f"fields: {known}")
+            try:
+                result[name] = coerce(spec.type, value)
+            except ValueError as exc:
+                raise InvalidValue(f"field {name!r}: {exc}") from None
+        return result
+
+    def defaults(self) -> dict[str, Any]:
+        """The stored forms of the declared defaults."""
+        return {name: coerce(spec.type, spec.default) for name, spec in self.doc.fields.items()
+                if spec.default is not None}
+
+    def activation(self, ctx: GateContext) -> dict[str, Any]:
+        """The variables CEL sees for ``ctx``."""
+        data = {name: to_cel(self.doc.fields[name].type, value, self.timezone)
+                for name, value in ctx.fields.items()
+                if value is not None and name in self.doc.fields}
+        data["evidence"] = dict.fromkeys(ctx.evidence, True)
+        data["approvals"] = {role: int(n) for role, n in ctx.approvals.items()}
+        data["days_in_stage"] = max(0, (ctx.now - ctx.entered_at).days)
+        data["now"] = ctx.now
+        return data
+
+
+def _default_says(criterion: Criterion, doc: JourneyDoc) -> dict[str, str]:
+    kind = criterion.kind
+    if kind == "expr":
+        return {"en": str(criterion.expr)}
+    if kind == "evidence":
+        spec = doc.evidence.get(criterion.evidence or "")
+        title = spec.title if spec else None
+        name = criterion.evidence or ""
+        return {"en": f"Evidence: {pick(title, 'en', name)}",
+                "th": f"หลักฐาน: {pick(title, 'th', name)}"}
+    if kind == "approval" and criterion.approval is not None:
+        n, role = criterion.approval.count, criterion.approval.role
+        return {"en": f"{n} approval{'s' if n != 1 else ''} from {role}",
+                "th": f"การอนุมัติจาก {role} {n} ครั้ง"}
+    if kind == "min_time_in_stage" and criterion.min_time_in_stage is not None:
+        return {"en": f"At least {duration_text(criterion.min_time_in_stage)} in this stage",
+                "th": f"อยู่ในขั้นนี้อย่างน้อย {duration_text(criterion.min_time_in_stage, 'th')}"}
+    if kind == "all":
+        return {"en": "All of the following", "th": "ครบทุกข้อต่อไปนี้"}
+    if kind == "any":
+        return {"en": "At least one of the following", "th": "อย่างน้อยหนึ่งข้อต่อไปนี้"}
+    return {"en": "None of the following", "th": "ต้องไม่เป็นไปตามข้อต่อไปนี้"}
+
+
+def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> CompiledCriterion:
+    says = dict(criterion.says) if criterion.says else _default_says(criterion, doc)
+    kind = criterion.kind
+    if kind in ("all", "any", "not"):
+        children = criterion.all_ if kind == "all" else criterion.any_ if kind == "any" \
+            else [criterion.not_]
+        return CompiledCriterion(kind, says, tuple(
+            _compile_criterion(c, doc, env) for c in children or [] if c is not None))
+    if kind == "expr":
+        text = str(criterion.expr)
+        names = tuple(dict.fromkeys(n for n in _IDENT.findall(text)
+                                    if n in doc.fields or n in ("days_in_stage",)))
+        return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
+                                 names=names)
+    if kind == "evidence":
+        return CompiledCriterion(kind, says, evidence=criterion.evidence)
+    if kind == "approval" and criterion.approval is not None:
+        return CompiledCriterion(kind, says, role=criterion.approval.role,
+                                 count=criterion.approval.count)
+    return CompiledCriterion(kind, says, duration=criterion.min_time_in_stage)
+
+
+def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "") -> CompiledJourney:
+    """Compile a checked document. Call only after the checks found no problem.
+
+    Raises:
+        CelProblem: an expression does not compile (the checks report it first).
+    """
+    env = make_env({name: spec.type for name, spec in doc.fields.items()})
+    stages: dict[str, CompiledStage] = {}
+    for name, spec in doc.stages.items():
+        follow_ups = tuple(
+            CompiledFollowUp(f.id or f"{f.action}_{index}", name, index, f)
+            for index, f in enumerate(spec.follow_ups))
+        stages[name] = CompiledStage(name, spec.title, spec.description, spec.initial,
+                                     spec.final, spec.expected_duration, follow_ups)
+    transitions: list[CompiledTransition] = []
+    by_pair: dict[tuple[str, str], CompiledTransition] = {}
+    machine_transitions = []
+    override_default = frozenset(doc.override_roles)
+    for item in doc.transitions:
+        sources = tuple(expand_sources(doc, item.from_, item.to))
+        gate = _compile_criterion(item.gate, doc, env) if item.gate is not None else None
+        compiled = CompiledTransition(
+            item.trigger, sources, item.to, gate,
+            frozenset(item.roles) if item.roles is not None else None,
+            frozenset(item.override_roles) if item.override_roles is not None
+            else override_default,
+            item.title)
+        transitions.append(compiled)
+        for stage in sources:
+            by_pair[(item.trigger, stage)] = compiled
+        machine_transitions.append(
+            {"trigger": item.trigger, "source": list(sources), "dest": item.to})
+    initial = next(name for name, stage in doc.stages.items() if stage.initial)
+    machine = Machine(model=None, states=list(doc.stages), transitions=machine_transitions,
+                      initial=initial, auto_transitions=False)
+    return CompiledJourney(doc.journey, doc.version, doc, stages, transitions, machine,
+                           source=source, file=file, _by_pair=by_pair)

@@ -1,0 +1,101 @@
+"""CEL gate expressions: the typed environment, compilation and error positions.
+
+Expressions are compiled by cel-expr-python (Google's CEL, C++ core) against the
+journey's declared fields plus ``evidence``, ``approvals``, ``days_in_stage`` and
+``now``, so a typo or a type error is found when the journey loads, not when a
+gate is checked. CEL cannot call Python or read anything outside the activation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cel_expr_python import cel
+
+from bompao.definitions.source import Mark
+
+__all__ = [
+    "BUILTIN_VARIABLES",
+    "RESERVED",
+    "CelProblem",
+    "compile_expression",
+    "make_env",
+    "problem_mark",
+]
+
+BUILTIN_VARIABLES = ("evidence", "approvals", "days_in_stage", "now")
+RESERVED = frozenset({
+    *BUILTIN_VARIABLES, "in", "as", "break", "const", "continue", "else", "for", "function",
+    "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+    "true", "false", "null", "project", "stage", "journey",
+})
+
+_SCALARS = {
+    "string": cel.Type.STRING, "int": cel.Type.INT, "float": cel.Type.DOUBLE,
+    "bool": cel.Type.BOOL, "date": cel.Type.TIMESTAMP, "datetime": cel.Type.TIMESTAMP,
+}
+_PROBLEM = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+@dataclass(frozen=True, slots=True)
+class CelProblem(Exception):
+    """One CEL compile problem at a 1-based line and column inside the expression."""
+
+    line: int
+    column: int
+    message: str
+
+
+def cel_type(type_name: str) -> Any:
+    """The CEL type of a journey field type such as ``"list[string]"``."""
+    if type_name.startswith("list["):
+        return cel.Type.List(_SCALARS[type_name[5:-1]])
+    return _SCALARS[type_name]
+
+
+def make_env(field_types: Mapping[str, str]) -> Any:
+    """A CEL environment that knows each field (name → journey type) and the built-ins."""
+    variables = {name: cel_type(kind) for name, kind in field_types.items()}
+    variables.update({
+        "evidence": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
+        "approvals": cel.Type.Map(cel.Type.STRING, cel.Type.INT),
+        "days_in_stage": cel.Type.INT,
+        "now": cel.Type.TIMESTAMP,
+    })
+    return cel.NewEnv(variables=variables)
+
+
+def compile_expression(env: Any, text: str) -> Any:
+    """Compile ``text`` and require a bool result.
+
+    Raises:
+        CelProblem: the first syntax or type error, with its position in ``text``.
+    """
+    try:
+        expression = env.compile(text)
+    except RuntimeError as exc:
+        raise _first_problem(str(exc)) from None
+    result = str(expression.return_type())
+    if result not in ("BOOL", "DYN", "bool", "dyn"):
+        raise CelProblem(1, 1, f"the expression gives {result.lower()}, a gate needs bool")
+    return expression
+
+
+def _first_problem(text: str) -> CelProblem:
+    match = _PROBLEM.search(text)
+    if match is None:
+        return CelProblem(1, 1, text.strip().splitlines()[0] if text.strip() else "invalid")
+    return CelProblem(int(match.group(1)), int(match.group(2)), match.group(3).strip())
+
+
+def problem_mark(value: Mark, line: int, column: int) -> tuple[int, int]:
+    """Map a position inside an expression to the file, given where its scalar starts."""
+    if value.style in ("|", ">"):
+        return value.line + line, value.indent + column
+    if line > 1:
+        return value.line + line - 1, column
+    quote = 1 if value.style in ('"', "'") else 0
+    return value.line, value.column + quote + column - 1

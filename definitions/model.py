@@ -1,0 +1,245 @@
+"""The journey document as pydantic models: the neutral model between YAML and compilation.
+
+Every model forbids unknown keys. The JSON Schema that ``bompao schema`` prints is
+generated from these classes, so the schema and the parser accept the same keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from bompao.definitions.durations import Duration, parse_duration
+
+__all__ = [
+    "ACTIONS",
+    "CRITERION_KINDS",
+    "FIELD_TYPES",
+    "Approval",
+    "Criterion",
+    "DurationValue",
+    "EvidenceSpec",
+    "FieldSpec",
+    "FollowUpSpec",
+    "JourneyDoc",
+    "Name",
+    "RemoveSpec",
+    "StageSpec",
+    "Text",
+    "TransitionSpec",
+]
+
+NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+JourneyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+ExtendsRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*@[1-9][0-9]*$")]
+
+CalendarCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+FIELD_TYPES = ("string", "int", "float", "bool", "date", "datetime",
+               "list[string]", "list[int]", "list[float]")
+ACTIONS = ("notify", "email", "flag", "unflag", "transition", "webhook")
+CRITERION_KINDS = ("all", "any", "not", "expr", "evidence", "approval", "min_time_in_stage")
+
+
+def _text(value: Any) -> Any:
+    return {"en": value} if isinstance(value, str) else value
+
+
+Text = Annotated[
+    dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
+         Annotated[str, StringConstraints(max_length=2000)]],
+    BeforeValidator(_text),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "string"},
+            {"type": "object", "additionalProperties": {"type": "string"},
+             "propertyNames": {"pattern": "^[a-z]{2,3}(-[A-Za-z]{2,4})?$"},
+             "examples": [{"en": "Idea", "th": "ไอเดีย"}]},
+        ],
+        "description": "Text in one language, or a mapping of language code to text.",
+    }),
+]
+
+DurationValue = Annotated[
+    Duration,
+    BeforeValidator(parse_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({
+        "type": "string",
+        "pattern": r"^\s*\d{1,6}\s+(business\s+days?|days?|weeks?|months?|years?)\s*$",
+        "examples": ["14 days", "2 weeks", "6 months", "10 business days"],
+    }),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
+
+
+def _empty_if_none(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _field_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else _empty_if_none(value)
+
+
+class FieldSpec(_Strict):
+    """A typed project fact that CEL expressions see by name."""
+
+    type: Literal["string", "int", "float", "bool", "date", "datetime",
+                  "list[string]", "list[int]", "list[float]"]
+    default: Any = None
+    title: Text | None = None
+    description: Text | None = None
+
+
+class EvidenceSpec(_Strict):
+    """A named item (a link or a note) a project can attach."""
+
+    title: Text | None = None
+    description: Text | None = None
+
+
+class Approval(_Strict):
+    """``count`` approvals by people acting in ``role``, since the stage was entered."""
+
+    role: Name
+    count: int = Field(1, ge=1, le=100)
+
+
+class Criterion(_Strict):
+    """One gate criterion: exactly one of the kinds, plus an optional ``says`` text."""
+
+    all_: list[Criterion] | None = Field(None, alias="all")
+    any_: list[Criterion] | None = Field(None, alias="any")
+    not_: Criterion | None = Field(None, alias="not")
+    expr: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    evidence: Name | None = None
+    approval: Approval | None = None
+    min_time_in_stage: DurationValue | None = None
+    says: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_means_all(cls, value: Any) -> Any:
+        return {"all": value} if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Criterion:
+        kinds = self.kinds()
+        if len(kinds) != 1:
+            got = ", ".join(repr(k) for k in kinds) if kinds else "none"
+            allowed = ", ".join(CRITERION_KINDS)
+            raise ValueError(f"a criterion needs exactly one of {allowed}; got {got}")
+        return self
+
+    def kinds(self) -> list[str]:
+        """The criterion kinds present (exactly one once validated)."""
+        values = {"all": self.all_, "any": self.any_, "not": self.not_, "expr": self.expr,
+                  "evidence": self.evidence, "approval": self.approval,
+                  "min_time_in_stage": self.min_time_in_stage}
+        return [k for k, v in values.items() if v is not None]
+
+    @property
+    def kind(self) -> str:
+        """The criterion's kind."""
+        return self.kinds()[0]
+
+
+class FollowUpSpec(_Strict):
+    """Something to do at a time relative to stage entry or at a date field."""
+
+    id: Name | None = None
+    after: DurationValue | None = None
+    every: DurationValue | None = None
+    at: Name | None = None
+    action: Name
+    to: list[Name] = Field(default_factory=list)
+    message: Text | None = None
+    subject: Text | None = None
+    flag: Name | None = None
+    trigger: Name | None = None
+    force: bool = False
+    endpoint: Annotated[str, StringConstraints(max_length=200)] | None = None
+    title: Text | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> FollowUpSpec:
+        if self.at is not None and (self.after is not None or self.every is not None):
+            raise ValueError("a follow-up with 'at' takes neither 'after' nor 'every'")
+        if self.at is None and self.after is None and self.every is None:
+            raise ValueError("a follow-up needs 'after', 'every' or 'at'")
+        return self
+
+
+class StageSpec(_Strict):
+    """A stage of the journey."""
+
+    initial: bool = False
+    final: bool = False
+    title: Text | None = None
+    description: Text | None = None
+    expected_duration: DurationValue | None = None
+    follow_ups: list[FollowUpSpec] = Field(default_factory=list)
+
+
+class TransitionSpec(_Strict):
+    """A way from one or more stages to another, fired by ``trigger``."""
+
+    trigger: Name
+    from_: Name | Literal["*"] | list[Name] = Field(alias="from")
+    to: Name
+    gate: Criterion | None = None
+    roles: list[Name] | None = None
+    override_roles: list[Name] | None = None
+    title: Text | None = None
+    description: Text | None = None
+
+
+class RemoveSpec(_Strict):
+    """What a journey that ``extends`` another drops from it."""
+
+    stages: list[Name] = Field(default_factory=list)
+    transitions: list[Name | dict[str, str]] = Field(default_factory=list)
+    fields: list[Name] = Field(default_factory=list)
+    evidence: list[Name] = Field(default_factory=list)
+
+
+class JourneyDoc(_Strict):
+    """A whole journey document (after ``extends`` is resolved)."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, strict=True,
+        title="bompao journey",
+        json_schema_extra={"$id": "https://bompao.dev/schema/journey.json"},
+    )
+
+    journey: JourneyKey
+    version: int = Field(ge=1)
+    title: Text | None = None
+    description: Text | None = None
+    timezone: str = "Asia/Bangkok"
+    calendar: CalendarCode | None = "TH"
+    partner: Annotated[str, StringConstraints(max_length=100)] | None = None
+    extends: ExtendsRef | None = None
+    roles: list[Name] = Field(default_factory=list)
+    override_roles: list[Name] = Field(default_factory=list)
+    fields: dict[Name, Annotated[FieldSpec, BeforeValidator(_field_shorthand)]] = Field(
+        default_factory=dict)
+    evidence: dict[Name, Annotated[EvidenceSpec, BeforeValidator(_empty_if_none)]] = Field(
+        default_factory=dict)
+    stages: dict[Name, Annotated[StageSpec, BeforeValidator(_empty_if_none)]]
+    transitions: list[TransitionSpec] = Field(default_factory=list)
+    remove: RemoveSpec | None = None

@@ -1,0 +1,273 @@
+"""Safe YAML loading that keeps where every key and value came from.
+
+The loader builds plain Python data (dicts, lists, str, int, float, bool, None) and a
+:class:`Positions` table on the side, so later stages can point at ``FILE:LINE:COL``
+for any path into the document. Only ``true``/``false`` are booleans: ``yes``, ``no``,
+``on`` and ``off`` stay strings, and timestamps stay strings. Documents over
+:data:`MAX_BYTES`, documents that expand to more than :data:`MAX_NODES` nodes
+(alias bombs) and documents whose root is not a mapping are refused before any
+expensive work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import yaml
+
+from bompao.errors import Diagnostic, LoadError
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Mark", "Positions", "Source", "load_yaml"]
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based position in a file; ``style`` is the YAML scalar style (``'"|>`` or None)."""
+
+    file: str
+    line: int
+    column: int
+    style: str | None = None
+    indent: int = 0
+
+
+class Positions:
+    """Where each entry of each container came from, keyed by the container's identity.
+
+    Keying by identity (not by path) lets ``extends`` move containers between
+    documents without losing their positions.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, dict[Any, tuple[Mark, Mark]]] = {}
+        self._self: dict[int, Mark] = {}
+        self._alive: list[Any] = []
+
+    def add_container(self, container: Any, mark: Mark) -> None:
+        """Record the position of a container itself."""
+        self._self[id(container)] = mark
+        self._alive.append(container)
+
+    def add_entry(self, container: Any, key: Any, key_mark: Mark, value_mark: Mark) -> None:
+        """Record the position of one key (or list index) and its value."""
+        self._entries.setdefault(id(container), {})[key] = (key_mark, value_mark)
+
+    def merge(self, other: Positions) -> None:
+        """Take every position ``other`` knows."""
+        self._entries.update(other._entries)
+        self._self.update(other._self)
+        self._alive.extend(other._alive)
+
+    def entry(self, container: Any, key: Any) -> tuple[Mark, Mark] | None:
+        """The (key, value) marks of one entry, or None."""
+        return self._entries.get(id(container), {}).get(key)
+
+    def container(self, container: Any) -> Mark | None:
+        """The mark of a container, or None."""
+        return self._self.get(id(container))
+
+    def locate(self, root: Any, path: Path, *, key: bool = False) -> Mark | None:
+        """The mark of the deepest element of ``path`` that exists in ``root``.
+
+        Args:
+            root: the document data.
+            path: keys and indices from the root.
+            key: point at the last key itself rather than its value.
+        """
+        best = self.container(root)
+        node = root
+        for depth, step in enumerate(path):
+            if (isinstance(node, dict) and step in node) or (
+                isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+            ):
+                marks = self.entry(node, step)
+                if marks is not None:
+                    last = depth == len(path) - 1
+                    best = marks[0] if (key and last) else marks[1]
+                node = node[step]  # type: ignore[index]
+            else:
+                break
+        return best
+
+
+@dataclass
+class Source:
+    """A loaded document: its data, the file name used in messages, and positions."""
+
+    file: str
+    data: dict[str, Any]
+    positions: Positions = field(default_factory=Positions)
+    text: str = ""
+
+    def mark(self, path: Path, *, key: bool = False) -> Mark:
+        """The position of ``path`` (or of its nearest existing ancestor)."""
+        found = self.positions.locate(self.data, path, key=key)
+        return found or Mark(self.file, 1, 1)
+
+    def diagnostic(self, path: Path, message: str, *, key: bool = False) -> Diagnostic:
+        """A diagnostic at ``path``."""
+        mark = self.mark(path, key=key)
+        return Diagnostic(mark.file, mark.line, mark.column, message)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false and whose timestamps stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
+def _error(file: str, mark: yaml.Mark | None, message: str) -> LoadError:
+    if mark is None:
+        return LoadError.at(file, 1, 1, message)
+    return LoadError.at(file, mark.line + 1, mark.column + 1, message)
+
+
+def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
+    """Parse one YAML document into plain data with positions.
+
+    Args:
+        text: the document, as text or UTF-8 bytes.
+        file: the name used in messages.
+
+    Returns:
+        The loaded :class:`Source`.
+
+    Raises:
+        LoadError: the text is too large, not UTF-8, not YAML, an alias bomb, too
+            deep, has duplicate or non-string keys, or its root is not a mapping.
+    """
+    size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
+    if size > MAX_BYTES:
+        raise LoadError.at(file, 1, 1, f"the document is {size:,} bytes; "
+                           f"the limit is {MAX_BYTES:,} bytes")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise LoadError.at(file, 1, 1, f"the document is not UTF-8 text "
+                               f"(bad byte at offset {exc.start})") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _error(file, exc.problem_mark or exc.context_mark,
+                     f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise LoadError.at(file, 1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise LoadError.at(file, 1, 1, "the document nests too deeply") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise LoadError.at(file, 1, 1, "the document is empty; a journey is a mapping "
+                           "with 'journey', 'version' and 'stages'")
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        raise _error(file, node.start_mark, f"the document must be a mapping with "
+                     f"'journey', 'version' and 'stages', not {kind}")
+    builder = _Builder(file, loader, text)
+    data = builder.build(node, 0)
+    return Source(file=file, data=data, positions=builder.positions, text=text)
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, counting nodes to stop alias bombs."""
+
+    _SCALARS: ClassVar[dict[str, str]] = {
+        "tag:yaml.org,2002:int": "construct_yaml_int",
+        "tag:yaml.org,2002:float": "construct_yaml_float",
+        "tag:yaml.org,2002:bool": "construct_yaml_bool",
+        "tag:yaml.org,2002:null": "construct_yaml_null",
+    }
+
+    def __init__(self, file: str, loader: _Loader, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.loader = loader
+        self.positions = Positions()
+        self.count = 0
+
+    def mark(self, node: yaml.Node) -> Mark:
+        style = getattr(node, "style", None)
+        style = style if isinstance(style, str) and style else None
+        indent = 0
+        if style in ("|", ">"):
+            lines = self.text.splitlines()
+            line = node.start_mark.line + 1
+            if line < len(lines):
+                indent = len(lines[line]) - len(lines[line].lstrip(" "))
+        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                    style, indent)
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _error(self.file, node.start_mark, f"the document expands to more than "
+                         f"{MAX_NODES:,} nodes (aliases repeated too often?)")
+        if depth > MAX_DEPTH:
+            raise _error(self.file, node.start_mark,
+                         f"the document nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            self.positions.add_container(items, self.mark(node))
+            for index, child in enumerate(node.value):
+                items.append(self.build(child, depth + 1))
+                self.positions.add_entry(items, index, self.mark(child), self.mark(child))
+            return items
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        method = self._SCALARS.get(node.tag)
+        if method is None:
+            return str(node.value)
+        try:
+            return getattr(self.loader, method)(node)
+        except (ValueError, yaml.YAMLError):
+            return str(node.value)
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.MarkedYAMLError as exc:
+            raise _error(self.file, exc.problem_mark, f"invalid merge key: {exc.problem}") from None
+        merged = len(node.value) - own
+        result: dict[str, Any] = {}
+        from_merge: set[str] = set()
+        self.positions.add_container(result, self.mark(node))
+        for index, (key_node, value_node) in enumerate(node.value):
+            key = self.build(key_node, depth + 1)
+            if not isinstance(key, str):
+                raise _error(self.file, key_node.start_mark,
+                             f"keys must be text; got {key!r} ({type(key).__name__})")
+            if key in result:
+                if index < merged:
+                    continue
+                if key not in from_merge:
+                    first = self.positions.entry(result, key)
+                    where = f" (first at line {first[0].line})" if first else ""
+                    raise _error(self.file, key_node.start_mark, f"duplicate key {key!r}{where}")
+                from_merge.discard(key)
+            elif index < merged:
+                from_merge.add(key)
+            result[key] = self.build(value_node, depth + 1)
+            self.positions.add_entry(result, key, self.mark(key_node), self.mark(value_node))
+        return result

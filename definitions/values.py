@@ -1,0 +1,110 @@
+"""Typed field values: check, parse from text, store as JSON, and hand to CEL.
+
+Stored form (JSON-safe): ``string``/``int``/``float``/``bool`` as themselves, ``date``
+as ``YYYY-MM-DD``, ``datetime`` as ISO 8601 with offset, lists as lists. CEL sees
+dates as timestamps at local midnight in the journey's timezone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = ["coerce", "from_text", "to_cel"]
+
+
+def _scalar(kind: str, value: Any) -> Any:
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind == "float":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value
+    elif kind == "date":
+        if isinstance(value, datetime):
+            raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str):
+            return date.fromisoformat(value).isoformat()
+    elif kind == "datetime":
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if isinstance(parsed, datetime):
+            if parsed.tzinfo is None:
+                raise ValueError("expected a date and time with a UTC offset, "
+                                 "e.g. 2026-03-01T09:00:00+07:00")
+            return parsed.isoformat()
+    raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r}")
+
+
+def coerce(kind: str, value: Any) -> Any:
+    """Check ``value`` against the journey type ``kind`` and return its stored form.
+
+    Raises:
+        ValueError: the value does not fit; the message names the expected type.
+    """
+    if value is None:
+        return None
+    if kind.startswith("list["):
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r}")
+        return [_scalar(kind[5:-1], item) for item in value]
+    try:
+        return _scalar(kind, value)
+    except ValueError as exc:
+        if "expected" in str(exc):
+            raise
+        raise ValueError(f"expected {kind}, got {value!r}") from None
+
+
+def from_text(kind: str, text: str) -> Any:
+    """Parse a command-line value (``interviews_done=12``, ``tags=a,b`` or JSON lists).
+
+    Raises:
+        ValueError: the text is not a value of ``kind``.
+    """
+    if kind == "string":
+        return text
+    if kind == "bool":
+        lowered = text.strip().lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+        raise ValueError(f"expected bool (true or false), got {text!r}")
+    if kind in ("int", "float"):
+        try:
+            return coerce(kind, int(text) if kind == "int" else float(text))
+        except ValueError:
+            raise ValueError(f"expected {kind}, got {text!r}") from None
+    if kind.startswith("list["):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                return coerce(kind, json.loads(stripped))
+            except json.JSONDecodeError:
+                raise ValueError(f"expected {kind} as a JSON list or comma-separated "
+                                 f"values, got {text!r}") from None
+        items = [part.strip() for part in stripped.split(",") if part.strip()]
+        return [from_text(kind[5:-1], item) for item in items]
+    return coerce(kind, text)
+
+
+def to_cel(kind: str, stored: Any, timezone: str) -> Any:
+    """The value CEL sees for a stored field value."""
+    if stored is None:
+        return None
+    if kind == "date":
+        day = date.fromisoformat(stored)
+        return datetime.combine(day, time(0), ZoneInfo(timezone))
+    if kind == "datetime":
+        return datetime.fromisoformat(stored)
+    return stored

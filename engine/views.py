@@ -1,0 +1,79 @@
+"""Human-readable rendering of listings and reports: aligned tables that get Thai right.
+
+rich measures Thai combining vowels and tone marks as zero-width, so columns line up.
+Colour appears only on a terminal; piped output is plain text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["console", "show_journey", "table"]
+
+
+def console() -> Any:
+    """A rich console on stdout: full width when piped, so nothing is cut."""
+    from rich.console import Console  # noqa: PLC0415 - rich only for human output
+
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size((120, 24)).columns if tty else 200
+    return Console(width=width, highlight=False, soft_wrap=not tty)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """Print an aligned table."""
+    from rich import box  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    grid = Table(*headers, title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(grid)
+
+
+_LABELS = {
+    "en": {"stages": "Stages", "transitions": "Transitions", "fields": "Fields",
+           "evidence": "Evidence", "roles": "Roles", "follow_ups": "Follow-ups",
+           "gate": "gate", "anyone": "anyone"},
+    "th": {"stages": "ขั้น", "transitions": "การเปลี่ยนขั้น", "fields": "ข้อมูล",
+           "evidence": "หลักฐาน", "roles": "บทบาท", "follow_ups": "การติดตาม",
+           "gate": "เงื่อนไข", "anyone": "ทุกคน"},
+}
+
+
+def _gate_lines(gate: dict[str, Any] | None, depth: int = 0) -> list[str]:
+    if gate is None:
+        return []
+    lines = ["  " * depth + "- " + gate["says"]]
+    for child in gate.get("criteria", []):
+        lines.extend(_gate_lines(child, depth + 1))
+    return lines
+
+
+def show_journey(data: dict[str, Any], lang: str = "en") -> None:
+    """Print ``bompao journeys show``."""
+    labels = _LABELS.get(lang, _LABELS["en"])
+    out = console()
+    out.print(f"[bold]{data['title']}[/bold] ({data['journey']}@{data['version']})")
+    details = [f"timezone {data['timezone']}", f"calendar {data['calendar']}"]
+    if data.get("partner"):
+        details.append(f"partner {data['partner']}")
+    if data.get("extends"):
+        details.append(f"extends {data['extends']}")
+    out.print(", ".join(details))
+    out.print(f"{labels['roles']}: {', '.join(data['roles'])}")
+    table([labels["stages"], "", "", labels["follow_ups"]], [
+        [s["stage"], s["title"], "initial" if s["initial"] else "final" if s["final"] else "",
+         "; ".join(f"{f['when']}: {f['action']}" for f in s["follow_ups"])]
+        for s in data["stages"]])
+    table([labels["transitions"], "", "", labels["roles"], labels["gate"]], [
+        [t["trigger"], ", ".join(t["from"]), t["to"],
+         ", ".join(t["roles"]) if t["roles"] is not None else labels["anyone"],
+         "\n".join(_gate_lines(t["gate"]))]
+        for t in data["transitions"]])
+    table([labels["fields"], "", ""], [[name, f["type"], f["title"]]
+                                       for name, f in data["fields"].items()])
+    table([labels["evidence"], ""], [[name, title] for name, title in data["evidence"].items()])
