@@ -268,6 +268,280 @@ def journeys_show(ctx: Context, journey: str) -> None:
     show_journey(data, ctx.lang)
 
 
+def _engine(ctx: Context, *, create: bool = False) -> Any:
+    from bompao.engine import Engine  # noqa: PLC0415 - SQLAlchemy only for database commands
+
+    return Engine.from_url(ctx.db, catalog=ctx.catalog, create=create)
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create or upgrade the database and publish the bundled (and --journeys) journeys."""
+    engine = _engine(ctx, create=True)
+    published = engine.init()
+    refs = [f"{key}@{version}" for key, version in published]
+    ctx.emit({"database": engine.db.url_display, "published": refs},
+             f"database ready: {engine.db.url_display}\npublished: {', '.join(refs)}")
+
+
+@journeys.command("publish")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@pass_ctx
+def journeys_publish(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Validate and store journey versions; the same content again is a no-op."""
+    engine = _engine(ctx)
+    done = [engine.publish(path) for path in _files(paths)]
+    refs = [f"{key}@{version}" for key, version in done]
+    ctx.emit({"published": refs}, "\n".join(f"published {r}" for r in refs))
+
+
+def _actor(by: str | None, role: str | None, partner: str | None = None) -> Any:
+    if by is None:
+        return None
+    from bompao.engine import Actor  # noqa: PLC0415
+
+    return Actor(by, roles=[role] if role else [], partner=partner)
+
+
+def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"bad {what} {pair!r}: expected NAME=VALUE")
+        result[name.strip()] = value
+    return result
+
+
+def _typed(engine: Any, journey: str, raw: dict[str, str]) -> dict[str, Any]:
+    from bompao.definitions.values import from_text  # noqa: PLC0415
+    from bompao.errors import InvalidValue  # noqa: PLC0415
+
+    compiled = engine.journey(*_split_ref(journey))
+    values = {}
+    for name, text in raw.items():
+        spec = compiled.fields.get(name)
+        if spec is None:
+            raise InvalidValue(f"unknown field {name!r} in journey {compiled.ref}; fields: "
+                               f"{', '.join(sorted(compiled.fields)) or 'none'}")
+        try:
+            values[name] = from_text(spec.type, text)
+        except ValueError as exc:
+            raise InvalidValue(f"field {name!r}: {exc}") from None
+    return values
+
+
+def _split_ref(ref: str) -> tuple[str, int | None]:
+    from bompao.definitions.extends import parse_ref  # noqa: PLC0415
+
+    return parse_ref(ref)
+
+
+def _show_project(ctx: Context, project: Any) -> None:
+    data = project.as_dict()
+    lines = [f"project {data['id']}: {data['name']}",
+             f"  journey  {data['journey']}@{data['version']}",
+             f"  stage    {data['stage']} (since {data['stage_entered_at']})"]
+    lines.extend(f"  {key:<8} {data[key]}" for key in ("partner", "cohort") if data[key])
+    if data["flags"]:
+        lines.append(f"  flags    {', '.join(data['flags'])}")
+    for name, value in data["fields"].items():
+        lines.append(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+    for role, people in data["assignments"].items():
+        lines.append(f"  {role}: {', '.join(people)}")
+    lines.extend(f"  evidence {name}" for name in data["evidence"])
+    ctx.emit(data, "\n".join(lines))
+
+
+@cli.group()
+def project() -> None:
+    """Create projects and move them through their journeys."""
+
+
+@project.command("create")
+@click.option("--journey", required=True, metavar="KEY[@VERSION]", help="The journey.")
+@click.option("--name", required=True, help="The project's name.")
+@click.option("--partner", help="The partner organisation.")
+@click.option("--cohort", help="The cohort.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="A field value.")
+@click.option("--by", help="Who creates it (recorded in the history).")
+@pass_ctx
+def project_create(ctx: Context, journey: str, name: str, partner: str | None,
+                   cohort: str | None, sets: tuple[str, ...], by: str | None) -> None:
+    """Start a project at its journey's initial stage."""
+    engine = _engine(ctx)
+    fields = _typed(engine, journey, _assignments(sets, "--set"))
+    created = engine.create_project(journey=journey, name=name, partner=partner,
+                                    cohort=cohort, fields=fields, actor=_actor(by, None))
+    ctx.emit(created.as_dict(), f"created project {created.id} in stage {created.stage}")
+
+
+@project.command("set")
+@click.argument("project_id", type=int, metavar="ID")
+@click.argument("pairs", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.option("--by", help="Who sets them.")
+@pass_ctx
+def project_set(ctx: Context, project_id: int, pairs: tuple[str, ...], by: str | None) -> None:
+    """Set field values (checked against the journey's types)."""
+    engine = _engine(ctx)
+    current = engine.get(project_id)
+    values = _typed(engine, f"{current.journey}@{current.version}",
+                    _assignments(pairs, "FIELD=VALUE"))
+    _show_project(ctx, engine.set_fields(project_id, values, actor=_actor(by, None)))
+
+
+@project.command("evidence")
+@click.argument("project_id", type=int, metavar="ID")
+@click.argument("name")
+@click.option("--url", help="A link to the evidence.")
+@click.option("--note", help="A note about it.")
+@click.option("--by", help="Who attaches it.")
+@pass_ctx
+def project_evidence(ctx: Context, project_id: int, name: str, url: str | None,
+                     note: str | None, by: str | None) -> None:
+    """Attach a declared evidence item (a link and/or a note)."""
+    done = _engine(ctx).add_evidence(project_id, name, url=url, note=note,
+                                     actor=_actor(by, None))
+    ctx.emit(done.as_dict(), f"attached {name} to project {project_id}")
+
+
+@project.command("approve")
+@click.argument("project_id", type=int, metavar="ID")
+@click.option("--role", required=True, help="The role the approver acts in.")
+@click.option("--by", required=True, help="The approver.")
+@pass_ctx
+def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
+    """Record an approval (counted since the stage was entered)."""
+    done = _engine(ctx).approve(project_id, role=role, by=by)
+    count = len(done.approvals.get(role, []))
+    ctx.emit(done.as_dict(), f"{by} approved project {project_id} as {role} "
+             f"({count} in this stage)")
+
+
+@project.command("assign")
+@click.argument("project_id", type=int, metavar="ID")
+@click.option("--role", required=True, help="The role, e.g. coach.")
+@click.option("--to", "person", required=True, help="The person.")
+@pass_ctx
+def project_assign(ctx: Context, project_id: int, role: str, person: str) -> None:
+    """Assign a person to a role on the project."""
+    done = _engine(ctx).assign(project_id, role=role, person=person)
+    ctx.emit(done.as_dict(), f"assigned {person} as {role} of project {project_id}")
+
+
+def _print_report(ctx: Context, report: Any) -> None:
+    data = report.as_dict()
+    if ctx.as_json:
+        ctx.emit(data)
+        return
+    verdict = "passable" if report.passable else "not passable"
+    click.echo(f"project {report.project}: {report.trigger} ({report.from_stage} -> "
+               f"{report.to_stage}) is {verdict}")
+    for criterion in report.criteria:
+        mark = "[x]" if criterion.met else "[ ]"
+        seen = ", ".join(f"{k}={v}" for k, v in criterion.seen.items())
+        click.echo(f"  {mark} {criterion.says}" + (f"  ({seen})" if seen else ""))
+
+
+@project.command("check")
+@click.argument("project_id", type=int, metavar="ID")
+@click.argument("trigger", required=False)
+@pass_ctx
+def project_check(ctx: Context, project_id: int, trigger: str | None) -> None:
+    """Report a gate criterion by criterion; exit 0 when passable, 1 when not."""
+    report = _engine(ctx).check(project_id, trigger, lang=ctx.lang)
+    _print_report(ctx, report)
+    if not report.passable:
+        raise SystemExit(1)
+
+
+@project.command("advance")
+@click.argument("project_id", type=int, metavar="ID")
+@click.argument("trigger")
+@click.option("--by", help="Who fires the trigger.")
+@click.option("--role", help="The role they act in (checked against the transition).")
+@click.option("--partner", help="Act for this partner only.")
+@click.option("--override", is_flag=True, help="Pass an unmet gate (allowed roles only).")
+@click.option("--reason", help="Why the gate is overridden.")
+@pass_ctx
+def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
+                    role: str | None, partner: str | None, override: bool,
+                    reason: str | None) -> None:
+    """Fire a trigger; exit 1 with the unmet criteria when the gate refuses."""
+    from bompao.errors import GateRefused  # noqa: PLC0415
+
+    if role and not by:
+        raise UsageError("--role needs --by NAME")
+    engine = _engine(ctx)
+    try:
+        moved = engine.advance(project_id, trigger, _actor(by, role, partner),
+                               override=override, reason=reason)
+    except GateRefused as refused:
+        if ctx.as_json and refused.report is not None:
+            ctx.emit({**refused.report.as_dict(), "error": str(refused)})
+            raise SystemExit(1) from None
+        raise
+    ctx.emit(moved.as_dict(), f"project {project_id} is now in stage {moved.stage}")
+
+
+@project.command("show")
+@click.argument("project_id", type=int, metavar="ID")
+@pass_ctx
+def project_show(ctx: Context, project_id: int) -> None:
+    """Show a project's stage, fields, flags, people and evidence."""
+    _show_project(ctx, _engine(ctx).get(project_id))
+
+
+@project.command("history")
+@click.argument("project_id", type=int, metavar="ID")
+@pass_ctx
+def project_history(ctx: Context, project_id: int) -> None:
+    """Show who did what and when."""
+    rows = [e.as_dict() for e in _engine(ctx).history(project_id)]
+    human = "\n".join(
+        f"{r['seq']:>4}  {r['at']}  {r['kind']:<15} {r['actor'] or '-':<12} "
+        f"{(r['from'] or '') + (' -> ' + r['to'] if r['to'] else '')}" for r in rows)
+    ctx.emit(rows, human)
+
+
+@project.command("list")
+@click.option("--journey", help="Only this journey key.")
+@click.option("--stage", help="Only projects in this stage.")
+@click.option("--partner", help="Only this partner's projects.")
+@click.option("--cohort", help="Only this cohort.")
+@pass_ctx
+def project_list(ctx: Context, journey: str | None, stage: str | None, partner: str | None,
+                 cohort: str | None) -> None:
+    """List projects."""
+    found = _engine(ctx).list_projects(journey=journey, stage=stage, partner=partner,
+                                       cohort=cohort)
+    if ctx.as_json:
+        ctx.emit([p.as_dict() for p in found])
+        return
+    from bompao.engine.views import table  # noqa: PLC0415
+
+    table(["id", "name", "journey", "stage", "partner", "cohort", "flags"],
+          [[p.id, p.name, f"{p.journey}@{p.version}", p.stage, p.partner, p.cohort,
+            ", ".join(p.flags)] for p in found])
+
+
+@project.command("migrate")
+@click.argument("project_id", type=int, metavar="ID")
+@click.option("--to", "to_version", type=int, required=True, help="The journey version.")
+@click.option("--map", "maps", multiple=True, metavar="OLD=NEW", help="Rename a stage.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@pass_ctx
+def project_migrate(ctx: Context, project_id: int, to_version: int, maps: tuple[str, ...],
+                    dry_run: bool) -> None:
+    """Move a project to another version of its journey."""
+    plan = _engine(ctx).migrate(project_id, to_version, _assignments(maps, "--map"),
+                                dry_run=dry_run)
+    verb = "would move" if dry_run else "moved"
+    ctx.emit(plan, f"{verb} project {project_id} from version {plan['from_version']} "
+             f"({plan['from_stage']}) to {plan['to_version']} ({plan['to_stage']})")
+
+
 def _fail(message: str, code: int) -> NoReturn:
     for line in message.splitlines() or [""]:
         click.echo(line if line.startswith(("error:", "/")) or ": error: " in line

@@ -1,0 +1,773 @@
+"""The Engine facade: projects moving through journeys, one transaction per change.
+
+Every change reads the project row, checks scope, roles and gates on what it read,
+updates the row with an optimistic lock (``lock_version``) and appends one event
+whose ``seq`` is the new lock version, so each project's history is gap-free. A
+lost race raises :class:`~bompao.errors.ConflictError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from bompao.definitions import (
+    CompiledJourney,
+    GateContext,
+    JourneyCatalog,
+    Source,
+    compile_source,
+    load_yaml,
+)
+from bompao.definitions.extends import parse_ref
+from bompao.engine.actor import Actor
+from bompao.engine.gates import GateReport
+from bompao.engine.history import Event, ProjectState, replay
+from bompao.errors import (
+    ConflictError,
+    GateRefused,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+)
+from bompao.storage import Database, repository
+from bompao.storage.tables import events, journeys, projects
+
+__all__ = ["Clock", "Engine", "Listener", "Project"]
+
+Clock = Callable[[], datetime]
+Listener = Callable[..., None]
+LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project as stored now."""
+
+    id: int
+    journey: str
+    version: int
+    name: str
+    partner: str | None
+    cohort: str | None
+    stage: str
+    visit: int
+    fields: dict[str, Any]
+    flags: list[str]
+    assignments: dict[str, list[str]]
+    evidence: dict[str, Any]
+    approvals: dict[str, list[dict[str, Any]]]
+    lock_version: int
+    stage_entered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Project:
+        """Build from a ``projects`` row."""
+        m = row._mapping
+        return cls(m["id"], m["journey_key"], m["journey_version"], m["name"], m["partner"],
+                   m["cohort"], m["stage"], m["visit"], dict(m["fields"] or {}),
+                   list(m["flags"] or []), dict(m["assignments"] or {}),
+                   dict(m["evidence"] or {}), dict(m["approvals"] or {}), m["lock_version"],
+                   m["stage_entered_at"], m["created_at"], m["updated_at"])
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"id": self.id, "journey": self.journey, "version": self.version,
+                "name": self.name, "partner": self.partner, "cohort": self.cohort,
+                "stage": self.stage, "fields": self.fields, "flags": self.flags,
+                "assignments": self.assignments, "evidence": self.evidence,
+                "approvals": {role: len(v) for role, v in self.approvals.items()},
+                "stage_entered_at": self.stage_entered_at.isoformat(),
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat()}
+
+
+@dataclass
+class _Change:
+    """One pending change of one project inside a transaction."""
+
+    values: dict[str, Any]
+    event: dict[str, Any]
+    after: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class Engine:
+    """Run journeys for projects stored in one database.
+
+    Args:
+        db: the database.
+        clock: returns the current aware datetime (inject one for tests and demos).
+        catalog: where journeys not yet published are found (the bundled ones by default).
+    """
+
+    def __init__(self, db: Database, *, clock: Clock | None = None,
+                 catalog: JourneyCatalog | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or _utc_now
+        self.catalog = catalog or JourneyCatalog()
+        self._journeys: dict[tuple[str, int], CompiledJourney] = {}
+        self._listeners: dict[str, list[Listener]] = {kind: [] for kind in LISTENER_KINDS}
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None, *,
+                 catalog: JourneyCatalog | None = None, create: bool = True) -> Engine:
+        """Open the database at ``url``; create its schema when it is empty.
+
+        Raises:
+            DatabaseError: the database cannot be reached or is not a bompao database.
+            SchemaVersionError: the schema is newer than this bompao, or outdated
+                (run ``bompao init``).
+        """
+        db = Database.from_url(url)
+        if create and db.schema_status() == "empty":
+            db.upgrade()
+        db.require_current()
+        return cls(db, clock=clock, catalog=catalog)
+
+    def init(self) -> list[tuple[str, int]]:
+        """Create or upgrade the schema and publish the catalog's journeys.
+
+        Returns:
+            The ``(key, version)`` of every journey now published from the catalog.
+        """
+        self.db.upgrade()
+        published = []
+        for key, version in sorted(self.catalog.entries()):
+            entry = self.catalog.entry(key, version)
+            published.append(self._publish_source(entry.source))
+        return published
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+    def now(self) -> datetime:
+        """The clock's time, checked to be aware."""
+        now = self.clock()
+        if now.tzinfo is None:
+            raise UsageError("the engine's clock returned a naive datetime; "
+                             "return an aware one, e.g. datetime.now(UTC)")
+        return now
+
+    # listeners ---------------------------------------------------------------------------
+
+    def on(self, kind: str, listener: Listener) -> Listener:
+        """Call ``listener(**event)`` after a committed change of ``kind``.
+
+        Kinds: ``stage_entered``, ``stage_exited``, ``gate_refused``, ``override``.
+
+        Raises:
+            UsageError: an unknown kind.
+        """
+        if kind not in self._listeners:
+            raise UsageError(f"unknown listener kind {kind!r}; kinds: "
+                             f"{', '.join(LISTENER_KINDS)}")
+        self._listeners[kind].append(listener)
+        return listener
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        for listener in self._listeners[kind]:
+            listener(**data)
+
+    # journeys ----------------------------------------------------------------------------
+
+    def publish(self, path_or_text: str | Path) -> tuple[str, int]:
+        """Validate and store a journey version (a path or YAML text).
+
+        Publishing the same content again is a no-op; different content under a
+        published ``(key, version)`` is refused.
+
+        Raises:
+            DefinitionError: the journey is invalid.
+            ConflictError: the version is published with different content.
+        """
+        if isinstance(path_or_text, Path) or (
+                "\n" not in str(path_or_text) and Path(str(path_or_text)).is_file()):
+            from bompao.definitions.catalog import read_file  # noqa: PLC0415
+
+            path = Path(path_or_text)
+            source = load_yaml(read_file(path), str(path))
+        else:
+            source = load_yaml(str(path_or_text), "<text>")
+        return self._publish_source(source)
+
+    def _resolve(self, key: str, version: int) -> Source:
+        with self.db.begin(write=False) as conn:
+            row = repository.get_journey(conn, key, version)
+        if row is not None:
+            return load_yaml(row.source, f"{key}@{version}")
+        return self.catalog.resolve(key, version)
+
+    def _publish_source(self, source: Source) -> tuple[str, int]:
+        compiled = compile_source(source, resolve=self._resolve)
+        if compiled.doc.extends:
+            base_key, base_version = parse_ref(compiled.doc.extends)
+            self._publish_source(self._resolve(base_key, base_version or 1))
+        digest = hashlib.sha256(source.text.encode()).hexdigest()
+        with self.db.begin() as conn:
+            row = repository.get_journey(conn, compiled.key, compiled.version)
+            if row is not None:
+                if row.sha256 != digest:
+                    raise ConflictError(
+                        f"journey {compiled.ref} is already published with different "
+                        "content; a published version never changes: give it a new version")
+                return compiled.key, compiled.version
+            repository.insert_journey(conn, {
+                "key": compiled.key, "version": compiled.version,
+                "partner": compiled.partner, "title": dict(compiled.title or {}),
+                "extends": compiled.doc.extends, "source": source.text, "sha256": digest,
+                "published_at": self.now()})
+        self._journeys[(compiled.key, compiled.version)] = compiled
+        return compiled.key, compiled.version
+
+    def journey(self, key: str, version: int | None = None) -> CompiledJourney:
+        """The compiled journey ``key@version`` (latest published when None), compiled once.
+
+        A journey not yet published but known to the catalog is published first.
+
+        Raises:
+            NotFound: no such journey.
+        """
+        if version is not None and (key, version) in self._journeys:
+            return self._journeys[(key, version)]
+        with self.db.begin(write=False) as conn:
+            row = repository.get_journey(conn, key, version)
+        if row is None:
+            try:
+                entry = self.catalog.entry(key, version)
+            except NotFound:
+                with self.db.begin(write=False) as conn:
+                    rows = repository.list_journeys(conn)
+                known = sorted({f"{r.key}@{r.version}" for r in rows}
+                               | {f"{k}@{v}" for k, v in self.catalog.entries()})
+                wanted = key if version is None else f"{key}@{version}"
+                raise NotFound(f"unknown journey {wanted!r}; known: "
+                               f"{', '.join(known) or 'none'}") from None
+            self._publish_source(entry.source)
+            return self._journeys[(entry.key, entry.version)]
+        cached = self._journeys.get((row.key, row.version))
+        if cached is None:
+            cached = compile_source(load_yaml(row.source, f"{row.key}@{row.version}"),
+                                    resolve=self._resolve)
+            self._journeys[(row.key, row.version)] = cached
+        return cached
+
+    def list_journeys(self) -> list[dict[str, Any]]:
+        """Every published journey version."""
+        with self.db.begin(write=False) as conn:
+            rows = repository.list_journeys(conn)
+        return [{"journey": r.key, "version": r.version, "partner": r.partner,
+                 "title": r.title, "extends": r.extends, "sha256": r.sha256,
+                 "published_at": r.published_at.isoformat()} for r in rows]
+
+    # projects ----------------------------------------------------------------------------
+
+    def create_project(self, journey: str, name: str, partner: str | None = None,  # noqa: PLR0917
+                       cohort: str | None = None, fields: Mapping[str, Any] | None = None,
+                       actor: Actor | None = None) -> Project:
+        """Start a project at its journey's initial stage.
+
+        Args:
+            journey: ``KEY`` (latest published version) or ``KEY@VERSION``.
+            name: the project's name.
+            partner: the partner organisation (defaults to a scoped actor's partner).
+            cohort: the cohort it belongs to.
+            fields: initial field values (checked against the declared types).
+            actor: who creates it.
+
+        Raises:
+            NotFound: the journey is unknown.
+            InvalidValue: an unknown field or a value of the wrong type; an empty name.
+            PermissionDenied: a partner-scoped actor creating for another partner.
+        """
+        if not name or not name.strip():
+            raise InvalidValue("a project needs a non-empty name")
+        if actor is not None and actor.partner is not None:
+            if partner is not None and partner != actor.partner:
+                raise PermissionDenied(f"{actor.name!r} acts for partner {actor.partner!r} "
+                                       f"and cannot create projects for {partner!r}")
+            partner = actor.partner
+        key, version = parse_ref(journey)
+        compiled = self.journey(key, version)
+        values = {**compiled.defaults(), **compiled.coerce_fields(fields or {})}
+        now = self.now()
+        stage = compiled.initial
+        with self.db.begin() as conn:
+            project_id = repository.insert_project(conn, {
+                "journey_key": compiled.key, "journey_version": compiled.version,
+                "partner": partner, "cohort": cohort, "name": name.strip(), "stage": stage,
+                "visit": 1, "fields": values, "flags": [], "assignments": {}, "evidence": {},
+                "approvals": {}, "lock_version": 1, "stage_entered_at": now,
+                "created_at": now, "updated_at": now})
+            repository.append_event(conn, {
+                "project_id": project_id, "seq": 1, "kind": "created", "at": now,
+                "actor": actor.name if actor else None, "to_stage": stage,
+                "payload": {"journey": compiled.key, "version": compiled.version,
+                            "name": name.strip(), "partner": partner, "cohort": cohort,
+                            "fields": values}})
+            project = Project.from_row(self._row(conn, project_id, actor))
+        self._emit("stage_entered", project=project, stage=stage, trigger=None, actor=actor)
+        return project
+
+    def _row(self, conn: Connection, project_id: int, actor: Actor | None) -> Row[Any]:
+        row = repository.get_project(conn, project_id)
+        if row is None or (actor is not None and not actor.can_see(row.partner)):
+            raise NotFound(f"no project with id {project_id}")
+        return row
+
+    def get(self, project_id: int, actor: Actor | None = None) -> Project:
+        """The project as stored now.
+
+        Raises:
+            NotFound: no such project (or not within the actor's partner scope).
+        """
+        with self.db.begin(write=False) as conn:
+            return Project.from_row(self._row(conn, project_id, actor))
+
+    def list_projects(self, *, journey: str | None = None, stage: str | None = None,
+                      partner: str | None = None, cohort: str | None = None,
+                      actor: Actor | None = None, limit: int | None = None) -> list[Project]:
+        """Projects matching every filter given (and the actor's partner scope)."""
+        if actor is not None and actor.partner is not None:
+            if partner is not None and partner != actor.partner:
+                return []
+            partner = actor.partner
+        with self.db.begin(write=False) as conn:
+            rows = repository.list_projects(conn, journey=journey, stage=stage,
+                                            partner=partner, cohort=cohort, limit=limit)
+        return [Project.from_row(r) for r in rows]
+
+    def _change(self, project_id: int, actor: Actor | None,
+                build: Callable[[Row[Any], CompiledJourney, datetime], _Change]) -> Project:
+        now = self.now()
+        with self.db.begin() as conn:
+            row = self._row(conn, project_id, actor)
+            compiled = self.journey(row.journey_key, row.journey_version)
+            change = build(row, compiled, now)
+            self._write(conn, row, change, now)
+            project = Project.from_row(self._row(conn, project_id, None))
+        for kind, data in change.after:
+            self._emit(kind, project=project, **data)
+        return project
+
+    def _write(self, conn: Connection, row: Row[Any], change: _Change, now: datetime) -> None:
+        lock = row.lock_version
+        if not repository.update_project(conn, row.id, lock,
+                                         {**change.values, "updated_at": now}):
+            raise ConflictError(f"project {row.id} was changed by someone else meanwhile; "
+                                "nothing was written: read it again and retry")
+        repository.append_event(conn, {"project_id": row.id, "seq": lock + 1, "at": now,
+                                       **change.event})
+
+    def set_fields(self, project_id: int, values: Mapping[str, Any],
+                   actor: Actor | None = None) -> Project:
+        """Set field values (checked against the declared types).
+
+        Raises:
+            NotFound: no such project.
+            InvalidValue: an unknown field or a wrong type (the message names both).
+            ConflictError: the project changed meanwhile.
+        """
+        if not values:
+            raise InvalidValue("give at least one FIELD=VALUE")
+
+        def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
+            changed = compiled.coerce_fields(values)
+            return _Change({"fields": {**row.fields, **changed}},
+                           {"kind": "fields_set", "actor": _name(actor),
+                            "payload": {"fields": changed}})
+
+        return self._change(project_id, actor, build)
+
+    def add_evidence(self, project_id: int, name: str, url: str | None = None,
+                     note: str | None = None, actor: Actor | None = None) -> Project:
+        """Attach a declared evidence item (a link, a note, or both).
+
+        Raises:
+            NotFound: no such project.
+            InvalidValue: the journey declares no such evidence item, or neither url nor note.
+        """
+        if url is None and note is None:
+            raise InvalidValue(f"evidence {name!r} needs a url or a note")
+
+        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+            if name not in compiled.evidence:
+                known = ", ".join(sorted(compiled.evidence)) or "none"
+                raise InvalidValue(f"unknown evidence item {name!r} in journey "
+                                   f"{compiled.ref}; evidence items: {known}")
+            item = {"url": url, "note": note, "by": _name(actor), "at": now.isoformat()}
+            return _Change({"evidence": {**row.evidence, name: item}},
+                           {"kind": "evidence_added", "actor": _name(actor),
+                            "payload": {"name": name, "url": url, "note": note}})
+
+        return self._change(project_id, actor, build)
+
+    def approve(self, project_id: int, role: str, by: str,
+                actor: Actor | None = None) -> Project:
+        """Record that ``by`` approves the project in ``role`` (counts since stage entry).
+
+        The same person approving twice in one stage visit counts once.
+
+        Raises:
+            NotFound: no such project.
+            InvalidValue: the journey has no such role, or ``by`` is empty.
+        """
+        if not by or not by.strip():
+            raise InvalidValue("an approval needs the approver's name (--by)")
+
+        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+            _check_role(compiled, role)
+            current = list(row.approvals.get(role, []))
+            if any(entry["by"] == by for entry in current):
+                raise ConflictError(f"{by!r} has already approved project {row.id} as "
+                                    f"{role!r} in stage {row.stage!r}")
+            current.append({"by": by, "at": now.isoformat()})
+            return _Change({"approvals": {**row.approvals, role: current}},
+                           {"kind": "approved", "actor": _name(actor) or by, "role": role,
+                            "payload": {"role": role, "by": by}})
+
+        return self._change(project_id, actor, build)
+
+    def assign(self, project_id: int, role: str, person: str,
+               actor: Actor | None = None) -> Project:
+        """Assign ``person`` to ``role`` on the project (e.g. a coach).
+
+        Raises:
+            NotFound: no such project.
+            InvalidValue: the journey has no such role, or ``person`` is empty.
+        """
+        if not person or not person.strip():
+            raise InvalidValue("an assignment needs a person (--to)")
+
+        def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
+            _check_role(compiled, role)
+            people = list(row.assignments.get(role, []))
+            if person not in people:
+                people.append(person)
+            return _Change({"assignments": {**row.assignments, role: people}},
+                           {"kind": "assigned", "actor": _name(actor), "role": role,
+                            "payload": {"role": role, "person": person}})
+
+        return self._change(project_id, actor, build)
+
+    def flag(self, project_id: int, flag: str, *, on: bool = True,
+             actor: Actor | None = None) -> Project:
+        """Set (or clear, with ``on=False``) a flag such as ``at_risk``."""
+
+        def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
+            flags = sorted({*row.flags, flag}) if on else [f for f in row.flags if f != flag]
+            return _Change({"flags": flags},
+                           {"kind": "flagged" if on else "unflagged", "actor": _name(actor),
+                            "payload": {"flag": flag}})
+
+        return self._change(project_id, actor, build)
+
+    # gates and transitions ---------------------------------------------------------------
+
+    def _context(self, row: Row[Any], now: datetime) -> GateContext:
+        return GateContext(
+            fields=row.fields, evidence=row.evidence,
+            approvals={role: len(v) for role, v in (row.approvals or {}).items()},
+            entered_at=row.stage_entered_at, now=now)
+
+    def _report(self, row: Row[Any], compiled: CompiledJourney, trigger: str,
+                now: datetime, lang: str = "en") -> GateReport:
+        transition = compiled.transition(row.stage, trigger)
+        result = transition.evaluate(self._context(row, now), compiled)
+        return GateReport.build(result, project=row.id, trigger=trigger, from_stage=row.stage,
+                                to_stage=transition.dest, lang=lang)
+
+    def check(self, project_id: int, trigger: str | None = None, *,
+              actor: Actor | None = None, lang: str = "en") -> GateReport:
+        """Evaluate a transition's gate now, without changing anything.
+
+        Args:
+            project_id: the project.
+            trigger: the transition; when None, the stage's only (or first) trigger.
+            actor: scope of the caller.
+            lang: language of the criteria texts.
+
+        Raises:
+            NotFound: no such project, or the trigger is not available in its stage.
+        """
+        now = self.now()
+        with self.db.begin(write=False) as conn:
+            row = self._row(conn, project_id, actor)
+        compiled = self.journey(row.journey_key, row.journey_version)
+        if trigger is None:
+            triggers = compiled.triggers(row.stage)
+            if not triggers:
+                raise NotFound(f"project {project_id} is in the final stage {row.stage!r}; "
+                               "it has no transitions")
+            trigger = triggers[0]
+        return self._report(row, compiled, trigger, now, lang)
+
+    def checks(self, project_id: int, *, actor: Actor | None = None,
+               lang: str = "en") -> list[GateReport]:
+        """Gate reports for every trigger the project's stage offers."""
+        project = self.get(project_id, actor)
+        compiled = self.journey(project.journey, project.version)
+        return [self.check(project_id, t, actor=actor, lang=lang)
+                for t in compiled.triggers(project.stage)]
+
+    def advance(self, project_id: int, trigger: str, actor: Actor | None = None, *,
+                role: str | None = None, override: bool = False,
+                reason: str | None = None) -> Project:
+        """Fire ``trigger``: check roles and the gate on the state read, then move.
+
+        Args:
+            project_id: the project.
+            trigger: the transition's trigger.
+            actor: who fires it; its roles are checked against the transition's ``roles``.
+            role: the role the actor acts in (must be one of its roles when given).
+            override: pass a gate that is not met (only roles the journey allows to
+                override; needs ``reason``; recorded as an override).
+            reason: why the gate is overridden.
+
+        Raises:
+            NotFound: no such project, or the trigger is not available in its stage.
+            PermissionDenied: the actor lacks a role the transition (or override) needs.
+            GateRefused: the gate is not met; ``.report`` says what is missing.
+            InvalidValue: an override without a reason.
+            ConflictError: the project changed meanwhile; nothing was written.
+        """
+        if override and not (reason and reason.strip()):
+            raise InvalidValue("an override needs a reason (--reason TEXT)")
+        refused: list[GateReport] = []
+
+        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+            change = self._advance_change(row, compiled, trigger, actor, role, override,
+                                          reason, now)
+            if isinstance(change, GateReport):
+                refused.append(change)
+                raise GateRefused(_refusal(change), change)
+            return change
+
+        try:
+            return self._change(project_id, actor, build)
+        except GateRefused:
+            if refused:
+                self._emit("gate_refused", project_id=project_id, report=refused[0],
+                           actor=actor)
+            raise
+
+    def _advance_change(self, row: Row[Any], compiled: CompiledJourney,  # noqa: PLR0917
+                        trigger: str,
+                        actor: Actor | None, role: str | None, override: bool,
+                        reason: str | None, now: datetime) -> _Change | GateReport:
+        transition = compiled.transition(row.stage, trigger)
+        roles = frozenset(actor.roles) if actor is not None else frozenset()
+        if role is not None:
+            if actor is None or role not in roles:
+                raise PermissionDenied(f"{_name(actor) or 'an anonymous caller'} does not "
+                                       f"hold the role {role!r}")
+            roles = frozenset({role})
+        if transition.roles is not None and not roles & transition.roles:
+            raise PermissionDenied(
+                f"trigger {trigger!r} needs one of the roles "
+                f"{', '.join(sorted(transition.roles))}; {_name(actor) or 'the caller'} "
+                f"acts as {', '.join(sorted(roles)) or 'no role'}")
+        report = self._report(row, compiled, trigger, now)
+        overridden = False
+        if not report.passable:
+            if not override:
+                return report
+            if not roles & transition.override_roles:
+                allowed = ", ".join(sorted(transition.override_roles)) or "no role"
+                raise PermissionDenied(f"overriding the gate of {trigger!r} needs one of the "
+                                       f"roles: {allowed}")
+            overridden = True
+        candidates = sorted(roles & (transition.roles or roles))
+        acting_role = role or (candidates[0] if candidates else None)
+        payload: dict[str, Any] = {"override": overridden,
+                                   "gate": [c.as_dict() for c in report.criteria]}
+        if overridden:
+            payload["reason"] = reason
+            payload["missing"] = [c.says for c in report.missing]
+        event = {"kind": "advanced", "actor": _name(actor), "role": acting_role,
+                 "from_stage": row.stage, "to_stage": transition.dest, "trigger": trigger,
+                 "payload": payload}
+        after: list[tuple[str, dict[str, Any]]] = [
+            ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),
+            ("stage_entered", {"stage": transition.dest, "trigger": trigger, "actor": actor})]
+        if overridden:
+            after.insert(0, ("override", {"trigger": trigger, "reason": reason,
+                                          "report": report, "actor": actor}))
+        return _Change({"stage": transition.dest, "visit": row.visit + 1, "approvals": {},
+                        "stage_entered_at": now}, event, after)
+
+    def advance_many(self, project_ids: Sequence[int], trigger: str,
+                     actor: Actor | None = None, *, role: str | None = None) -> list[Project]:
+        """Advance a cohort in one transaction: every project moves, or none does.
+
+        Raises:
+            GateRefused: some gate is not met (the message lists the projects).
+            NotFound, PermissionDenied, ConflictError: as :meth:`advance`; nothing written.
+        """
+        now = self.now()
+        ids = list(dict.fromkeys(project_ids))
+        refused: list[GateReport] = []
+        results: list[tuple[Row[Any], _Change]] = []
+        with self.db.begin() as conn:
+            rows = {r.id: r for r in conn.execute(
+                sa.select(projects).where(projects.c.id.in_(ids)))}
+            for project_id in ids:
+                row = rows.get(project_id)
+                if row is None or (actor is not None and not actor.can_see(row.partner)):
+                    raise NotFound(f"no project with id {project_id}")
+                compiled = self.journey(row.journey_key, row.journey_version)
+                change = self._advance_change(row, compiled, trigger, actor, role, False,
+                                              None, now)
+                if isinstance(change, GateReport):
+                    refused.append(change)
+                else:
+                    results.append((row, change))
+            if refused:
+                listing = "; ".join(f"{r.project}: {', '.join(c.says for c in r.missing)}"
+                                    for r in refused[:10])
+                more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
+                raise GateRefused(f"{len(refused)} of {len(ids)} projects do not meet the gate "
+                                  f"of {trigger!r}; nothing moved: {listing}{more}",
+                                  refused[0])
+            for row, change in results:
+                self._write(conn, row, change, now)
+            moved = {r.id: Project.from_row(r) for r in conn.execute(
+                sa.select(projects).where(projects.c.id.in_(ids)))}
+        for row, change in results:
+            for kind, data in change.after:
+                self._emit(kind, project=moved[row.id], **data)
+        return [moved[i] for i in ids]
+
+    # history -----------------------------------------------------------------------------
+
+    def history(self, project_id: int, actor: Actor | None = None) -> list[Event]:
+        """The project's events, oldest first.
+
+        Raises:
+            NotFound: no such project.
+        """
+        with self.db.begin(write=False) as conn:
+            self._row(conn, project_id, actor)
+            rows = repository.list_events(conn, project_id)
+        return [_event(r) for r in rows]
+
+    def state_at(self, project_id: int, when: datetime,
+                 actor: Actor | None = None) -> ProjectState:
+        """The project as it was at ``when``, rebuilt from its events.
+
+        Raises:
+            NotFound: no such project, or it did not exist yet at ``when``.
+            InvalidValue: ``when`` is naive.
+        """
+        if when.tzinfo is None:
+            raise InvalidValue("give an aware time, e.g. 2026-03-01T09:00:00+07:00")
+        with self.db.begin(write=False) as conn:
+            self._row(conn, project_id, actor)
+            rows = repository.list_events(conn, project_id, until=when)
+        state = replay(_event(r) for r in rows)
+        if state is None:
+            raise NotFound(f"project {project_id} did not exist yet at {when.isoformat()}")
+        return state
+
+    # migration ---------------------------------------------------------------------------
+
+    def migrate(self, project_id: int, to_version: int, mapping: Mapping[str, str] | None = None,
+                *, dry_run: bool = False, actor: Actor | None = None) -> dict[str, Any]:
+        """Move a project to another version of its journey.
+
+        Its stage keeps its name unless ``mapping`` maps it (``OLD=NEW``); fields the new
+        version does not declare are dropped and listed.
+
+        Raises:
+            NotFound: no such project or version.
+            ConflictError: the stage has no counterpart in the new version (the message
+                lists the problems); nothing is written.
+        """
+        mapping = dict(mapping or {})
+        plan: dict[str, Any] = {}
+
+        def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
+            target = self.journey(row.journey_key, to_version)
+            problems = [f"--map names stage {old!r} which {target.ref} lacks as target "
+                        f"{new!r}" for old, new in mapping.items() if new not in target.stages]
+            stage = mapping.get(row.stage, row.stage)
+            if stage not in target.stages:
+                problems.append(f"stage {row.stage!r} has no counterpart in {target.ref}; "
+                                f"map it with --map {row.stage}=NEW (stages: "
+                                f"{', '.join(target.stages)})")
+            if problems:
+                raise ConflictError(f"cannot migrate project {row.id}: " + "; ".join(problems))
+            kept = {k: v for k, v in row.fields.items() if k in target.fields}
+            try:
+                kept = target.coerce_fields(kept)
+            except InvalidValue as exc:
+                raise ConflictError(f"cannot migrate project {row.id}: {exc}") from None
+            plan.update({"project": row.id, "from_version": row.journey_version,
+                         "to_version": to_version, "from_stage": row.stage, "to_stage": stage,
+                         "dropped_fields": sorted(set(row.fields) - set(kept)),
+                         "dry_run": dry_run})
+            if dry_run:
+                raise _DryRun
+            moved = stage != row.stage
+            values: dict[str, Any] = {"journey_version": to_version, "stage": stage,
+                                      "fields": kept}
+            if moved:
+                values.update({"visit": row.visit + 1, "approvals": {},
+                               "stage_entered_at": _now})
+            return _Change(values, {"kind": "migrated", "actor": _name(actor),
+                                    "from_stage": row.stage, "to_stage": stage,
+                                    "payload": dict(plan)})
+
+        with contextlib.suppress(_DryRun):
+            self._change(project_id, actor, build)
+        return plan
+
+    def project_ids(self, conn: Connection | None = None) -> list[int]:
+        """Every project id (for maintenance tools)."""
+        with self.db.begin(write=False) as own:
+            return [int(r[0]) for r in (conn or own).execute(
+                sa.select(projects.c.id).order_by(projects.c.id))]
+
+
+class _DryRun(Exception):
+    """Raised inside a migration's transaction to roll it back."""
+
+
+def _name(actor: Actor | None) -> str | None:
+    return actor.name if actor is not None else None
+
+
+def _check_role(compiled: CompiledJourney, role: str) -> None:
+    if role not in compiled.roles:
+        raise InvalidValue(f"unknown role {role!r} in journey {compiled.ref}; roles: "
+                           f"{', '.join(compiled.roles) or 'none'}")
+
+
+def _refusal(report: GateReport) -> str:
+    missing = "; ".join(c.says for c in report.missing) or "the gate is not met"
+    return (f"project {report.project} cannot {report.trigger!r} from {report.from_stage!r} "
+            f"to {report.to_stage!r}: missing {missing}")
+
+
+def _event(row: Row[Any]) -> Event:
+    m = row._mapping
+    return Event(m["project_id"], m["seq"], m["kind"], m["at"], m["actor"], m["role"],
+                 m["from_stage"], m["to_stage"], m["trigger"], dict(m["payload"] or {}))
+
+
+_ = (events, journeys, Iterable)

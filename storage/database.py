@@ -1,0 +1,205 @@
+"""The :class:`Database` handle: one SQLAlchemy engine, its transactions and its schema.
+
+SQLite connections run in WAL mode with ``synchronous=NORMAL``, foreign keys on and
+a 30 s busy timeout. bompao, not the ``sqlite3`` driver, emits ``BEGIN``: a write
+transaction starts with ``BEGIN IMMEDIATE`` so it holds the write lock from its
+first statement (two writers queue on the busy timeout instead of one failing
+half-way with "database is locked"); a read transaction uses ``BEGIN DEFERRED``.
+This is SQLAlchemy's documented recipe for pysqlite transaction control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+
+from ..errors import DatabaseError, SchemaVersionError
+from .schema import (
+    SchemaState,
+    SchemaStatus,
+    head_revision,
+    inspect_schema,
+    run_migrations,
+    write_schema_version,
+)
+from .tables import SCHEMA_VERSION
+from .urls import connect_failure, mask, parse_url
+
+__all__ = ["Database"]
+
+_WRITE = "bompao_write"
+"""Execution option read by the SQLite "begin" hook; absent means a write."""
+
+_BUSY_TIMEOUT_MS = 30_000
+_PG_CONNECT_TIMEOUT_S = 10
+_PG_UPGRADE_LOCK = 0x626F6D70616F  # b"bompao": serialises concurrent `bompao init`s
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # bompao emits BEGIN itself
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get(_WRITE, True)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+
+
+class Database:
+    """A bompao database: SQLite or PostgreSQL, reached through one engine.
+
+    Build it with :meth:`from_url`. Nothing connects until first use.
+    """
+
+    def __init__(self, engine: Engine, url: URL, url_display: str) -> None:
+        """Wrap an engine; prefer :meth:`from_url`, which sets the engine up."""
+        self._engine = engine
+        self._url = url
+        self._url_display = url_display
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        """Create a handle for ``sqlite:///PATH`` or ``postgresql[+psycopg]://...``.
+
+        Raises:
+            DatabaseError: the URL does not parse or its scheme is not accepted.
+        """
+        parsed = parse_url(url)
+        display = mask(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = sa.create_engine(parsed)
+            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            sa.event.listen(engine, "begin", _sqlite_on_begin)
+        else:
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
+            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        return cls(engine, parsed, display)
+
+    @property
+    def url_display(self) -> str:
+        """The URL as given, with the password masked."""
+        return self._url_display
+
+    @property
+    def dialect(self) -> Literal["sqlite", "postgresql"]:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if self._engine.dialect.name == "sqlite" else "postgresql"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"Database({self._url_display!r})"
+
+    @contextmanager
+    def begin(self, write: bool = True) -> Iterator[Connection]:
+        """Open a connection inside a transaction; commit on success, roll back on error.
+
+        Args:
+            write: on SQLite, take the write lock when the transaction starts
+                (``BEGIN IMMEDIATE``); ``False`` reads with ``BEGIN DEFERRED``.
+
+        Yields:
+            The connection, inside the transaction.
+
+        Raises:
+            DatabaseError: the database cannot be opened (one line, password masked).
+        """
+        try:
+            conn = self._engine.connect()
+        except sa.exc.DBAPIError as exc:
+            raise connect_failure(self._url, self._url_display, exc) from None
+        with conn:
+            conn.execution_options(**{_WRITE: write})
+            with conn.begin():
+                yield conn
+
+    def schema_status(self) -> SchemaStatus:
+        """Say whether the schema is ``empty``, ``current``, ``outdated``, ``newer`` or ``foreign``.
+
+        Raises:
+            DatabaseError: the database cannot be opened.
+        """
+        with self.begin(write=False) as conn:
+            return inspect_schema(conn).status
+
+    def upgrade(self) -> None:
+        """Create the schema, or upgrade it to this bompao's head; a no-op when current.
+
+        Raises:
+            SchemaVersionError: the schema is newer than this bompao knows.
+            DatabaseError: the database cannot be opened or is not a bompao database.
+        """
+        with self.begin(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_UPGRADE_LOCK)))
+            state = inspect_schema(conn)
+            if state.status == "newer":
+                raise SchemaVersionError(self._newer_message(state))
+            if state.status == "foreign":
+                raise DatabaseError(self._foreign_message(state))
+            if state.status == "current":
+                return
+            run_migrations(conn)
+            write_schema_version(conn)
+
+    def require_current(self) -> None:
+        """Return when the schema is current; otherwise say what to do.
+
+        Raises:
+            SchemaVersionError: the schema is empty or outdated (run ``bompao init``),
+                or newer than this bompao knows.
+            DatabaseError: the database cannot be opened or is not a bompao database.
+        """
+        with self.begin(write=False) as conn:
+            state = inspect_schema(conn)
+        if state.status == "current":
+            return
+        if state.status == "empty":
+            raise SchemaVersionError(
+                f"the database at {self._url_display} has no bompao tables; "
+                "run 'bompao init' to create them"
+            )
+        if state.status == "outdated":
+            raise SchemaVersionError(
+                f"the database at {self._url_display} has schema version "
+                f"{state.version_text} (revision {state.revision_text}); this bompao needs "
+                f"version {SCHEMA_VERSION} (revision {head_revision()}); "
+                "run 'bompao init' to upgrade it"
+            )
+        if state.status == "newer":
+            raise SchemaVersionError(self._newer_message(state))
+        raise DatabaseError(self._foreign_message(state))
+
+    def dispose(self) -> None:
+        """Close every pooled connection. The handle reconnects if used again."""
+        self._engine.dispose()
+
+    def _newer_message(self, state: SchemaState) -> str:
+        return (
+            f"the database at {self._url_display} has schema version {state.version_text} "
+            f"(revision {state.revision_text}), newer than this bompao knows "
+            f"(version {SCHEMA_VERSION}, revision {head_revision()}); upgrade bompao"
+        )
+
+    def _foreign_message(self, state: SchemaState) -> str:
+        shown = ", ".join(state.tables[:5]) + (", ..." if len(state.tables) > 5 else "")
+        return (
+            f"the database at {self._url_display} is not a bompao database: "
+            f"it has tables ({shown}) but no bompao schema version; use an empty database"
+        )

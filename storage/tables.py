@@ -1,0 +1,164 @@
+"""The bompao tables, as SQLAlchemy Core ``Table`` objects on one ``MetaData``.
+
+The migrations in ``storage/migrations/versions`` create exactly these tables; a test
+compares the migrated database with this module, so change both together, add a
+migration and bump :data:`SCHEMA_VERSION`.
+
+Every constraint and index has an explicit name so Alembic's batch mode can rebuild
+SQLite tables. Columns without a length are unbounded (``VARCHAR`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from .types import JSONType, UTCDateTime
+
+__all__ = [
+    "FOLLOW_UP_STATUSES",
+    "SCHEMA_VERSION",
+    "JSONType",
+    "UTCDateTime",
+    "bompao_meta",
+    "daemons",
+    "events",
+    "follow_ups",
+    "journeys",
+    "metadata",
+    "projects",
+]
+
+SCHEMA_VERSION = 1
+"""The schema version this bompao writes to ``bompao_meta``; one step per migration."""
+
+FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
+"""Every value ``follow_ups.status`` may take."""
+
+metadata = sa.MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    }
+)
+
+
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+def _empty_list() -> list[Any]:
+    return []
+
+
+bompao_meta = sa.Table(
+    "bompao_meta",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
+
+journeys = sa.Table(
+    "journeys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("partner", sa.String, nullable=True),
+    sa.Column("title", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("extends", sa.String, nullable=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("published_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("key", "version", name="uq_journeys_key_version"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("journey_key", sa.String, nullable=False),
+    sa.Column("journey_version", sa.Integer, nullable=False),
+    sa.Column("partner", sa.String, nullable=True),
+    sa.Column("cohort", sa.String, nullable=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("stage", sa.String, nullable=False),
+    sa.Column("visit", sa.Integer, nullable=False, default=1, server_default="1"),
+    sa.Column("fields", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("flags", JSONType, nullable=False, default=_empty_list),
+    sa.Column("assignments", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("evidence", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("approvals", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("lock_version", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("stage_entered_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_projects_partner", "partner"),
+    sa.Index("ix_projects_cohort", "cohort"),
+    sa.Index("ix_projects_journey_key_stage", "journey_key", "stage"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=True),
+    sa.Column("role", sa.String, nullable=True),
+    sa.Column("from_stage", sa.String, nullable=True),
+    sa.Column("to_stage", sa.String, nullable=True),
+    sa.Column("trigger", sa.String, nullable=True),
+    sa.Column("payload", JSONType, nullable=False, default=_empty_dict),
+    # Unique: the per-project sequence has no duplicates (and, written by
+    # repository.append_event, no gaps).
+    sa.Index("ix_events_project_id_seq", "project_id", "seq", unique=True),
+    sa.Index("ix_events_at", "at"),
+)
+
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("stage", sa.String, nullable=False),
+    sa.Column("visit", sa.Integer, nullable=False),
+    sa.Column("spec", sa.String, nullable=False),
+    sa.Column("occurrence", sa.Integer, nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="pending",
+              server_default="pending"),
+    sa.Column("lease_owner", sa.String, nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("idempotency_key", sa.String, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("idempotency_key", name="uq_follow_ups_idempotency_key"),
+    sa.CheckConstraint(
+        "status IN ('pending', 'running', 'done', 'failed', 'cancelled')",
+        name="ck_follow_ups_status",
+    ),
+    sa.Index(
+        "ix_follow_ups_due_pending",
+        "due_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_follow_ups_project_id_status", "project_id", "status"),
+)
+
+daemons = sa.Table(
+    "daemons",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,55 @@
+"""Shared fixtures: one parametrised store, so contract tests run on SQLite and PostgreSQL.
+
+PostgreSQL runs when ``BOMPAO_TEST_POSTGRES_URL`` is set (for example
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and is skipped only when it
+is not. Each test gets a fresh schema, reached through ``search_path`` in the URL,
+so tests and the subprocesses they start never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bompao.storage import Database
+
+POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bompao.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"t_{secrets.token_hex(8)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def db(store_url: str) -> Iterator[Database]:
+    """A :class:`Database` on ``store_url``, upgraded to the current schema."""
+    database = Database.from_url(store_url)
+    database.upgrade()
+    yield database
+    database.dispose()
