@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from bompao.errors import (
     UsageError,
 )
 from bompao.storage import Database, repository
+from bompao.storage.hotpath import HotPath, ProjectRow
 from bompao.storage.tables import events, journeys, projects
 
 __all__ = ["Clock", "Engine", "Listener", "Project"]
@@ -76,14 +77,13 @@ class Project:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Project:
-        """Build from a ``projects`` row."""
-        m = row._mapping
-        return cls(m["id"], m["journey_key"], m["journey_version"], m["name"], m["partner"],
-                   m["cohort"], m["stage"], m["visit"], dict(m["fields"] or {}),
-                   list(m["flags"] or []), dict(m["assignments"] or {}),
-                   dict(m["evidence"] or {}), dict(m["approvals"] or {}), m["lock_version"],
-                   m["stage_entered_at"], m["created_at"], m["updated_at"])
+    def from_row(cls, row: Any) -> Project:
+        """Build from a ``projects`` row (a Core ``Row`` or a hot-path ``ProjectRow``)."""
+        return cls(row.id, row.journey_key, row.journey_version, row.name, row.partner,
+                   row.cohort, row.stage, row.visit, dict(row.fields or {}),
+                   list(row.flags or []), dict(row.assignments or {}),
+                   dict(row.evidence or {}), dict(row.approvals or {}), row.lock_version,
+                   row.stage_entered_at, row.created_at, row.updated_at)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -118,6 +118,7 @@ class Engine:
     def __init__(self, db: Database, *, clock: Clock | None = None,
                  catalog: JourneyCatalog | None = None) -> None:
         self.db = db
+        self.hot = HotPath(db)
         self.clock: Clock = clock or _utc_now
         self.catalog = catalog or JourneyCatalog()
         self._journeys: dict[tuple[str, int], CompiledJourney] = {}
@@ -352,27 +353,33 @@ class Engine:
                                             partner=partner, cohort=cohort, limit=limit)
         return [Project.from_row(r) for r in rows]
 
+    def _hot_row(self, cursor: Any, project_id: int, actor: Actor | None) -> ProjectRow:
+        row = self.hot.read(cursor, project_id)
+        if row is None or (actor is not None and not actor.can_see(row.partner)):
+            raise NotFound(f"no project with id {project_id}")
+        return row
+
     def _change(self, project_id: int, actor: Actor | None,
-                build: Callable[[Row[Any], CompiledJourney, datetime], _Change]) -> Project:
+                build: Callable[[Any, CompiledJourney, datetime], _Change]) -> Project:
         now = self.now()
-        with self.db.begin() as conn:
-            row = self._row(conn, project_id, actor)
+        with self.hot.transaction() as cursor:
+            row = self._hot_row(cursor, project_id, actor)
             compiled = self.journey(row.journey_key, row.journey_version)
             change = build(row, compiled, now)
-            self._write(conn, row, change, now)
-            project = Project.from_row(self._row(conn, project_id, None))
+            project = self._write(cursor, row, change, now)
         for kind, data in change.after:
             self._emit(kind, project=project, **data)
         return project
 
-    def _write(self, conn: Connection, row: Row[Any], change: _Change, now: datetime) -> None:
+    def _write(self, cursor: Any, row: ProjectRow, change: _Change, now: datetime) -> Project:
         lock = row.lock_version
-        if not repository.update_project(conn, row.id, lock,
-                                         {**change.values, "updated_at": now}):
+        values = {**change.values, "updated_at": now}
+        if not self.hot.update(cursor, row.id, lock, values):
             raise ConflictError(f"project {row.id} was changed by someone else meanwhile; "
                                 "nothing was written: read it again and retry")
-        repository.append_event(conn, {"project_id": row.id, "seq": lock + 1, "at": now,
+        self.hot.append_event(cursor, {"project_id": row.id, "seq": lock + 1, "at": now,
                                        **change.event})
+        return Project.from_row(replace(row, **values, lock_version=lock + 1))
 
     def set_fields(self, project_id: int, values: Mapping[str, Any],
                    actor: Actor | None = None) -> Project:
@@ -622,14 +629,11 @@ class Engine:
         now = self.now()
         ids = list(dict.fromkeys(project_ids))
         refused: list[GateReport] = []
-        results: list[tuple[Row[Any], _Change]] = []
-        with self.db.begin() as conn:
-            rows = {r.id: r for r in conn.execute(
-                sa.select(projects).where(projects.c.id.in_(ids)))}
+        results: list[tuple[ProjectRow, _Change]] = []
+        moved: dict[int, Project] = {}
+        with self.hot.transaction() as cursor:
             for project_id in ids:
-                row = rows.get(project_id)
-                if row is None or (actor is not None and not actor.can_see(row.partner)):
-                    raise NotFound(f"no project with id {project_id}")
+                row = self._hot_row(cursor, project_id, actor)
                 compiled = self.journey(row.journey_key, row.journey_version)
                 change = self._advance_change(row, compiled, trigger, actor, role, False,
                                               None, now)
@@ -645,9 +649,7 @@ class Engine:
                                   f"of {trigger!r}; nothing moved: {listing}{more}",
                                   refused[0])
             for row, change in results:
-                self._write(conn, row, change, now)
-            moved = {r.id: Project.from_row(r) for r in conn.execute(
-                sa.select(projects).where(projects.c.id.in_(ids)))}
+                moved[row.id] = self._write(cursor, row, change, now)
         for row, change in results:
             for kind, data in change.after:
                 self._emit(kind, project=moved[row.id], **data)

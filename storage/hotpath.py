@@ -1,0 +1,166 @@
+"""The hot path: read a project, update it under its lock and append an event, on the DBAPI.
+
+Everything else in bompao goes through SQLAlchemy Core. A project change (an
+advance above all) is three statements that run thousands of times a second, and
+building, caching and executing Core statements costs several times what SQLite
+itself spends on them, so these three run as fixed SQL text straight on the
+driver's connection (taken from SQLAlchemy's pool). The SQL is static: column names
+come from :data:`PROJECT_COLUMNS`, never from callers' data, and every value is a
+bound parameter. Values are encoded exactly as the Core types store them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .database import Database
+from .urls import connect_failure
+
+__all__ = ["EVENT_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
+
+PROJECT_COLUMNS = ("id", "journey_key", "journey_version", "partner", "cohort", "name",
+                   "stage", "visit", "fields", "flags", "assignments", "evidence",
+                   "approvals", "lock_version", "stage_entered_at", "created_at",
+                   "updated_at")
+EVENT_COLUMNS = ("project_id", "seq", "kind", "at", "actor", "role", "from_stage",
+                 "to_stage", "trigger", "payload")
+_JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "payload"})
+_TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at"})
+_UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """A ``projects`` row with JSON decoded and times as aware UTC datetimes."""
+
+    id: int
+    journey_key: str
+    journey_version: int
+    partner: str | None
+    cohort: str | None
+    name: str
+    stage: str
+    visit: int
+    fields: dict[str, Any]
+    flags: list[str]
+    assignments: dict[str, list[str]]
+    evidence: dict[str, Any]
+    approvals: dict[str, list[dict[str, Any]]]
+    lock_version: int
+    stage_entered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class HotPath:
+    """Project reads and locked writes on the raw driver connection.
+
+    Args:
+        db: the database whose pool the connections come from.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sqlite = db.dialect == "sqlite"
+        mark = "?" if self.sqlite else "%s"
+        self._mark = mark
+        self._select = (f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects "  # noqa: S608
+                        f"WHERE id = {mark}")
+        self._insert_event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
+                              f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})")
+        self._updates: dict[tuple[str, ...], str] = {}
+        if not self.sqlite:
+            from psycopg.types.json import Jsonb  # noqa: PLC0415 - only PostgreSQL needs it
+
+            self._jsonb = Jsonb
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A DBAPI cursor inside a write transaction; commit on success, else roll back.
+
+        Raises:
+            DatabaseError: the database cannot be opened.
+        """
+        try:
+            raw = self.db.engine.raw_connection()
+        except sa.exc.DBAPIError as exc:
+            raise connect_failure(self.db.engine.url, self.db.url_display, exc) from None
+        try:
+            cursor = raw.cursor()
+            if self.sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+        finally:
+            raw.close()
+
+    def _encode(self, column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in _JSON:
+            return json.dumps(value, ensure_ascii=False) if self.sqlite else self._jsonb(value)
+        if column in _TIMES:
+            if value.tzinfo is None:
+                raise ValueError(f"refusing naive datetime {value.isoformat()}")
+            utc = value.astimezone(UTC)
+            return utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite \
+                else utc
+        return value
+
+    def _decode(self, column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in _JSON:
+            return json.loads(value) if isinstance(value, str | bytes) else value
+        if column in _TIMES:
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+    def read(self, cursor: Any, project_id: int) -> ProjectRow | None:
+        """The project, or None."""
+        cursor.execute(self._select, (project_id,))
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        return ProjectRow(*(self._decode(c, v) for c, v in zip(PROJECT_COLUMNS, found,
+                                                                 strict=True)))
+
+    def update(self, cursor: Any, project_id: int, expected_lock: int,
+               values: Mapping[str, Any]) -> bool:
+        """Update under the optimistic lock; False (nothing written) if the lock moved.
+
+        Raises:
+            ValueError: a column that is not an updatable project column.
+        """
+        columns = tuple(values)
+        sql = self._updates.get(columns)
+        if sql is None:
+            unknown = set(columns) - _UPDATABLE
+            if unknown:
+                raise ValueError(f"not updatable project columns: {sorted(unknown)}")
+            sets = ", ".join(f"{c} = {self._mark}" for c in columns)
+            sql = (f"UPDATE projects SET {sets}, lock_version = {self._mark} "  # noqa: S608
+                   f"WHERE id = {self._mark} AND lock_version = {self._mark}")
+            self._updates[columns] = sql
+        params = [self._encode(c, values[c]) for c in columns]
+        cursor.execute(sql, (*params, expected_lock + 1, project_id, expected_lock))
+        return bool(cursor.rowcount == 1)
+
+    def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
+        """Insert one event (``seq`` given by the caller)."""
+        cursor.execute(self._insert_event,
+                       tuple(self._encode(c, values.get(c, {} if c == "payload" else None))
+                             for c in EVENT_COLUMNS))
