@@ -573,7 +573,7 @@ class Engine:
                            actor=actor)
             raise
 
-    def _advance_change(self, row: Row[Any], compiled: CompiledJourney,  # noqa: PLR0917
+    def _advance_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
                         trigger: str,
                         actor: Actor | None, role: str | None, override: bool,
                         reason: str | None, now: datetime) -> _Change | GateReport:
