@@ -201,14 +201,30 @@ def _journey(ctx: Context, ref: str) -> CompiledJourney:
 @click.argument("journey", metavar="KEY|PATH")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
               show_default=True, help="Diagram language.")
+@click.option("--project", "project_id", type=int, metavar="ID",
+              help="Highlight this project's current stage (reads --db; KEY|PATH may be '-').")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @pass_ctx
-def diagram(ctx: Context, journey: str, fmt: str, output: str | None) -> None:
-    """Draw a journey's stages and transitions (gates on the edges) as Mermaid or DOT."""
+def diagram(ctx: Context, journey: str, fmt: str, project_id: int | None,
+            output: str | None) -> None:
+    """Draw a journey's stages and transitions (gates on the edges) as Mermaid or DOT.
+
+    With --project, draw that project's pinned journey version with its current
+    stage highlighted.
+    """
     from bompao.definitions.diagram import diagram as draw  # noqa: PLC0415
 
-    compiled = _journey(ctx, journey)
-    text = draw(compiled, fmt, lang=ctx.lang)
+    current = None
+    if project_id is not None:
+        engine = _engine(ctx)
+        found = engine.get(project_id)
+        compiled = engine.journey(found.journey, found.version)
+        if journey not in ("-", compiled.key, compiled.ref):
+            raise UsageError(f"project {project_id} follows {compiled.ref}, not {journey!r}")
+        current = found.stage
+    else:
+        compiled = _journey(ctx, journey)
+    text = draw(compiled, fmt, lang=ctx.lang, current=current)
     if output:
         _write(Path(output), text + "\n")
         ctx.emit({"journey": compiled.ref, "format": fmt, "output": output},

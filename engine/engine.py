@@ -155,6 +155,7 @@ class Engine:
 
     def close(self) -> None:
         """Release the database connections."""
+        self.hot.close()
         self.db.dispose()
 
     def now(self) -> datetime:

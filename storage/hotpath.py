@@ -11,13 +11,16 @@ bound parameter. Values are encoded exactly as the Core types store them.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from .database import Database
@@ -76,22 +79,47 @@ class HotPath:
         self._insert_event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
                               f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})")
         self._updates: dict[tuple[str, ...], str] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._held: list[Any] = []
+        self._dbapi_error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
         if not self.sqlite:
             from psycopg.types.json import Jsonb  # noqa: PLC0415 - only PostgreSQL needs it
 
-            self._jsonb = Jsonb
+            self._jsonb = functools.partial(Jsonb, dumps=orjson.dumps)
+
+    def _connection(self) -> Any:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            try:
+                raw = self.db.engine.raw_connection()
+            except sa.exc.DBAPIError as exc:
+                raise connect_failure(self.db.engine.url, self.db.url_display, exc) from None
+            self._local.raw = raw
+            with self._lock:
+                self._held.append(raw)
+        return raw
+
+    def _drop(self, raw: Any) -> None:
+        self._local.raw = None
+        with self._lock:
+            if raw in self._held:
+                self._held.remove(raw)
+        with contextlib.suppress(Exception):
+            raw.invalidate()
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A DBAPI cursor inside a write transaction; commit on success, else roll back.
 
+        Each thread keeps one pooled connection between transactions (checking one
+        out and back in costs as much as an UPDATE); a connection that failed is
+        discarded.
+
         Raises:
             DatabaseError: the database cannot be opened.
         """
-        try:
-            raw = self.db.engine.raw_connection()
-        except sa.exc.DBAPIError as exc:
-            raise connect_failure(self.db.engine.url, self.db.url_display, exc) from None
+        raw = self._connection()
         try:
             cursor = raw.cursor()
             if self.sqlite:
@@ -102,14 +130,24 @@ class HotPath:
                 raw.rollback()
                 raise
             raw.commit()
-        finally:
-            raw.close()
+        except self._dbapi_error:
+            self._drop(raw)
+            raise
+
+    def close(self) -> None:
+        """Return every held connection to the pool."""
+        with self._lock:
+            held, self._held = self._held, []
+        for raw in held:
+            with contextlib.suppress(Exception):
+                raw.close()
+        self._local = threading.local()
 
     def _encode(self, column: str, value: Any) -> Any:
         if value is None:
             return None
         if column in _JSON:
-            return json.dumps(value, ensure_ascii=False) if self.sqlite else self._jsonb(value)
+            return orjson.dumps(value).decode() if self.sqlite else self._jsonb(value)
         if column in _TIMES:
             if value.tzinfo is None:
                 raise ValueError(f"refusing naive datetime {value.isoformat()}")
@@ -122,7 +160,7 @@ class HotPath:
         if value is None:
             return None
         if column in _JSON:
-            return json.loads(value) if isinstance(value, str | bytes) else value
+            return orjson.loads(value) if isinstance(value, str | bytes) else value
         if column in _TIMES:
             if isinstance(value, str):
                 value = datetime.fromisoformat(value)

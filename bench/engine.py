@@ -1,0 +1,295 @@
+"""Advance throughput and memory: bompao's engine against plain sqlite3 and the naive way.
+
+Run from the repository root: ``python -m bench engine`` (or ``python bench/engine.py``).
+Everything is measured side by side in one process on fresh SQLite files, so the
+ratios hold on a noisy shared machine; absolute rates vary.
+
+- plain: sqlite3 by hand on bompao's own schema — read the row, update with a
+  version check, insert an event, commit (no gate): the floor of what SQLite costs.
+- naive: one ``transitions.Machine`` per project plus the SQLAlchemy ORM.
+- bompao: ``Engine.advance`` — gate evaluated (CEL), optimistic lock, event appended.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+JOURNEY = """
+journey: bench
+version: 1
+roles: [coach]
+fields: {n: {type: int, default: 5}}
+stages:
+  a: {initial: true}
+  b: {}
+transitions:
+  - {trigger: go, from: a, to: b, gate: {expr: "n > 1"}}
+  - {trigger: back, from: b, to: a, gate: {expr: "n > 1"}}
+"""
+TARGETS = {"vs_plain": 0.2, "vs_naive": 4.0, "memory_mb": 50.0}
+
+
+def _rss_mb() -> float:
+    with Path("/proc/self/statm").open() as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def plain_rate(path: Path, n: int) -> float:
+    """Advances per second by hand with sqlite3 on bompao's own schema and rows.
+
+    The same work as an advance: read the row, update it with a version check,
+    insert the event, commit; no gate, no JSON decoding, no checks.
+    """
+    engine = _engine(f"sqlite:///{path}")
+    ids = _bulk_projects(engine, 200)
+    engine.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    start = time.perf_counter()
+    for i in range(n):
+        pid = ids[i % 200]
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+        conn.execute("BEGIN IMMEDIATE")
+        stage, lock = conn.execute("SELECT stage, lock_version FROM projects WHERE id = ?",
+                                   (pid,)).fetchone()
+        dest = "b" if stage == "a" else "a"
+        conn.execute("UPDATE projects SET stage = ?, stage_entered_at = ?, updated_at = ?, "
+                     "lock_version = ? WHERE id = ? AND lock_version = ?",
+                     (dest, now, now, lock + 1, pid, lock))
+        conn.execute("INSERT INTO events (project_id, seq, kind, at, from_stage, to_stage, "
+                     "trigger, payload) VALUES (?, ?, 'advanced', ?, ?, ?, ?, '{}')",
+                     (pid, lock + 1, now, stage, dest, "go"))
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
+def plain_minimal_rate(path: Path, n: int) -> float:
+    """The same loop on a minimal two-table schema with no secondary indexes (reference)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, stage TEXT, lock INT)")
+    conn.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, p INT, seq INT, frm TEXT, too TEXT)")
+    conn.executemany("INSERT INTO p VALUES (?, 'a', 1)", [(i,) for i in range(200)])
+    start = time.perf_counter()
+    for i in range(n):
+        pid = i % 200
+        conn.execute("BEGIN IMMEDIATE")
+        stage, lock = conn.execute("SELECT stage, lock FROM p WHERE id = ?", (pid,)).fetchone()
+        dest = "b" if stage == "a" else "a"
+        conn.execute("UPDATE p SET stage = ?, lock = ? WHERE id = ? AND lock = ?",
+                     (dest, lock + 1, pid, lock))
+        conn.execute("INSERT INTO e (p, seq, frm, too) VALUES (?, ?, ?, ?)",
+                     (pid, lock + 1, stage, dest))
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
+def naive_rate(path: Path, n: int) -> float:
+    """Advances per second with a Machine per project and the SQLAlchemy ORM."""
+    import sqlalchemy as sa  # noqa: PLC0415
+    from sqlalchemy.orm import DeclarativeBase, Session  # noqa: PLC0415
+    from transitions import Machine  # noqa: PLC0415
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Proj(Base):
+        __tablename__ = "p"
+        id = sa.Column(sa.Integer, primary_key=True)
+        stage = sa.Column(sa.String, nullable=False)
+        n = sa.Column(sa.Integer, nullable=False)
+
+    class Ev(Base):
+        __tablename__ = "e"
+        id = sa.Column(sa.Integer, primary_key=True)
+        p = sa.Column(sa.Integer, nullable=False)
+        kind = sa.Column(sa.String, nullable=False)
+        frm = sa.Column(sa.String, nullable=False)
+        too = sa.Column(sa.String, nullable=False)
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Proj(id=i, stage="a", n=5) for i in range(200)])
+        session.commit()
+    start = time.perf_counter()
+    for i in range(n):
+        with Session(engine) as session:
+            proj = session.get(Proj, i % 200)
+            assert proj is not None
+            machine = Machine(model=proj, states=["a", "b"], initial=proj.stage,
+                              model_attribute="fsm_state", auto_transitions=False,
+                              transitions=[
+                                  {"trigger": "go", "source": "a", "dest": "b",
+                                   "conditions": [lambda p=proj: p.n > 1]},
+                                  {"trigger": "back", "source": "b", "dest": "a",
+                                   "conditions": [lambda p=proj: p.n > 1]}])
+            before = proj.stage
+            proj.trigger("go" if before == "a" else "back")  # type: ignore[attr-defined]
+            proj.stage = proj.fsm_state  # type: ignore[attr-defined]
+            session.add(Ev(p=proj.id, kind="advanced", frm=before, too=proj.stage))
+            session.commit()
+            del machine
+    rate = n / (time.perf_counter() - start)
+    engine.dispose()
+    return rate
+
+
+def _engine(url: str) -> Any:
+    from bompao.engine import Engine  # noqa: PLC0415
+
+    engine = Engine.from_url(url)
+    engine.publish(JOURNEY)
+    return engine
+
+
+def _bulk_projects(engine: Any, count: int) -> list[int]:
+    """Insert ``count`` projects (with their creation events) in one transaction."""
+    from bompao.storage.tables import events, projects  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    with engine.db.begin() as conn:
+        first = conn.execute(projects.insert().returning(projects.c.id), [{
+            "journey_key": "bench", "journey_version": 1, "name": f"p{i}", "stage": "a",
+            "visit": 1, "fields": {"n": 5}, "flags": [], "assignments": {}, "evidence": {},
+            "approvals": {}, "lock_version": 1, "stage_entered_at": now, "created_at": now,
+            "updated_at": now} for i in range(count)]).scalars().all()
+        conn.execute(events.insert(), [{
+            "project_id": pid, "seq": 1, "kind": "created", "at": now, "to_stage": "a",
+            "payload": {"journey": "bench", "version": 1, "name": f"p{pid}"}}
+            for pid in first])
+    return list(first)
+
+
+def bompao_rate(url: str, n: int) -> float:
+    """Gate-checked, persisted advances per second through ``Engine.advance``."""
+    engine = _engine(url)
+    ids = _bulk_projects(engine, 200)
+    start = time.perf_counter()
+    for i in range(n):
+        engine.advance(ids[i % 200], "go" if (i // 200) % 2 == 0 else "back")
+    rate = n / (time.perf_counter() - start)
+    engine.close()
+    return rate
+
+
+def batch_seconds(url: str, count: int) -> float:
+    """Seconds to advance a ``count``-project cohort with one ``advance_many`` call."""
+    engine = _engine(url)
+    ids = _bulk_projects(engine, count)
+    start = time.perf_counter()
+    engine.advance_many(ids, "go")
+    seconds = time.perf_counter() - start
+    engine.close()
+    return seconds
+
+
+def memory_growth(url: str, count: int) -> tuple[float, int]:
+    """RSS growth (MB) while advancing ``count`` distinct projects once each."""
+    engine = _engine(url)
+    ids = _bulk_projects(engine, count)
+    for pid in ids[:1000]:  # warm caches and pools before the baseline
+        engine.advance(pid, "go")
+    gc.collect()
+    before = _rss_mb()
+    for pid in ids[1000:]:
+        engine.advance(pid, "go")
+    gc.collect()
+    growth = _rss_mb() - before
+    machines = len({id(j.machine) for j in engine._journeys.values()})
+    engine.close()
+    return growth, machines
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """Run the engine benchmarks; print and return rows (what, target, measured, ok)."""
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    n = 2000 if quick else 10_000
+    postgres = os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
+        "BOMPAO_TEST_POSTGRES_URL")
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        plain = statistics.median(plain_rate(base / f"plain{i}.db", n) for i in range(3))
+        naive = statistics.median(naive_rate(base / f"naive{i}.db", n // 4) for i in range(3))
+        ours = statistics.median(
+            bompao_rate(f"sqlite:///{base / f'bompao{i}.db'}", n) for i in range(3))
+        minimal = statistics.median(
+            plain_minimal_rate(base / f"minimal{i}.db", n) for i in range(3))
+        rows.append(("advances/s, plain sqlite3, minimal 2-table schema (reference)", "-",
+                     f"{minimal:,.0f}", ""))
+        rows.append(("advances/s, plain sqlite3 on bompao's schema (baseline)", "-",
+                     f"{plain:,.0f}", ""))
+        rows.append(("advances/s, naive Machine per project + ORM (baseline)", "-",
+                     f"{naive:,.0f}", ""))
+        rows.append(("advances/s, bompao Engine.advance (SQLite)", "-", f"{ours:,.0f}", ""))
+        rows.append(("bompao / plain sqlite3", f">= {TARGETS['vs_plain']}x",
+                     f"{ours / plain:.2f}x", _ok(ours / plain >= TARGETS["vs_plain"])))
+        rows.append(("bompao / naive", f">= {TARGETS['vs_naive']}x", f"{ours / naive:.1f}x",
+                     _ok(ours / naive >= TARGETS["vs_naive"])))
+        cohort = 2000 if quick else 10_000
+        seconds = batch_seconds(f"sqlite:///{base / 'batch.db'}", cohort)
+        rows.append((f"advance_many of a {cohort:,}-project cohort (one transaction)", "-",
+                     f"{seconds:.2f} s ({cohort / seconds:,.0f}/s)", ""))
+        count = 10_000 if quick else 100_000
+        growth, machines = memory_growth(f"sqlite:///{base / 'memory.db'}", count)
+        rows.append((f"RSS growth advancing {count:,} projects", f"< {TARGETS['memory_mb']:.0f} MB",
+                     f"{growth:.1f} MB", _ok(growth < TARGETS["memory_mb"])))
+        rows.append(("transitions machines for one journey version", "1", str(machines),
+                     _ok(machines == 1)))
+    if postgres:
+        rows.append(("advances/s, bompao Engine.advance (PostgreSQL)", "-",
+                     f"{_postgres_rate(postgres, n // 2):,.0f}", ""))
+    _print(rows)
+    return rows
+
+
+def _postgres_rate(url: str, n: int) -> float:
+    import secrets  # noqa: PLC0415
+
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        return bompao_rate(f"{url}{sep}options=-csearch_path%3D{schema}", n)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+def _print(rows: list[tuple[str, str, str, str]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'engine benchmark':<{width}}  {'target':>10}  {'measured':>24}  ok")
+    for what, target, measured, ok in rows:
+        print(f"{what:<{width}}  {target:>10}  {measured:>24}  {ok}")
+
+
+if __name__ == "__main__":
+    main()
