@@ -157,9 +157,12 @@ class _Checker:
                                  f"stage {name!r}; final stages have no way out")
                 pair = (transition.trigger, name)
                 if pair in first_seen:
-                    line = self.source.mark(("transitions", first_seen[pair])).line
+                    first = self.source.mark(("transitions", first_seen[pair]))
+                    here = self.source.mark(where)
+                    at = f"line {first.line}" if first.file == here.file \
+                        else f"{first.file}:{first.line}"
                     self.problem(where, f"duplicate transition: trigger {transition.trigger!r} "
-                                 f"from {name!r} is already defined at line {line}")
+                                 f"from {name!r} is already defined at {at}")
                 else:
                     first_seen[pair] = index
             for kind in ("roles", "override_roles"):
@@ -227,6 +230,12 @@ class _Checker:
             elif field.type not in ("date", "datetime"):
                 self.problem((*path, "at"), f"at: field {spec.at!r} is {field.type}; "
                              "'at' needs a date or datetime field")
+        if spec.action not in _ACTION_KEYS:
+            close = difflib.get_close_matches(spec.action, list(_ACTION_KEYS), n=1, cutoff=0.75)
+            if close:
+                self.problem((*path, "action"), f"unknown action {spec.action!r} (did you mean "
+                             f"{close[0]!r}?); built-in actions: {', '.join(ACTIONS)}; other "
+                             "names are plugin actions")
         given = {key for key in spec.model_fields_set if key != "from_"}
         if spec.action in _ACTION_KEYS:
             for key in _REQUIRED[spec.action]:
@@ -256,7 +265,6 @@ class _Checker:
                 except TemplateProblem as problem:
                     self.problem((*path, key, lang), f"{key} ({lang}): {problem.message} "
                                  f"(template line {problem.line})")
-        _ = ACTIONS
 
     def graph(self) -> None:
         stages = self.doc.stages

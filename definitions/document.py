@@ -92,9 +92,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
                 isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)):
             path.append(step)
             node = node[step]
-        elif isinstance(node, dict) and isinstance(step, str) and step not in node and (
-            step == loc[-1]
-        ):
+        elif isinstance(step, str) and step == loc[-1] and (
+                node is None or (isinstance(node, dict) and step not in node)):
             path.append(step)
     return tuple(path)
 

@@ -50,6 +50,10 @@ def resolve_extends(source: Source, resolve: Resolver | None,
     """
     ref = source.data.get("extends")
     if ref is None:
+        if "remove" in source.data:
+            raise ExtendsError([source.diagnostic(
+                ("remove",), "remove: only a journey that extends another can remove from "
+                "it; add 'extends: KEY@VERSION' or drop 'remove'", key=True)])
         return source
     if not isinstance(ref, str) or not _REF.match(ref):
         raise ExtendsError([source.diagnostic(("extends",), f"extends: expected KEY@VERSION, "
