@@ -39,6 +39,7 @@ class Context:
     """What every command gets from the global options."""
 
     db: str = DEFAULT_DB
+    config_path: str | None = None
     journey_dirs: tuple[str, ...] = ()
     lang: str = "en"
     as_json: bool = False
@@ -53,6 +54,13 @@ class Context:
 
             self._catalog = JourneyCatalog.from_env(self.journey_dirs)
         return self._catalog
+
+    @property
+    def config(self) -> Any:
+        """The operator configuration (``--config`` / ``BOMPAO_CONFIG`` and env vars)."""
+        from bompao.engine.config import load_config  # noqa: PLC0415
+
+        return load_config(self.config_path)
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON under ``--json``, else ``human`` (or nothing)."""
@@ -69,6 +77,9 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--db", envvar="BOMPAO_DATABASE_URL", default=DEFAULT_DB, show_default=True,
               metavar="URL", help="Database URL (env BOMPAO_DATABASE_URL): sqlite:///FILE "
               "or postgresql+psycopg://USER@HOST/DB.")
+@click.option("--config", "config_path", envvar="BOMPAO_CONFIG", metavar="FILE",
+              help="Operator configuration (TOML): SMTP, webhooks, scheduler "
+              "(env BOMPAO_CONFIG).")
 @click.option("--journeys", "journey_dirs", multiple=True, metavar="DIR",
               help="A directory of journey files to add to the bundled ones (repeatable; "
               "env BOMPAO_JOURNEYS, separated by ':').")
@@ -78,11 +89,16 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(package_name="bompao")
 @click.pass_context
-def cli(ctx: click.Context, db: str, journey_dirs: tuple[str, ...], lang: str | None,
-        as_json: bool, debug: bool) -> None:
+def cli(ctx: click.Context, db: str, config_path: str | None, journey_dirs: tuple[str, ...],
+        lang: str | None, as_json: bool, debug: bool) -> None:
     """bompao (บ่มเพาะ): run incubation journeys — YAML journeys, gates and follow-ups."""
-    ctx.obj = Context(db=db, journey_dirs=journey_dirs, lang=lang or _default_lang(),
-                      as_json=as_json, debug=debug)
+    source = ctx.get_parameter_source("db")
+    ctx.obj = Context(db=db, config_path=config_path, journey_dirs=journey_dirs,
+                      lang=lang or _default_lang(), as_json=as_json, debug=debug)
+    if source in (click.core.ParameterSource.DEFAULT, None) and config_path:
+        configured = ctx.obj.config.database
+        if configured:
+            ctx.obj.db = configured
 
 
 def _files(paths: tuple[str, ...]) -> list[Path]:
@@ -556,6 +572,84 @@ def project_migrate(ctx: Context, project_id: int, to_version: int, maps: tuple[
     verb = "would move" if dry_run else "moved"
     ctx.emit(plan, f"{verb} project {project_id} from version {plan['from_version']} "
              f"({plan['from_stage']}) to {plan['to_version']} ({plan['to_stage']})")
+
+
+def _time(text: str | None) -> Any:
+    if text is None:
+        return None
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from bompao.errors import InvalidValue  # noqa: PLC0415
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(f"bad time {text!r}: expected ISO 8601 such as 2027-01-31 or "
+                           "2027-01-31T09:00:00+07:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@cli.group()
+def scheduler() -> None:
+    """Run follow-ups: the daemon, or one catch-up pass."""
+
+
+@scheduler.command("run")
+@click.option("--once", is_flag=True, help="Run what is due, then exit (for cron and tests).")
+@click.option("--now", "now_text", metavar="TIME",
+              help="With --once: run what is due at TIME (ISO 8601; no offset means UTC).")
+@pass_ctx
+def scheduler_run(ctx: Context, once: bool, now_text: str | None) -> None:
+    """Run due follow-ups: as a daemon until SIGTERM/SIGINT, or once with --once."""
+    import logging  # noqa: PLC0415
+
+    if now_text and not once:
+        raise UsageError("--now needs --once")
+    config = ctx.config
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    engine = _engine(ctx)
+    if once:
+        from bompao.engine.dispatch import Dispatcher  # noqa: PLC0415
+
+        result = Dispatcher(engine, config).run_due(_time(now_text))
+    else:
+        from bompao.engine.scheduler import Daemon  # noqa: PLC0415
+
+        result = Daemon(engine, config).run()
+    summary = result.as_dict()
+    ctx.emit({**summary, "runs": result.outcomes},
+             ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+@cli.group()
+def followups() -> None:
+    """Inspect planned, done and failed follow-ups."""
+
+
+@followups.command("list")
+@click.option("--due", is_flag=True, help="Only pending ones due now (or at --now).")
+@click.option("--now", "now_text", metavar="TIME", help="The time for --due (ISO 8601).")
+@click.option("--project", "project_id", type=int, metavar="ID", help="Only this project's.")
+@click.option("--status", help="Only pending, running, done, failed or cancelled.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@pass_ctx
+def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: int | None,
+                   status: str | None, limit: int) -> None:
+    """List follow-ups, soonest first, with failures and their errors."""
+    engine = _engine(ctx)
+    due_by = (_time(now_text) or engine.now()) if due else None
+    rows = engine.list_follow_ups(project=project_id, due_by=due_by, status=status,
+                                  limit=limit)
+    if ctx.as_json:
+        ctx.emit(rows)
+        return
+    from bompao.engine.views import table  # noqa: PLC0415
+
+    table(["id", "project", "stage", "follow-up", "action", "due", "status", "error"],
+          [[r["id"], r["project"], r["stage"], f"{r['spec']}#{r['occurrence']}", r["action"],
+            r["due_at"], r["status"], r["last_error"] or ""] for r in rows])
 
 
 def _fail(message: str, code: int) -> NoReturn:

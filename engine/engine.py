@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -28,9 +29,11 @@ from bompao.definitions import (
     load_yaml,
 )
 from bompao.definitions.extends import parse_ref
-from bompao.engine.actor import Actor
+from bompao.engine.actions import ActionRegistry
+from bompao.engine.actor import SYSTEM, Actor
 from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, ProjectState, replay
+from bompao.engine.planning import at_fields, plan_rows
 from bompao.errors import (
     ConflictError,
     GateRefused,
@@ -41,7 +44,7 @@ from bompao.errors import (
 )
 from bompao.storage import Database, repository
 from bompao.storage.hotpath import HotPath, ProjectRow
-from bompao.storage.tables import events, journeys, projects
+from bompao.storage.tables import events, follow_ups, journeys, projects
 
 __all__ = ["Clock", "Engine", "Listener", "Project"]
 
@@ -104,6 +107,13 @@ class _Change:
     values: dict[str, Any]
     event: dict[str, Any]
     after: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    cancel: bool = False
+    """Cancel every pending follow-up of the project (it leaves its stage)."""
+    cancel_specs: tuple[str, ...] = ()
+    """Cancel the pending follow-ups with these names (their date field changed)."""
+    plan: CompiledJourney | None = None
+    """Plan the follow-ups of the stage the project is in after the change."""
+    plan_only: tuple[str, ...] | None = None
 
 
 class Engine:
@@ -123,6 +133,7 @@ class Engine:
         self.catalog = catalog or JourneyCatalog()
         self._journeys: dict[tuple[str, int], CompiledJourney] = {}
         self._listeners: dict[str, list[Listener]] = {kind: [] for kind in LISTENER_KINDS}
+        self.actions = ActionRegistry()
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None, *,
@@ -181,6 +192,14 @@ class Engine:
                              f"{', '.join(LISTENER_KINDS)}")
         self._listeners[kind].append(listener)
         return listener
+
+    def register_action(self, name: str, action: Callable[..., str | None]) -> None:
+        """Register a plugin follow-up action: ``action(ctx: ActionContext) -> str | None``.
+
+        Raise :class:`~bompao.engine.actions.ActionFailed` from it to fail the run.
+        Plugins can also be published through the ``bompao.actions`` entry point group.
+        """
+        self.actions.register(name, action)
 
     def _emit(self, kind: str, **data: Any) -> None:
         for listener in self._listeners[kind]:
@@ -322,6 +341,10 @@ class Engine:
                 "payload": {"journey": compiled.key, "version": compiled.version,
                             "name": name.strip(), "partner": partner, "cohort": cohort,
                             "fields": values}})
+            planned = plan_rows(compiled, stage, project=project_id, visit=1, entered_at=now,
+                                fields=values, revision=1, now=now)
+            if planned:
+                conn.execute(sa.insert(follow_ups), planned)
             project = Project.from_row(self._row(conn, project_id, actor))
         self._emit("stage_entered", project=project, stage=stage, trigger=None, actor=actor)
         return project
@@ -380,7 +403,17 @@ class Engine:
                                 "nothing was written: read it again and retry")
         self.hot.append_event(cursor, {"project_id": row.id, "seq": lock + 1, "at": now,
                                        **change.event})
-        return Project.from_row(replace(row, **values, lock_version=lock + 1))
+        after = replace(row, **values, lock_version=lock + 1)
+        if change.cancel:
+            self.hot.cancel(cursor, row.id, now)
+        for spec in change.cancel_specs:
+            self.hot.cancel(cursor, row.id, now, spec)
+        if change.plan is not None:
+            self.hot.plan(cursor, plan_rows(
+                change.plan, after.stage, project=row.id, visit=after.visit,
+                entered_at=after.stage_entered_at, fields=after.fields, revision=lock + 1,
+                now=now, only=change.plan_only))
+        return Project.from_row(after)
 
     def set_fields(self, project_id: int, values: Mapping[str, Any],
                    actor: Actor | None = None) -> Project:
@@ -396,9 +429,15 @@ class Engine:
 
         def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
             changed = compiled.coerce_fields(values)
+            dated = at_fields(compiled, row.stage)
+            replan = tuple(spec for name in changed
+                           if changed[name] != row.fields.get(name)
+                           for spec in dated.get(name, ()))
             return _Change({"fields": {**row.fields, **changed}},
                            {"kind": "fields_set", "actor": _name(actor),
-                            "payload": {"fields": changed}})
+                            "payload": {"fields": changed}},
+                           cancel_specs=replan, plan=compiled if replan else None,
+                           plan_only=replan)
 
         return self._change(project_id, actor, build)
 
@@ -577,8 +616,11 @@ class Engine:
     def _advance_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
                         trigger: str,
                         actor: Actor | None, role: str | None, override: bool,
-                        reason: str | None, now: datetime) -> _Change | GateReport:
+                        reason: str | None, now: datetime, *,
+                        system: bool = False) -> _Change | GateReport:
         transition = compiled.transition(row.stage, trigger)
+        if system:
+            return self._system_change(row, compiled, transition, override, reason, now)
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
@@ -617,7 +659,30 @@ class Engine:
             after.insert(0, ("override", {"trigger": trigger, "reason": reason,
                                           "report": report, "actor": actor}))
         return _Change({"stage": transition.dest, "visit": row.visit + 1, "approvals": {},
-                        "stage_entered_at": now}, event, after)
+                        "stage_entered_at": now}, event, after,
+                       cancel=bool(compiled.stages[row.stage].follow_ups),
+                       plan=compiled if compiled.stages[transition.dest].follow_ups else None)
+
+    def _system_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
+                       transition: Any,
+                       force: bool, reason: str | None, now: datetime) -> _Change | GateReport:
+        """A transition fired by a follow-up: no role checks; ``force`` skips the gate."""
+        report = self._report(row, compiled, transition.trigger, now)
+        if not report.passable and not force:
+            return report
+        overridden = not report.passable
+        payload: dict[str, Any] = {"override": overridden, "follow_up": True,
+                                   "gate": [c.as_dict() for c in report.criteria]}
+        if overridden:
+            payload["reason"] = reason
+            payload["missing"] = [c.says for c in report.missing]
+        event = {"kind": "advanced", "actor": SYSTEM.name, "role": None,
+                 "from_stage": row.stage, "to_stage": transition.dest,
+                 "trigger": transition.trigger, "payload": payload}
+        return _Change({"stage": transition.dest, "visit": row.visit + 1, "approvals": {},
+                        "stage_entered_at": now}, event, [],
+                       cancel=bool(compiled.stages[row.stage].follow_ups),
+                       plan=compiled if compiled.stages[transition.dest].follow_ups else None)
 
     def advance_many(self, project_ids: Sequence[int], trigger: str,
                      actor: Actor | None = None, *, role: str | None = None) -> list[Project]:
@@ -734,11 +799,61 @@ class Engine:
                                "stage_entered_at": _now})
             return _Change(values, {"kind": "migrated", "actor": _name(actor),
                                     "from_stage": row.stage, "to_stage": stage,
-                                    "payload": dict(plan)})
+                                    "payload": dict(plan)},
+                           cancel=moved, plan=target if moved else None)
 
         with contextlib.suppress(_DryRun):
             self._change(project_id, actor, build)
         return plan
+
+    def list_follow_ups(self, *, project: int | None = None, due_by: datetime | None = None,
+                        status: str | None = None, actor: Actor | None = None,
+                        limit: int | None = 1000) -> list[dict[str, Any]]:
+        """Follow-ups, soonest first; times shown in each journey's timezone.
+
+        Args:
+            project: only this project's.
+            due_by: only pending ones due at or before this time.
+            status: only this status (pending, running, done, failed, cancelled).
+            actor: scope of the caller.
+            limit: at most this many (None: all).
+
+        Raises:
+            InvalidValue: an unknown status.
+            NotFound: the project does not exist (or is out of the actor's scope).
+        """
+        statuses = ("pending", "running", "done", "failed", "cancelled")
+        if status is not None and status not in statuses:
+            raise InvalidValue(f"unknown status {status!r}; statuses: {', '.join(statuses)}")
+        query = (sa.select(follow_ups, projects.c.journey_key, projects.c.journey_version,
+                           projects.c.partner)
+                 .join(projects, projects.c.id == follow_ups.c.project_id)
+                 .order_by(follow_ups.c.due_at, follow_ups.c.id))
+        if project is not None:
+            self.get(project, actor)
+            query = query.where(follow_ups.c.project_id == project)
+        if due_by is not None:
+            query = query.where(follow_ups.c.status == "pending", follow_ups.c.due_at <= due_by)
+        if status is not None:
+            query = query.where(follow_ups.c.status == status)
+        if actor is not None and actor.partner is not None:
+            query = query.where(projects.c.partner == actor.partner)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.begin(write=False) as conn:
+            rows = list(conn.execute(query))
+        result = []
+        for row in rows:
+            zone = ZoneInfo(self.journey(row.journey_key, row.journey_version).timezone)
+            result.append({
+                "id": row.id, "project": row.project_id, "stage": row.stage,
+                "spec": row.spec, "occurrence": row.occurrence, "action": row.action,
+                "due_at": row.due_at.astimezone(zone).isoformat(), "status": row.status,
+                "attempts": row.attempts, "last_error": row.last_error,
+                "idempotency_key": row.idempotency_key,
+                "finished_at": row.finished_at.astimezone(zone).isoformat()
+                if row.finished_at else None})
+        return result
 
     def project_ids(self, conn: Connection | None = None) -> list[int]:
         """Every project id (for maintenance tools)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,16 +26,19 @@ import sqlalchemy as sa
 from .database import Database
 from .urls import connect_failure
 
-__all__ = ["EVENT_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
+__all__ = ["EVENT_COLUMNS", "FOLLOW_UP_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
 
 PROJECT_COLUMNS = ("id", "journey_key", "journey_version", "partner", "cohort", "name",
                    "stage", "visit", "fields", "flags", "assignments", "evidence",
                    "approvals", "lock_version", "stage_entered_at", "created_at",
                    "updated_at")
+FOLLOW_UP_COLUMNS = ("project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
+                     "status", "attempts", "idempotency_key", "created_at")
 EVENT_COLUMNS = ("project_id", "seq", "kind", "at", "actor", "role", "from_stage",
                  "to_stage", "trigger", "payload")
 _JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "payload"})
-_TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at"})
+_TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at", "due_at",
+                    "lease_until", "finished_at"})
 _UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
 
 
@@ -78,6 +81,12 @@ class HotPath:
                         f"WHERE id = {mark}")
         self._insert_event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
                               f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})")
+        self._insert_follow_up = (
+            f"INSERT INTO follow_ups ({', '.join(FOLLOW_UP_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(FOLLOW_UP_COLUMNS))})")
+        self._cancel = (f"UPDATE follow_ups SET status = 'cancelled', "  # noqa: S608
+                        f"finished_at = {mark} WHERE project_id = {mark} AND status = 'pending'")
+        self._cancel_spec = f"{self._cancel} AND spec = {mark}"
         self._updates: dict[tuple[str, ...], str] = {}
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -177,8 +186,11 @@ class HotPath:
                                                                  strict=True)))
 
     def update(self, cursor: Any, project_id: int, expected_lock: int,
-               values: Mapping[str, Any]) -> bool:
+               values: Mapping[str, Any], new_lock: int | None = None) -> bool:
         """Update under the optimistic lock; False (nothing written) if the lock moved.
+
+        The lock version becomes ``new_lock`` (default ``expected_lock + 1``): one
+        more than the last event seq written with the change.
 
         Raises:
             ValueError: a column that is not an updatable project column.
@@ -194,8 +206,111 @@ class HotPath:
                    f"WHERE id = {self._mark} AND lock_version = {self._mark}")
             self._updates[columns] = sql
         params = [self._encode(c, values[c]) for c in columns]
-        cursor.execute(sql, (*params, expected_lock + 1, project_id, expected_lock))
+        lock = expected_lock + 1 if new_lock is None else new_lock
+        cursor.execute(sql, (*params, lock, project_id, expected_lock))
         return bool(cursor.rowcount == 1)
+
+    def plan(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert pending follow-ups (``status`` defaults to pending, ``attempts`` to 0)."""
+        if rows:
+            defaults = {"status": "pending", "attempts": 0}
+            cursor.executemany(self._insert_follow_up, [
+                tuple(self._encode(c, {**defaults, **row}.get(c)) for c in FOLLOW_UP_COLUMNS)
+                for row in rows])
+
+    def cancel(self, cursor: Any, project_id: int, now: datetime,
+               spec: str | None = None) -> int:
+        """Cancel a project's pending follow-ups (only ``spec``'s when given)."""
+        when = self._encode("finished_at", now)
+        if spec is None:
+            cursor.execute(self._cancel, (when, project_id))
+        else:
+            cursor.execute(self._cancel_spec, (when, project_id, spec))
+        return int(cursor.rowcount)
+
+    def read_many(self, cursor: Any, ids: list[int], *, lock: bool = False
+                  ) -> dict[int, ProjectRow]:
+        """Projects by id; ``lock`` takes row locks on PostgreSQL (``FOR UPDATE``)."""
+        if not ids:
+            return {}
+        marks = ", ".join([self._mark] * len(ids))
+        sql = (f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects "  # noqa: S608
+               f"WHERE id IN ({marks}) ORDER BY id")
+        if lock and not self.sqlite:
+            sql += " FOR UPDATE"
+        cursor.execute(sql, tuple(ids))
+        return {row[0]: ProjectRow(*(self._decode(c, v) for c, v in zip(
+            PROJECT_COLUMNS, row, strict=True))) for row in cursor.fetchall()}
+
+    def claim(self, cursor: Any, owner: str, now: datetime, lease_until: datetime,
+              limit: int) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` due follow-ups (pending, or running with an expired lease).
+
+        Oldest first. On PostgreSQL rows other daemons hold are skipped
+        (``FOR UPDATE SKIP LOCKED``); on SQLite the write transaction is the only writer.
+        """
+        m = self._mark
+        skip = "" if self.sqlite else " FOR UPDATE SKIP LOCKED"
+        claimed: list[dict[str, Any]] = []
+        for condition in ("status = 'pending' AND due_at <= ",
+                          "status = 'running' AND lease_until < "):
+            room = limit - len(claimed)
+            if room <= 0:
+                break
+            sql = (f"UPDATE follow_ups SET status = 'running', lease_owner = {m}, "  # noqa: S608
+                   f"lease_until = {m}, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+                   f"follow_ups WHERE {condition}{m} ORDER BY due_at, id LIMIT {m}{skip}) "
+                   "RETURNING id, project_id, stage, visit, spec, occurrence, action, due_at, "
+                   "attempts, idempotency_key")
+            cursor.execute(sql, (owner, self._encode("lease_until", lease_until),
+                                 self._encode("due_at", now), room))
+            names = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action",
+                     "due_at", "attempts", "idempotency_key")
+            claimed.extend({n: self._decode(n, v) for n, v in zip(names, row, strict=True)}
+                           for row in cursor.fetchall())
+        claimed.sort(key=lambda r: (r["due_at"], r["id"]))
+        return claimed
+
+    def owned(self, cursor: Any, ids: list[int], owner: str) -> set[int]:
+        """Which of ``ids`` this owner still holds (locked on PostgreSQL)."""
+        if not ids:
+            return set()
+        marks = ", ".join([self._mark] * len(ids))
+        sql = (f"SELECT id FROM follow_ups WHERE id IN ({marks}) AND status = 'running' "  # noqa: S608
+               f"AND lease_owner = {self._mark}")
+        if not self.sqlite:
+            sql += " FOR UPDATE"
+        cursor.execute(sql, (*ids, owner))
+        return {row[0] for row in cursor.fetchall()}
+
+    def finish(self, cursor: Any, rows: list[tuple[str, datetime, str | None, int]]) -> None:
+        """Set (status, finished_at, last_error) of follow-ups by id; clears the lease."""
+        m = self._mark
+        sql = (f"UPDATE follow_ups SET status = {m}, finished_at = {m}, last_error = {m}, "  # noqa: S608
+               f"lease_owner = NULL, lease_until = NULL WHERE id = {m}")
+        cursor.executemany(sql, [(s, self._encode("finished_at", t), e, i)
+                                 for s, t, e, i in rows])
+
+    def release(self, cursor: Any, ids: list[int], owner: str) -> None:
+        """Give claimed follow-ups back (pending again, attempt not counted)."""
+        m = self._mark
+        cursor.executemany(
+            f"UPDATE follow_ups SET status = 'pending', lease_owner = NULL, "  # noqa: S608
+            f"lease_until = NULL, attempts = attempts - 1 WHERE id = {m} AND lease_owner = {m} "
+            "AND status = 'running'", [(i, owner) for i in ids])
+
+    def next_due(self, cursor: Any) -> datetime | None:
+        """The earliest due time of a pending follow-up, or None."""
+        cursor.execute("SELECT MIN(due_at) FROM follow_ups WHERE status = 'pending'")
+        found = cursor.fetchone()
+        return self._decode("due_at", found[0]) if found and found[0] is not None else None
+
+    def append_events(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert several events at once."""
+        if rows:
+            cursor.executemany(self._insert_event, [
+                tuple(self._encode(c, row.get(c, {} if c == "payload" else None))
+                      for c in EVENT_COLUMNS) for row in rows])
 
     def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
         """Insert one event (``seq`` given by the caller)."""

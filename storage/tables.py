@@ -151,6 +151,12 @@ follow_ups = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
     ),
     sa.Index("ix_follow_ups_project_id_status", "project_id", "status"),
+    sa.Index(
+        "ix_follow_ups_lease_running",
+        "lease_until",
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    ),
 )
 
 daemons = sa.Table(

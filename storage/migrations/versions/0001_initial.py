@@ -123,6 +123,11 @@ def upgrade() -> None:
         sqlite_where=_PENDING, postgresql_where=_PENDING,
     )
     op.create_index("ix_follow_ups_project_id_status", "follow_ups", ["project_id", "status"])
+    op.create_index(
+        "ix_follow_ups_lease_running", "follow_ups", ["lease_until"],
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    )
     op.create_table(
         "daemons",
         sa.Column("name", sa.String(), nullable=False),

@@ -1,0 +1,321 @@
+"""Running due follow-ups: claim with a lease, act, and record — exactly once in effect.
+
+One round:
+
+1. **claim** — one transaction marks up to ``batch`` due follow-ups ``running`` with
+   this daemon's name and a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+   several daemons share the work; a killed daemon's claims are taken over when their
+   lease ends). Oldest first.
+2. **deliver** — external actions (notify, email, webhook, plugins) run outside any
+   transaction with the occurrence's idempotency key.
+3. **record** — one transaction checks the claims are still ours, applies internal
+   actions (flag, unflag, transition) to the project rows read *in that transaction*,
+   appends one event per run to each project's history (gap-free seqs), marks the
+   follow-ups done / failed / cancelled and plans the next occurrence of recurring
+   ones. Internal effects and "done" commit together, so they happen exactly once;
+   an external delivery repeated after a crash carries the same key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bompao.definitions import CompiledFollowUp, CompiledJourney
+from bompao.engine.actions import INTERNAL, ActionContext, ActionFailed, ActionRegistry
+from bompao.engine.actor import SYSTEM
+from bompao.engine.config import Config
+from bompao.engine.gates import GateReport
+from bompao.engine.planning import next_row, plan_rows
+from bompao.errors import BompaoError
+from bompao.storage.hotpath import ProjectRow
+
+__all__ = ["MAX_ATTEMPTS", "Dispatcher", "RoundResult"]
+
+log = logging.getLogger("bompao.scheduler")
+MAX_ATTEMPTS = 10
+"""A follow-up claimed this many times without being recorded is marked failed."""
+
+
+@dataclass
+class RoundResult:
+    """What rounds of dispatching did."""
+
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    refused: int = 0
+    cancelled: int = 0
+    lost: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: RoundResult) -> None:
+        """Accumulate another round."""
+        for name in ("claimed", "done", "failed", "refused", "cancelled", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outcomes.extend(other.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (without per-run outcomes)."""
+        return {"claimed": self.claimed, "done": self.done, "failed": self.failed,
+                "refused": self.refused, "cancelled": self.cancelled, "lost": self.lost}
+
+
+@dataclass
+class _Run:
+    claim: dict[str, Any]
+    follow_up: CompiledFollowUp | None = None
+    journey: CompiledJourney | None = None
+    outcome: str = "done"
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class Dispatcher:
+    """Claims and runs due follow-ups for one engine.
+
+    Args:
+        engine: the :class:`~bompao.engine.engine.Engine`.
+        config: the operator's configuration (daemon name, lease, batch, channels).
+        actions: the action registry (built-ins plus plugins).
+    """
+
+    def __init__(self, engine: Any, config: Config | None = None,
+                 actions: ActionRegistry | None = None) -> None:
+        self.engine = engine
+        self.config = config or Config()
+        self.actions = actions or engine.actions
+        self.name = self.config.daemon_name
+
+    def run_due(self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None,
+                limit: int | None = None) -> RoundResult:
+        """Run every follow-up due at ``now`` (the clock's time by default), oldest first.
+
+        Args:
+            now: the time to run at (``--now``); due means ``due_at <= now``.
+            stop: checked between follow-ups; when it returns True, the rest of the
+                round is released and the method returns.
+            limit: stop after about this many follow-ups.
+        """
+        total = RoundResult()
+        while True:
+            when = now or self.engine.now()
+            batch = self.config.batch if limit is None else min(self.config.batch,
+                                                                 limit - total.claimed)
+            if batch <= 0:
+                break
+            result = self.run_round(when, batch, stop=stop)
+            total.add(result)
+            if result.claimed == 0 or (stop is not None and stop()):
+                break
+        return total
+
+    def run_round(self, now: datetime, batch: int, *,
+                  stop: Callable[[], bool] | None = None) -> RoundResult:
+        """Claim, deliver and record one batch."""
+        hot = self.engine.hot
+        lease_until = now + timedelta(seconds=self.config.lease)
+        with hot.transaction() as cursor:
+            claims = hot.claim(cursor, self.name, now, max(lease_until, self.engine.now()
+                                                            + timedelta(seconds=self.config.lease)),
+                               batch)
+        result = RoundResult(claimed=len(claims))
+        if not claims:
+            return result
+        with hot.transaction() as cursor:
+            projects = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+        runs: list[_Run] = []
+        released: list[int] = []
+        horizon: datetime | None = None
+        for claim in claims:
+            if (stop is not None and stop()) or (horizon is not None
+                                                 and claim["due_at"] > horizon):
+                released.append(claim["id"])
+                continue
+            run = self._prepare(claim, projects.get(claim["project_id"]))
+            upcoming = self._upcoming(run, projects.get(claim["project_id"]), now)
+            if upcoming is not None and (horizon is None or upcoming < horizon):
+                horizon = upcoming
+            if run.outcome == "pending" and run.follow_up is not None:
+                self._deliver(run, projects[claim["project_id"]], now)
+            runs.append(run)
+        self._record(runs, released, now, result)
+        return result
+
+    @staticmethod
+    def _upcoming(run: _Run, project: ProjectRow | None, now: datetime) -> datetime | None:
+        """When the run's next occurrence falls due, if that is already due.
+
+        A round stops before any claim due after it, so that catching up runs every
+        occurrence in due order (the next one is planned only when this one is recorded).
+        """
+        if run.outcome != "pending" or project is None or run.follow_up is None or (
+                run.journey is None or not run.follow_up.recurring):
+            return None
+        due = run.follow_up.due(project.stage_entered_at, project.fields,
+                                run.claim["occurrence"] + 1, run.journey)
+        return due if due is not None and due <= now else None
+
+    def _prepare(self, claim: dict[str, Any], project: ProjectRow | None) -> _Run:
+        run = _Run(claim)
+        if project is None or project.visit != claim["visit"] or project.stage != claim["stage"]:
+            run.outcome, run.detail = "cancelled", "the project left the stage"
+            return run
+        if claim["attempts"] > MAX_ATTEMPTS:
+            run.outcome = "failed"
+            run.detail = f"gave up after {MAX_ATTEMPTS} attempts without a result"
+            return run
+        journey = self.engine.journey(project.journey_key, project.journey_version)
+        found = next((f for f in journey.stages[project.stage].follow_ups
+                      if f.name == claim["spec"]), None)
+        if found is None:
+            run.outcome, run.detail = "cancelled", (
+                f"{journey.ref} has no follow-up {claim['spec']!r} in stage {project.stage!r}")
+            return run
+        run.follow_up, run.journey, run.outcome = found, journey, "pending"
+        return run
+
+    def _context(self, run: _Run, project: Any, now: datetime) -> ActionContext:
+        assert run.follow_up is not None
+        assert run.journey is not None
+        return ActionContext(project, run.journey, run.follow_up, run.claim["occurrence"],
+                             run.claim["due_at"], run.claim["idempotency_key"], self.config,
+                             now)
+
+    def _deliver(self, run: _Run, project: ProjectRow, now: datetime) -> None:
+        assert run.follow_up is not None
+        if run.follow_up.action in INTERNAL:
+            return
+        start = time.perf_counter()
+        try:
+            run.detail = self.actions.run(self._context(run, project, now))
+            run.outcome = "done"
+        except ActionFailed as exc:
+            run.outcome, run.detail = "failed", str(exc)
+        run.seconds = time.perf_counter() - start
+
+    def _record(self, runs: list[_Run], released: list[int], now: datetime,
+                result: RoundResult) -> None:
+        hot = self.engine.hot
+        with hot.transaction() as cursor:
+            if released:
+                hot.release(cursor, released, self.name)
+            mine = hot.owned(cursor, [r.claim["id"] for r in runs], self.name)
+            lost = [r for r in runs if r.claim["id"] not in mine]
+            runs = [r for r in runs if r.claim["id"] in mine]
+            result.lost += len(lost)
+            fresh = hot.read_many(cursor, sorted({r.claim["project_id"] for r in runs}),
+                                  lock=True)
+            first_lock = {pid: row.lock_version for pid, row in fresh.items()}
+            events: list[dict[str, Any]] = []
+            plans: list[dict[str, Any]] = []
+            finished: list[tuple[str, datetime, str | None, int]] = []
+            for run in runs:
+                row = fresh.get(run.claim["project_id"])
+                if run.outcome == "pending" and row is not None and (
+                        row.visit != run.claim["visit"]):
+                    run.outcome, run.detail = "cancelled", "the project left the stage"
+                if run.outcome == "pending" and row is not None:
+                    start = time.perf_counter()
+                    row, plans_now = self._internal(cursor, run, row, now, events)
+                    run.seconds = time.perf_counter() - start
+                    plans.extend(plans_now)
+                if run.outcome != "cancelled" and row is not None:
+                    row = self._event(run, row, now, events)
+                    nxt = self._next(run, row, now)
+                    if nxt is not None:
+                        plans.append(nxt)
+                if row is not None:
+                    fresh[row.id] = row
+                status = {"done": "done", "refused": "done", "failed": "failed",
+                          "cancelled": "cancelled"}[run.outcome]
+                finished.append((status, now, run.detail if run.outcome == "failed" else None,
+                                 run.claim["id"]))
+                setattr(result, run.outcome, getattr(result, run.outcome) + 1)
+                result.outcomes.append(self._log(run))
+            for pid, row in fresh.items():
+                if row.lock_version != first_lock[pid]:
+                    values = {"stage": row.stage, "visit": row.visit, "flags": row.flags,
+                              "approvals": row.approvals,
+                              "stage_entered_at": row.stage_entered_at, "updated_at": now}
+                    if not hot.update(cursor, pid, first_lock[pid], values, row.lock_version):
+                        raise BompaoError(f"project {pid} changed while locked")
+            hot.append_events(cursor, events)
+            hot.finish(cursor, finished)
+            hot.plan(cursor, plans)
+
+    def _internal(self, cursor: Any, run: _Run, row: ProjectRow, now: datetime,
+                  events: list[dict[str, Any]]) -> tuple[ProjectRow, list[dict[str, Any]]]:
+        follow_up = run.follow_up
+        assert follow_up is not None
+        assert run.journey is not None
+        spec = follow_up.spec
+        if follow_up.action in ("flag", "unflag"):
+            flag = str(spec.flag)
+            flags = sorted({*row.flags, flag}) if follow_up.action == "flag" else [
+                f for f in row.flags if f != flag]
+            run.outcome = "done"
+            run.detail = f"{follow_up.action} {spec.flag}"
+            if flags != list(row.flags):
+                row = self._append(row, now, events, {
+                    "kind": "flagged" if follow_up.action == "flag" else "unflagged",
+                    "actor": SYSTEM.name, "payload": {"flag": spec.flag}}, flags=flags)
+            return row, []
+        if follow_up.action != "transition":
+            return row, []
+        engine = self.engine
+        change = engine._advance_change(
+            row, run.journey, str(spec.trigger), None, None, bool(spec.force),
+            f"follow-up {follow_up.name} (force)" if spec.force else None, now, system=True)
+        if isinstance(change, GateReport):
+            run.outcome = "refused"
+            run.detail = "gate not met: " + "; ".join(c.says for c in change.missing)
+            return row, []
+        run.outcome, run.detail = "done", f"{spec.trigger} -> {change.values['stage']}"
+        row = self._append(row, now, events, change.event, **change.values)
+        if change.cancel:
+            engine.hot.cancel(cursor, row.id, now)
+        plans = plan_rows(run.journey, row.stage, project=row.id, visit=row.visit,
+                          entered_at=row.stage_entered_at, fields=row.fields,
+                          revision=row.lock_version, now=now) if change.plan else []
+        return row, plans
+
+    @staticmethod
+    def _append(row: ProjectRow, now: datetime, events: list[dict[str, Any]],
+                event: dict[str, Any], **values: Any) -> ProjectRow:
+        seq = row.lock_version + 1
+        events.append({"project_id": row.id, "seq": seq, "at": now, **event})
+        return replace(row, **values, lock_version=seq)
+
+    def _event(self, run: _Run, row: ProjectRow, now: datetime,
+               events: list[dict[str, Any]]) -> ProjectRow:
+        claim = run.claim
+        return self._append(row, now, events, {
+            "kind": "follow_up", "actor": SYSTEM.name, "from_stage": claim["stage"],
+            "payload": {"follow_up": claim["id"], "spec": claim["spec"],
+                        "occurrence": claim["occurrence"], "action": claim["action"],
+                        "outcome": run.outcome, "detail": run.detail,
+                        "idempotency_key": claim["idempotency_key"],
+                        "due_at": claim["due_at"].isoformat(),
+                        "daemon": self.name}})
+
+    def _next(self, run: _Run, row: ProjectRow, now: datetime) -> dict[str, Any] | None:
+        if run.follow_up is None or run.journey is None or row.visit != run.claim["visit"]:
+            return None
+        return next_row(run.journey, run.follow_up, project=row.id, visit=row.visit,
+                        occurrence=run.claim["occurrence"], entered_at=row.stage_entered_at,
+                        fields=row.fields, revision=row.lock_version, now=now)
+
+    def _log(self, run: _Run) -> dict[str, Any]:
+        line = {"follow_up": run.claim["id"], "project": run.claim["project_id"],
+                "spec": run.claim["spec"], "occurrence": run.claim["occurrence"],
+                "action": run.claim["action"], "outcome": run.outcome,
+                "duration_ms": round(run.seconds * 1000, 2), "detail": run.detail,
+                "daemon": self.name}
+        log.info(json.dumps(line, ensure_ascii=False))
+        return line
