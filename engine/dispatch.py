@@ -76,6 +76,40 @@ class _Run:
     seconds: float = 0.0
 
 
+class _Batch:
+    """Project states, lock versions, events and plans of one recording transaction.
+
+    Lock versions are kept apart from the rows: most runs only append an event, and
+    copying a row per event would cost more than the event itself.
+    """
+
+    def __init__(self, rows: dict[int, ProjectRow], now: datetime) -> None:
+        self.rows = rows
+        self.now = now
+        self.first = {pid: row.lock_version for pid, row in rows.items()}
+        self.lock = dict(self.first)
+        self.events: list[dict[str, Any]] = []
+        self.plans: list[dict[str, Any]] = []
+
+    def append(self, project_id: int, event: dict[str, Any], **values: Any) -> ProjectRow:
+        """Add an event (its seq is the next lock version) and apply ``values``."""
+        seq = self.lock[project_id] + 1
+        self.lock[project_id] = seq
+        event["project_id"], event["seq"], event["at"] = project_id, seq, self.now
+        self.events.append(event)
+        if values:
+            self.rows[project_id] = replace(self.rows[project_id], **values)
+        return self.rows[project_id]
+
+    def updates(self) -> list[tuple[int, int, int, dict[str, Any]]]:
+        """(id, expected lock, new lock, values) for every project that changed."""
+        return [(pid, self.first[pid], self.lock[pid], {
+            "stage": row.stage, "visit": row.visit, "flags": row.flags,
+            "approvals": row.approvals, "stage_entered_at": row.stage_entered_at,
+            "updated_at": self.now}) for pid, row in self.rows.items()
+            if self.lock[pid] != self.first[pid]]
+
+
 class Dispatcher:
     """Claims and runs due follow-ups for one engine.
 
@@ -129,6 +163,7 @@ class Dispatcher:
             return result
         with hot.transaction() as cursor:
             projects = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+        self._read = projects
         runs: list[_Run] = []
         released: list[int] = []
         horizon: datetime | None = None
@@ -206,51 +241,43 @@ class Dispatcher:
             if released:
                 hot.release(cursor, released, self.name)
             mine = hot.owned(cursor, [r.claim["id"] for r in runs], self.name)
-            lost = [r for r in runs if r.claim["id"] not in mine]
+            result.lost += sum(1 for r in runs if r.claim["id"] not in mine)
             runs = [r for r in runs if r.claim["id"] in mine]
-            result.lost += len(lost)
-            fresh = hot.read_many(cursor, sorted({r.claim["project_id"] for r in runs}),
-                                  lock=True)
-            first_lock = {pid: row.lock_version for pid, row in fresh.items()}
-            events: list[dict[str, Any]] = []
-            plans: list[dict[str, Any]] = []
+            ids = sorted({r.claim["project_id"] for r in runs})
+            locks = hot.locks(cursor, ids)
+            earlier = getattr(self, "_read", {})
+            fresh = {pid: earlier[pid] for pid in ids
+                     if pid in earlier and earlier[pid].lock_version == locks.get(pid)}
+            fresh.update(hot.read_many(cursor, [pid for pid in ids if pid not in fresh
+                                                and pid in locks]))
+            batch = _Batch(fresh, now)
             finished: list[tuple[str, datetime, str | None, int]] = []
             for run in runs:
-                row = fresh.get(run.claim["project_id"])
+                pid = run.claim["project_id"]
+                row = fresh.get(pid)
                 if run.outcome == "pending" and row is not None and (
                         row.visit != run.claim["visit"]):
                     run.outcome, run.detail = "cancelled", "the project left the stage"
                 if run.outcome == "pending" and row is not None:
                     start = time.perf_counter()
-                    row, plans_now = self._internal(cursor, run, row, now, events)
+                    self._internal(cursor, run, row, batch)
                     run.seconds = time.perf_counter() - start
-                    plans.extend(plans_now)
                 if run.outcome != "cancelled" and row is not None:
-                    row = self._event(run, row, now, events)
-                    nxt = self._next(run, row, now)
-                    if nxt is not None:
-                        plans.append(nxt)
-                if row is not None:
-                    fresh[row.id] = row
+                    self._event(run, pid, batch)
+                    self._next(run, pid, batch)
                 status = {"done": "done", "refused": "done", "failed": "failed",
                           "cancelled": "cancelled"}[run.outcome]
                 finished.append((status, now, run.detail if run.outcome == "failed" else None,
                                  run.claim["id"]))
                 setattr(result, run.outcome, getattr(result, run.outcome) + 1)
                 result.outcomes.append(self._log(run))
-            for pid, row in fresh.items():
-                if row.lock_version != first_lock[pid]:
-                    values = {"stage": row.stage, "visit": row.visit, "flags": row.flags,
-                              "approvals": row.approvals,
-                              "stage_entered_at": row.stage_entered_at, "updated_at": now}
-                    if not hot.update(cursor, pid, first_lock[pid], values, row.lock_version):
-                        raise BompaoError(f"project {pid} changed while locked")
-            hot.append_events(cursor, events)
+            if not hot.update_many(cursor, batch.updates()):
+                raise BompaoError("a project changed while its row was locked")
+            hot.append_events(cursor, batch.events)
             hot.finish(cursor, finished)
-            hot.plan(cursor, plans)
+            hot.plan(cursor, batch.plans)
 
-    def _internal(self, cursor: Any, run: _Run, row: ProjectRow, now: datetime,
-                  events: list[dict[str, Any]]) -> tuple[ProjectRow, list[dict[str, Any]]]:
+    def _internal(self, cursor: Any, run: _Run, row: ProjectRow, batch: _Batch) -> None:
         follow_up = run.follow_up
         assert follow_up is not None
         assert run.journey is not None
@@ -262,40 +289,34 @@ class Dispatcher:
             run.outcome = "done"
             run.detail = f"{follow_up.action} {spec.flag}"
             if flags != list(row.flags):
-                row = self._append(row, now, events, {
+                batch.append(row.id, {
                     "kind": "flagged" if follow_up.action == "flag" else "unflagged",
                     "actor": SYSTEM.name, "payload": {"flag": spec.flag}}, flags=flags)
-            return row, []
+            return
         if follow_up.action != "transition":
-            return row, []
+            return
         engine = self.engine
         change = engine._advance_change(
             row, run.journey, str(spec.trigger), None, None, bool(spec.force),
-            f"follow-up {follow_up.name} (force)" if spec.force else None, now, system=True)
+            f"follow-up {follow_up.name} (force)" if spec.force else None, batch.now,
+            system=True)
         if isinstance(change, GateReport):
             run.outcome = "refused"
             run.detail = "gate not met: " + "; ".join(c.says for c in change.missing)
-            return row, []
+            return
         run.outcome, run.detail = "done", f"{spec.trigger} -> {change.values['stage']}"
-        row = self._append(row, now, events, change.event, **change.values)
+        moved = batch.append(row.id, change.event, **change.values)
         if change.cancel:
-            engine.hot.cancel(cursor, row.id, now)
-        plans = plan_rows(run.journey, row.stage, project=row.id, visit=row.visit,
-                          entered_at=row.stage_entered_at, fields=row.fields,
-                          revision=row.lock_version, now=now) if change.plan else []
-        return row, plans
+            engine.hot.cancel(cursor, row.id, batch.now)
+        if change.plan:
+            batch.plans.extend(plan_rows(
+                run.journey, moved.stage, project=row.id, visit=moved.visit,
+                entered_at=moved.stage_entered_at, fields=moved.fields,
+                revision=batch.lock[row.id], now=batch.now))
 
-    @staticmethod
-    def _append(row: ProjectRow, now: datetime, events: list[dict[str, Any]],
-                event: dict[str, Any], **values: Any) -> ProjectRow:
-        seq = row.lock_version + 1
-        events.append({"project_id": row.id, "seq": seq, "at": now, **event})
-        return replace(row, **values, lock_version=seq)
-
-    def _event(self, run: _Run, row: ProjectRow, now: datetime,
-               events: list[dict[str, Any]]) -> ProjectRow:
+    def _event(self, run: _Run, project_id: int, batch: _Batch) -> None:
         claim = run.claim
-        return self._append(row, now, events, {
+        batch.append(project_id, {
             "kind": "follow_up", "actor": SYSTEM.name, "from_stage": claim["stage"],
             "payload": {"follow_up": claim["id"], "spec": claim["spec"],
                         "occurrence": claim["occurrence"], "action": claim["action"],
@@ -304,12 +325,15 @@ class Dispatcher:
                         "due_at": claim["due_at"].isoformat(),
                         "daemon": self.name}})
 
-    def _next(self, run: _Run, row: ProjectRow, now: datetime) -> dict[str, Any] | None:
+    def _next(self, run: _Run, project_id: int, batch: _Batch) -> None:
+        row = batch.rows[project_id]
         if run.follow_up is None or run.journey is None or row.visit != run.claim["visit"]:
-            return None
-        return next_row(run.journey, run.follow_up, project=row.id, visit=row.visit,
-                        occurrence=run.claim["occurrence"], entered_at=row.stage_entered_at,
-                        fields=row.fields, revision=row.lock_version, now=now)
+            return
+        found = next_row(run.journey, run.follow_up, project=project_id, visit=row.visit,
+                         occurrence=run.claim["occurrence"], entered_at=row.stage_entered_at,
+                         fields=row.fields, revision=batch.lock[project_id], now=batch.now)
+        if found is not None:
+            batch.plans.append(found)
 
     def _log(self, run: _Run) -> dict[str, Any]:
         line = {"follow_up": run.claim["id"], "project": run.claim["project_id"],
@@ -317,5 +341,6 @@ class Dispatcher:
                 "action": run.claim["action"], "outcome": run.outcome,
                 "duration_ms": round(run.seconds * 1000, 2), "detail": run.detail,
                 "daemon": self.name}
-        log.info(json.dumps(line, ensure_ascii=False))
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps(line, ensure_ascii=False))
         return line

@@ -40,6 +40,13 @@ _JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "p
 _TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at", "due_at",
                     "lease_until", "finished_at"})
 _UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
+_JSON_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _JSON)
+_TIMES_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _TIMES)
+
+
+def _utc_time(value: str | datetime) -> datetime:
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class HotPath:
                         f"finished_at = {mark} WHERE project_id = {mark} AND status = 'pending'")
         self._cancel_spec = f"{self._cancel} AND spec = {mark}"
         self._updates: dict[tuple[str, ...], str] = {}
+        self._last_time: tuple[Any, Any] = (None, None)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._held: list[Any] = []
@@ -158,12 +166,27 @@ class HotPath:
         if column in _JSON:
             return orjson.dumps(value).decode() if self.sqlite else self._jsonb(value)
         if column in _TIMES:
+            if value is self._last_time[0]:
+                return self._last_time[1]
             if value.tzinfo is None:
                 raise ValueError(f"refusing naive datetime {value.isoformat()}")
             utc = value.astimezone(UTC)
-            return utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite \
+            encoded = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite \
                 else utc
+            self._last_time = (value, encoded)
+            return encoded
         return value
+
+    def _row(self, values: Sequence[Any]) -> ProjectRow:
+        row = list(values)
+        for index in _JSON_AT:
+            value = row[index]
+            if isinstance(value, str | bytes):
+                row[index] = orjson.loads(value)
+        for index in _TIMES_AT:
+            if row[index] is not None:
+                row[index] = _utc_time(row[index])
+        return ProjectRow(*row)
 
     def _decode(self, column: str, value: Any) -> Any:
         if value is None:
@@ -180,10 +203,38 @@ class HotPath:
         """The project, or None."""
         cursor.execute(self._select, (project_id,))
         found = cursor.fetchone()
-        if found is None:
-            return None
-        return ProjectRow(*(self._decode(c, v) for c, v in zip(PROJECT_COLUMNS, found,
-                                                                 strict=True)))
+        return None if found is None else self._row(found)
+
+    def update_many(self, cursor: Any,
+                    rows: Sequence[tuple[int, int, int, Mapping[str, Any]]]) -> bool:
+        """Several locked updates with the same columns: (id, expected, new lock, values).
+
+        Returns:
+            Whether every row matched its expected lock version.
+
+        Raises:
+            ValueError: a column that is not an updatable project column.
+        """
+        if not rows:
+            return True
+        columns = tuple(rows[0][3])
+        sql = self._update_sql(columns)
+        cursor.executemany(sql, [
+            (*(self._encode(c, values[c]) for c in columns), new, pid, expected)
+            for pid, expected, new, values in rows])
+        return bool(cursor.rowcount == len(rows))
+
+    def _update_sql(self, columns: tuple[str, ...]) -> str:
+        sql = self._updates.get(columns)
+        if sql is None:
+            unknown = set(columns) - _UPDATABLE
+            if unknown:
+                raise ValueError(f"not updatable project columns: {sorted(unknown)}")
+            sets = ", ".join(f"{c} = {self._mark}" for c in columns)
+            sql = (f"UPDATE projects SET {sets}, lock_version = {self._mark} "  # noqa: S608
+                   f"WHERE id = {self._mark} AND lock_version = {self._mark}")
+            self._updates[columns] = sql
+        return sql
 
     def update(self, cursor: Any, project_id: int, expected_lock: int,
                values: Mapping[str, Any], new_lock: int | None = None) -> bool:
@@ -196,15 +247,7 @@ class HotPath:
             ValueError: a column that is not an updatable project column.
         """
         columns = tuple(values)
-        sql = self._updates.get(columns)
-        if sql is None:
-            unknown = set(columns) - _UPDATABLE
-            if unknown:
-                raise ValueError(f"not updatable project columns: {sorted(unknown)}")
-            sets = ", ".join(f"{c} = {self._mark}" for c in columns)
-            sql = (f"UPDATE projects SET {sets}, lock_version = {self._mark} "  # noqa: S608
-                   f"WHERE id = {self._mark} AND lock_version = {self._mark}")
-            self._updates[columns] = sql
+        sql = self._update_sql(columns)
         params = [self._encode(c, values[c]) for c in columns]
         lock = expected_lock + 1 if new_lock is None else new_lock
         cursor.execute(sql, (*params, lock, project_id, expected_lock))
@@ -239,8 +282,18 @@ class HotPath:
         if lock and not self.sqlite:
             sql += " FOR UPDATE"
         cursor.execute(sql, tuple(ids))
-        return {row[0]: ProjectRow(*(self._decode(c, v) for c, v in zip(
-            PROJECT_COLUMNS, row, strict=True))) for row in cursor.fetchall()}
+        return {row[0]: self._row(row) for row in cursor.fetchall()}
+
+    def locks(self, cursor: Any, ids: list[int]) -> dict[int, int]:
+        """Lock versions by project id, taking row locks on PostgreSQL (``FOR UPDATE``)."""
+        if not ids:
+            return {}
+        marks = ", ".join([self._mark] * len(ids))
+        sql = f"SELECT id, lock_version FROM projects WHERE id IN ({marks})"  # noqa: S608
+        if not self.sqlite:
+            sql += " ORDER BY id FOR UPDATE"
+        cursor.execute(sql, tuple(ids))
+        return dict(cursor.fetchall())
 
     def claim(self, cursor: Any, owner: str, now: datetime, lease_until: datetime,
               limit: int) -> list[dict[str, Any]]:
