@@ -1,0 +1,233 @@
+"""Follow-up dispatch: bompao's dispatcher against APScheduler's one-job-per-follow-up way.
+
+Run from the repository root: ``python -m bench scheduler`` (or ``python
+bench/scheduler.py [--quick]``). Side by side in one run:
+
+- bompao: ``Dispatcher.run_due`` over no-op follow-ups (a registered plugin action
+  that does nothing), on a SQLite file and, when ``BOMPAO_TEST_POSTGRES_URL`` (or
+  ``BOMPAO_BENCH_POSTGRES_URL``) is set, on PostgreSQL;
+- APScheduler 3.11: one persistent job per follow-up in its ``SQLAlchemyJobStore``
+  on a SQLite file, all due, timed until every job has run;
+- finding the due follow-ups among 1,000,000 planned ones: the claim's query on the
+  partial index, whose cost follows the number due, not the number planned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+JOURNEY = """
+journey: noop
+version: 1
+stages:
+  a:
+    initial: true
+    follow_ups: [{after: 1 day, action: noop}]
+  b: {final: true}
+transitions: [{trigger: go, from: a, to: b}]
+"""
+START = datetime(2026, 1, 1, tzinfo=UTC)
+TARGETS = {"vs_apscheduler": 10.0, "sqlite_rate": 20_000.0, "due_ms": 5.0}
+_done = 0
+_lock = threading.Lock()
+
+
+def count_run() -> None:
+    """The APScheduler job: count one run."""
+    global _done  # noqa: PLW0603 - a counter shared with the scheduler's worker threads
+    with _lock:
+        _done += 1
+
+
+def _engine(url: str) -> Any:
+    from bompao.engine import Engine  # noqa: PLC0415
+
+    engine = Engine.from_url(url)
+    engine.publish(JOURNEY)
+    engine.register_action("noop", lambda ctx: None)
+    return engine
+
+
+def _plan(engine: Any, count: int) -> None:
+    from bompao.storage.tables import follow_ups, projects  # noqa: PLC0415
+
+    with engine.db.begin() as conn:
+        ids = conn.execute(projects.insert().returning(projects.c.id), [{
+            "journey_key": "noop", "journey_version": 1, "name": f"p{i}", "stage": "a",
+            "visit": 1, "fields": {}, "flags": [], "assignments": {}, "evidence": {},
+            "approvals": {}, "lock_version": 1, "stage_entered_at": START,
+            "created_at": START, "updated_at": START} for i in range(count)]).scalars().all()
+        conn.execute(follow_ups.insert(), [{
+            "project_id": pid, "stage": "a", "visit": 1, "spec": "noop_0", "occurrence": 0,
+            "action": "noop", "due_at": START + timedelta(days=1), "status": "pending",
+            "attempts": 0, "idempotency_key": f"k{pid}", "created_at": START}
+            for pid in ids])
+
+
+def bompao_rate(url: str, count: int) -> float:
+    """No-op follow-ups dispatched per second by one dispatcher."""
+    from bompao.engine.config import Config  # noqa: PLC0415
+    from bompao.engine.dispatch import Dispatcher  # noqa: PLC0415
+
+    engine = _engine(url)
+    _plan(engine, count)
+    dispatcher = Dispatcher(engine, Config(daemon_name="bench", batch=1000))
+    start = time.perf_counter()
+    result = dispatcher.run_due(START + timedelta(days=2))
+    seconds = time.perf_counter() - start
+    assert result.done == count, result.as_dict()
+    engine.close()
+    return count / seconds
+
+
+def apscheduler_rate(path: Path, count: int) -> float:
+    """Jobs run per second by APScheduler with one persistent job per follow-up."""
+    global _done  # noqa: PLW0603
+    from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # noqa: PLC0415
+    from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
+
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    _done = 0
+    engine = sa.create_engine(f"sqlite:///{path}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi: Any, _record: Any) -> None:  # the same SQLite settings as bompao's
+        dbapi.execute("PRAGMA journal_mode=WAL")
+        dbapi.execute("PRAGMA synchronous=NORMAL")
+
+    store = SQLAlchemyJobStore(engine=engine)
+    scheduler = BackgroundScheduler(jobstores={"default": store},
+                                    executors={"default": ThreadPoolExecutor(10)},
+                                    timezone=UTC)
+    scheduler.start(paused=True)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    for i in range(count):
+        scheduler.add_job(f"{__name__}:count_run" if __name__ != "__main__"
+                          else "bench.scheduler:count_run", "date", run_date=due,
+                          id=f"job{i}", misfire_grace_time=None)
+    start = time.perf_counter()
+    scheduler.resume()
+    deadline = start + 600
+    while _done < count and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    seconds = time.perf_counter() - start
+    scheduler.shutdown(wait=True)
+    return _done / seconds
+
+
+def due_query_ms(path: Path, planned: int, due: int) -> tuple[float, float]:
+    """Median ms to find the due follow-ups among ``planned`` (claim query, and MIN)."""
+    engine = _engine(f"sqlite:///{path}")
+    _plan(engine, 1)
+    engine.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM follow_ups")
+    now = START + timedelta(days=30)
+    rows = ((1, "a", 1, "noop_0", i, "noop",
+             (now - timedelta(minutes=i) if i < due else now + timedelta(minutes=i))
+             .replace(tzinfo=None).isoformat(" ", "microseconds"), "pending", 0, f"q{i}",
+             START.replace(tzinfo=None).isoformat(" ")) for i in range(planned))
+    conn.executemany(
+        "INSERT INTO follow_ups (project_id, stage, visit, spec, occurrence, action, due_at, "
+        "status, attempts, idempotency_key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.commit()
+    conn.execute("ANALYZE")
+    when = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+    claim, minimum = [], []
+    for _ in range(50):
+        start = time.perf_counter()
+        found = conn.execute("SELECT id FROM follow_ups WHERE status = 'pending' AND due_at <= ?"
+                             " ORDER BY due_at, id LIMIT 1000", (when,)).fetchall()
+        claim.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        conn.execute("SELECT MIN(due_at) FROM follow_ups WHERE status = 'pending'").fetchone()
+        minimum.append((time.perf_counter() - start) * 1000)
+    assert len(found) == due
+    conn.close()
+    return statistics.median(claim), statistics.median(minimum)
+
+
+def _postgres_url(base: str) -> tuple[str, Any]:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """Run the dispatch benchmarks; print and return rows (what, target, measured, ok)."""
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    logging.getLogger("bompao").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    count = 5_000 if quick else 20_000
+    planned = 100_000 if quick else 1_000_000
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        ours = statistics.median(bompao_rate(f"sqlite:///{base / f'b{i}.db'}", count)
+                                 for i in range(3))
+        theirs = apscheduler_rate(base / "aps.db", count // 10)
+        rows.append(("follow-ups/s, APScheduler job per follow-up (baseline)", "-",
+                     f"{theirs:,.0f}", ""))
+        rows.append(("follow-ups/s, bompao dispatcher (SQLite)",
+                     f">= {TARGETS['sqlite_rate']:,.0f}", f"{ours:,.0f}",
+                     _ok(ours >= TARGETS["sqlite_rate"])))
+        rows.append(("bompao / APScheduler", f">= {TARGETS['vs_apscheduler']:.0f}x",
+                     f"{ours / theirs:.1f}x", _ok(ours / theirs >= TARGETS["vs_apscheduler"])))
+        claim_ms, min_ms = due_query_ms(base / "due.db", planned, 100)
+        rows.append((f"find 100 due among {planned:,} planned (claim query)",
+                     f"< {TARGETS['due_ms']:.0f} ms", f"{claim_ms:.3f} ms",
+                     _ok(claim_ms < TARGETS["due_ms"])))
+        rows.append((f"earliest due time among {planned:,} planned", "-", f"{min_ms:.3f} ms",
+                     ""))
+    postgres = os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
+        "BOMPAO_TEST_POSTGRES_URL")
+    if postgres:
+        url, drop = _postgres_url(postgres)
+        try:
+            rows.append(("follow-ups/s, bompao dispatcher (PostgreSQL)", "-",
+                         f"{bompao_rate(url, count):,.0f}", ""))
+        finally:
+            drop()
+    _print(rows)
+    return rows
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+def _print(rows: list[tuple[str, str, str, str]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'dispatch benchmark':<{width}}  {'target':>10}  {'measured':>14}  ok")
+    for what, target, measured, ok in rows:
+        print(f"{what:<{width}}  {target:>10}  {measured:>14}  {ok}")
+
+
+if __name__ == "__main__":
+    main()
