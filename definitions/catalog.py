@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bompao.definitions.extends import parse_ref
+from bompao.definitions.functions import CelFunction, plugin_functions
 from bompao.definitions.source import Source, load_yaml
 from bompao.errors import DefinitionError, LoadError, NotFound, UsageError
 
@@ -67,18 +68,26 @@ class JourneyCatalog:
         bundled: include the journeys shipped with bompao.
     """
 
-    def __init__(self, directories: Sequence[str | Path] = (), *, bundled: bool = True) -> None:
+    def __init__(self, directories: Sequence[str | Path] = (), *, bundled: bool = True,
+                 functions: Sequence[CelFunction] | None = None) -> None:
         self.directories = [Path(d) for d in directories]
+        self.functions = list(plugin_functions() if functions is None else functions)
         self.bundled = bundled
         self._entries: dict[tuple[str, int], CatalogEntry] | None = None
         self._compiled: dict[tuple[str, int], CompiledJourney] = {}
         self.problems: list[DefinitionError] = []
 
     @classmethod
-    def from_env(cls, directories: Iterable[str | Path] = ()) -> JourneyCatalog:
+    def from_env(cls, directories: Iterable[str | Path] = (), *,
+                 functions: Sequence[CelFunction] | None = None) -> JourneyCatalog:
         """A catalog of the bundled journeys, ``$BOMPAO_JOURNEYS`` and ``directories``."""
         extra = [d for d in os.environ.get("BOMPAO_JOURNEYS", "").split(os.pathsep) if d]
-        return cls([*extra, *directories])
+        return cls([*extra, *directories], functions=functions)
+
+    def add_function(self, function: CelFunction) -> None:
+        """Let expressions call ``function`` (journeys compiled later see it)."""
+        self.functions.append(function)
+        self._compiled.clear()
 
     def entries(self) -> dict[tuple[str, int], CatalogEntry]:
         """Every journey found, keyed by ``(key, version)``.
@@ -167,5 +176,6 @@ class JourneyCatalog:
         if cache_key not in self._compiled:
             from bompao.definitions.pipeline import compile_source  # noqa: PLC0415 - cycle
 
-            self._compiled[cache_key] = compile_source(entry.source, resolve=self.resolve)
+            self._compiled[cache_key] = compile_source(entry.source, resolve=self.resolve,
+                                                       functions=self.functions)
         return self._compiled[cache_key]

@@ -10,7 +10,7 @@ cannot work, ``at:`` on a non-date field, templates that do not parse.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,8 +64,9 @@ def _unknown(what: str, name: str, known: Iterable[str]) -> str:
 
 
 class _Checker:
-    def __init__(self, doc: JourneyDoc, source: Source) -> None:
+    def __init__(self, doc: JourneyDoc, source: Source, functions: Sequence[Any] = ()) -> None:
         self.doc = doc
+        self.functions = functions
         self.source = source
         self.problems: list[Diagnostic] = []
         self.roles = set(doc.roles)
@@ -123,7 +124,7 @@ class _Checker:
                     self.problem(("fields", name, "default"),
                                  f"fields.{name}.default: {exc}")
         self.env = make_env({name: spec.type for name, spec in self.doc.fields.items()
-                             if name not in RESERVED})
+                             if name not in RESERVED}, self.functions)
 
     def stages(self) -> None:
         initial = [name for name, stage in self.doc.stages.items() if stage.initial]
@@ -292,6 +293,10 @@ class _Checker:
                              "out: add a transition from it or mark it 'final: true'", key=True)
 
 
-def check_document(doc: JourneyDoc, source: Source) -> list[Diagnostic]:
-    """Every consistency problem of ``doc``, sorted by position (empty when valid)."""
-    return _Checker(doc, source).run()
+def check_document(doc: JourneyDoc, source: Source,
+                   functions: Sequence[Any] = ()) -> list[Diagnostic]:
+    """Every consistency problem of ``doc``, sorted by position (empty when valid).
+
+    ``functions`` are the custom CEL functions expressions may call.
+    """
+    return _Checker(doc, source, functions).run()

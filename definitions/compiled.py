@@ -10,7 +10,7 @@ callers pass ``now`` in.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -409,13 +409,14 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> Compi
     return CompiledCriterion(kind, says, duration=criterion.min_time_in_stage)
 
 
-def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "") -> CompiledJourney:
+def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
+                     functions: Sequence[Any] = ()) -> CompiledJourney:
     """Compile a checked document. Call only after the checks found no problem.
 
     Raises:
         CelProblem: an expression does not compile (the checks report it first).
     """
-    env = make_env({name: spec.type for name, spec in doc.fields.items()})
+    env = make_env({name: spec.type for name, spec in doc.fields.items()}, functions)
     stages: dict[str, CompiledStage] = {}
     for name, spec in doc.stages.items():
         follow_ups = tuple(

@@ -9,7 +9,7 @@ gate is checked. CEL cannot call Python or read anything outside the activation.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,9 @@ def cel_type(type_name: str) -> Any:
     return _SCALARS[type_name]
 
 
-def make_env(field_types: Mapping[str, str]) -> Any:
-    """A CEL environment that knows each field (name → journey type) and the built-ins."""
+def make_env(field_types: Mapping[str, str], functions: Sequence[Any] = ()) -> Any:
+    """A CEL environment that knows each field (name → journey type), the built-ins and
+    any custom functions (:class:`~bompao.definitions.functions.CelFunction`)."""
     variables = {name: cel_type(kind) for name, kind in field_types.items()}
     variables.update({
         "evidence": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
@@ -65,6 +66,9 @@ def make_env(field_types: Mapping[str, str]) -> Any:
         "days_in_stage": cel.Type.INT,
         "now": cel.Type.TIMESTAMP,
     })
+    if functions:
+        return cel.NewEnv(variables=variables,
+                          functions=[f.declaration() for f in functions])
     return cel.NewEnv(variables=variables)
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from bompao.definitions.checks import check_document
 from bompao.definitions.compiled import CompiledJourney, compile_document
 from bompao.definitions.document import parse_document
 from bompao.definitions.extends import Resolver, resolve_extends
+from bompao.definitions.functions import CelFunction
 from bompao.definitions.source import Source, load_yaml
 from bompao.errors import CheckError
 
 __all__ = ["compile_journey", "compile_source", "load_path"]
 
 
-def compile_source(source: Source, *, resolve: Resolver | None = None) -> CompiledJourney:
+def compile_source(source: Source, *, resolve: Resolver | None = None,
+                   functions: Sequence[CelFunction] = ()) -> CompiledJourney:
     """Run extends, schema, checks and compile on a loaded source.
 
     Raises:
@@ -24,29 +27,32 @@ def compile_source(source: Source, *, resolve: Resolver | None = None) -> Compil
     """
     merged = resolve_extends(source, resolve)
     doc = parse_document(merged)
-    problems = check_document(doc, merged)
+    problems = check_document(doc, merged, functions)
     if problems:
         raise CheckError(problems)
-    return compile_document(doc, source=source.text, file=source.file)
+    return compile_document(doc, source=source.text, file=source.file, functions=functions)
 
 
 def compile_journey(text: str | bytes, *, file: str = "<journey>",
-                    resolve: Resolver | None = None) -> CompiledJourney:
+                    resolve: Resolver | None = None,
+                    functions: Sequence[CelFunction] = ()) -> CompiledJourney:
     """Compile a journey document given as text.
 
     Args:
         text: the YAML document.
         file: the name used in messages.
         resolve: finds the base of ``extends`` (e.g. ``JourneyCatalog().resolve``).
+        functions: custom CEL functions the expressions may call.
 
     Raises:
         DefinitionError: any problem, as a :class:`LoadError`, :class:`ExtendsError`,
             :class:`SchemaError` or :class:`CheckError` carrying positions.
     """
-    return compile_source(load_yaml(text, file), resolve=resolve)
+    return compile_source(load_yaml(text, file), resolve=resolve, functions=functions)
 
 
-def load_path(path: str | Path, *, resolve: Resolver | None = None) -> CompiledJourney:
+def load_path(path: str | Path, *, resolve: Resolver | None = None,
+              functions: Sequence[CelFunction] = ()) -> CompiledJourney:
     """Compile the journey file at ``path``.
 
     Raises:
@@ -55,4 +61,5 @@ def load_path(path: str | Path, *, resolve: Resolver | None = None) -> CompiledJ
     """
     from bompao.definitions.catalog import read_file  # noqa: PLC0415
 
-    return compile_journey(read_file(Path(path)), file=str(path), resolve=resolve)
+    return compile_journey(read_file(Path(path)), file=str(path), resolve=resolve,
+                           functions=functions)

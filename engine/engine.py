@@ -29,6 +29,7 @@ from bompao.definitions import (
     load_yaml,
 )
 from bompao.definitions.extends import parse_ref
+from bompao.definitions.functions import CelFunction
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor
 from bompao.engine.gates import GateReport
@@ -193,6 +194,15 @@ class Engine:
         self._listeners[kind].append(listener)
         return listener
 
+    def register_function(self, function: CelFunction) -> None:
+        """Let gate expressions call a custom CEL function (before journeys that use it load).
+
+        Plugins can also publish functions through the ``bompao.cel_functions`` entry
+        point group.
+        """
+        self.catalog.add_function(function)
+        self._journeys.clear()
+
     def register_action(self, name: str, action: Callable[..., str | None]) -> None:
         """Register a plugin follow-up action: ``action(ctx: ActionContext) -> str | None``.
 
@@ -235,7 +245,8 @@ class Engine:
         return self.catalog.resolve(key, version)
 
     def _publish_source(self, source: Source) -> tuple[str, int]:
-        compiled = compile_source(source, resolve=self._resolve)
+        compiled = compile_source(source, resolve=self._resolve,
+                                  functions=self.catalog.functions)
         if compiled.doc.extends:
             base_key, base_version = parse_ref(compiled.doc.extends)
             self._publish_source(self._resolve(base_key, base_version or 1))
@@ -284,7 +295,8 @@ class Engine:
         cached = self._journeys.get((row.key, row.version))
         if cached is None:
             cached = compile_source(load_yaml(row.source, f"{row.key}@{row.version}"),
-                                    resolve=self._resolve)
+                                    resolve=self._resolve,
+                                    functions=self.catalog.functions)
             self._journeys[(row.key, row.version)] = cached
         return cached
 
