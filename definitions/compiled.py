@@ -1,7 +1,8 @@
 """Compile step: a :class:`CompiledJourney` the engine runs, built once per journey version.
 
 One ``transitions.Machine`` per journey version holds the stage graph (no model per
-project: the engine asks it which triggers a stage offers and where each leads),
+project: the engine asks it which triggers a stage offers and where each leads;
+built on first use),
 gates become trees of :class:`CompiledCriterion` with compiled CEL programs, and
 follow-ups get due-time functions. Nothing here touches a database or a clock:
 callers pass ``now`` in.
@@ -15,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from transitions import Machine
 
 from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
@@ -240,17 +239,34 @@ class CompiledStage:
 
 @dataclass
 class CompiledJourney:
-    """A validated journey version, ready for the engine. Shared by all its projects."""
+    """A validated journey version, ready for the engine. Shared by all its projects.
+
+    ``machine`` is the journey's one ``transitions.Machine`` (no model per project),
+    built on first use so that validating a file does not pay for importing it.
+    """
 
     key: str
     version: int
     doc: JourneyDoc
     stages: dict[str, CompiledStage]
     transitions: list[CompiledTransition]
-    machine: Any
     source: str = ""
     file: str = ""
     _by_pair: dict[tuple[str, str], CompiledTransition] = field(default_factory=dict)
+    _machine: Any = None
+
+    @property
+    def machine(self) -> Any:
+        """The state machine of this journey version (one, however many projects)."""
+        if self._machine is None:
+            from transitions import Machine  # noqa: PLC0415 - 0.15 s to import
+
+            self._machine = Machine(
+                model=None, states=list(self.stages), initial=self.initial,
+                auto_transitions=False, transitions=[
+                    {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                    for t in self.transitions])
+        return self._machine
 
     @property
     def title(self) -> Mapping[str, str] | None:
@@ -426,7 +442,6 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
                                      spec.final, spec.expected_duration, follow_ups)
     transitions: list[CompiledTransition] = []
     by_pair: dict[tuple[str, str], CompiledTransition] = {}
-    machine_transitions = []
     override_default = frozenset(doc.override_roles)
     for item in doc.transitions:
         sources = tuple(expand_sources(doc, item.from_, item.to))
@@ -440,10 +455,5 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
         transitions.append(compiled)
         for stage in sources:
             by_pair[(item.trigger, stage)] = compiled
-        machine_transitions.append(
-            {"trigger": item.trigger, "source": list(sources), "dest": item.to})
-    initial = next(name for name, stage in doc.stages.items() if stage.initial)
-    machine = Machine(model=None, states=list(doc.stages), transitions=machine_transitions,
-                      initial=initial, auto_transitions=False)
-    return CompiledJourney(doc.journey, doc.version, doc, stages, transitions, machine,
+    return CompiledJourney(doc.journey, doc.version, doc, stages, transitions,
                            source=source, file=file, _by_pair=by_pair)

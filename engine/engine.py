@@ -631,8 +631,9 @@ class Engine:
                         reason: str | None, now: datetime, *,
                         system: bool = False) -> _Change | GateReport:
         transition = compiled.transition(row.stage, trigger)
+        dest = compiled.dest(row.stage, trigger)  # the journey's state machine decides
         if system:
-            return self._system_change(row, compiled, transition, override, reason, now)
+            return self._system_change(row, compiled, trigger, dest, override, reason, now)
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
@@ -656,45 +657,46 @@ class Engine:
             overridden = True
         candidates = sorted(roles & (transition.roles or roles))
         acting_role = role or (candidates[0] if candidates else None)
-        payload: dict[str, Any] = {"override": overridden,
-                                   "gate": [c.as_dict() for c in report.criteria]}
-        if overridden:
-            payload["reason"] = reason
-            payload["missing"] = [c.says for c in report.missing]
-        event = {"kind": "advanced", "actor": _name(actor), "role": acting_role,
-                 "from_stage": row.stage, "to_stage": transition.dest, "trigger": trigger,
-                 "payload": payload}
         after: list[tuple[str, dict[str, Any]]] = [
             ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),
-            ("stage_entered", {"stage": transition.dest, "trigger": trigger, "actor": actor})]
+            ("stage_entered", {"stage": dest, "trigger": trigger, "actor": actor})]
         if overridden:
             after.insert(0, ("override", {"trigger": trigger, "reason": reason,
                                           "report": report, "actor": actor}))
-        return _Change({"stage": transition.dest, "visit": row.visit + 1, "approvals": {},
-                        "stage_entered_at": now}, event, after,
-                       cancel=bool(compiled.stages[row.stage].follow_ups),
-                       plan=compiled if compiled.stages[transition.dest].follow_ups else None)
+        return self._move(row, compiled, dest, report, overridden, reason, now,
+                          {"actor": _name(actor), "role": acting_role, "trigger": trigger},
+                          after)
 
     def _system_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
-                       transition: Any,
+                       trigger: str, dest: str,
                        force: bool, reason: str | None, now: datetime) -> _Change | GateReport:
         """A transition fired by a follow-up: no role checks; ``force`` skips the gate."""
-        report = self._report(row, compiled, transition.trigger, now)
+        report = self._report(row, compiled, trigger, now)
         if not report.passable and not force:
             return report
-        overridden = not report.passable
-        payload: dict[str, Any] = {"override": overridden, "follow_up": True,
+        return self._move(row, compiled, dest, report, not report.passable, reason, now,
+                          {"actor": SYSTEM.name, "role": None, "trigger": trigger,
+                           "follow_up": True}, [])
+
+    @staticmethod
+    def _move(row: Any, compiled: CompiledJourney, dest: str,  # noqa: PLR0917
+              report: GateReport, overridden: bool, reason: str | None, now: datetime,
+              who: dict[str, Any], after: list[tuple[str, dict[str, Any]]]) -> _Change:
+        """The change that moves ``row`` to ``dest``: the event records the gate it passed."""
+        payload: dict[str, Any] = {"override": overridden,
                                    "gate": [c.as_dict() for c in report.criteria]}
+        if who.get("follow_up"):
+            payload["follow_up"] = True
         if overridden:
             payload["reason"] = reason
             payload["missing"] = [c.says for c in report.missing]
-        event = {"kind": "advanced", "actor": SYSTEM.name, "role": None,
-                 "from_stage": row.stage, "to_stage": transition.dest,
-                 "trigger": transition.trigger, "payload": payload}
-        return _Change({"stage": transition.dest, "visit": row.visit + 1, "approvals": {},
-                        "stage_entered_at": now}, event, [],
+        event = {"kind": "advanced", "actor": who["actor"], "role": who["role"],
+                 "from_stage": row.stage, "to_stage": dest, "trigger": who["trigger"],
+                 "payload": payload}
+        return _Change({"stage": dest, "visit": row.visit + 1, "approvals": {},
+                        "stage_entered_at": now}, event, after,
                        cancel=bool(compiled.stages[row.stage].follow_ups),
-                       plan=compiled if compiled.stages[transition.dest].follow_ups else None)
+                       plan=compiled if compiled.stages[dest].follow_ups else None)
 
     def advance_many(self, project_ids: Sequence[int], trigger: str,
                      actor: Actor | None = None, *, role: str | None = None) -> list[Project]:
