@@ -67,4 +67,8 @@ def diagram(journey: CompiledJourney, fmt: str = "mermaid", *, lang: str = "en",
             text = text.replace(f'state "{name}" as {name}\n',
                                 f'state "{label}" as {name}\n', 1)
         return text
-    return str(graph.source)
+    text = str(graph.source)
+    for name, stage in journey.stages.items():
+        text = text.replace(f'\t{name} [label="{name}\\l"',
+                            f'\t{name} [label="{_safe(stage.label(lang))}"', 1)
+    return text
