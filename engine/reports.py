@@ -93,13 +93,15 @@ class Reports:
             InvalidValue: an unknown report name.
             NotFound: an unknown journey.
         """
-        method = {"funnel": self.funnel, "stages": self.stages, "at-risk": self.at_risk,
-                  "coaches": self.coaches}.get(name)
-        if method is None:
-            raise InvalidValue(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
-        if name in ("at-risk", "coaches"):
-            return method(filters, now=now)  # type: ignore[operator]
-        return method(filters)  # type: ignore[operator]
+        if name == "funnel":
+            return self.funnel(filters)
+        if name == "stages":
+            return self.stages(filters)
+        if name == "at-risk":
+            return self.at_risk(filters, now=now)
+        if name == "coaches":
+            return self.coaches(filters, now=now)
+        raise InvalidValue(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
 
     def funnel(self, filters: Filters) -> list[dict[str, Any]]:
         """Per stage: projects that ever reached it, that are there now, conversion onwards."""
