@@ -652,6 +652,81 @@ def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: in
             r["due_at"], r["status"], r["last_error"] or ""] for r in rows])
 
 
+@cli.command()
+@click.argument("name", type=click.Choice(["funnel", "stages", "at-risk", "coaches"]))
+@click.option("--journey", help="The journey key (default: the one with most projects).")
+@click.option("--version", "version", type=int, help="Only this journey version.")
+@click.option("--partner", help="Only this partner's projects.")
+@click.option("--cohort", help="Only this cohort.")
+@click.option("--since", metavar="TIME", help="Only stage entries at or after TIME.")
+@click.option("--until", metavar="TIME", help="Only stage entries before TIME.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def report(ctx: Context, name: str, journey: str | None, version: int | None,
+           partner: str | None, cohort: str | None, since: str | None, until: str | None,
+           fmt: str, output: str | None) -> None:
+    """Program reports: funnel, time in stage, at-risk projects, coach workload.
+
+    --format html writes the whole self-contained report (diagram, charts, at-risk
+    list, every project's stage) whichever NAME is given.
+    """
+    from bompao.engine.reports import Filters, Reports  # noqa: PLC0415
+
+    engine = _engine(ctx)
+    key = journey or _busiest_journey(engine)
+    filters = Filters(key, version, partner, cohort, _time(since), _time(until))
+    compiled = engine.journey(key, version)
+    labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}
+    if fmt == "html":
+        from bompao.engine.html import render_report  # noqa: PLC0415
+
+        path = Path(output or f"bompao-report-{key}.html")
+        _write(path, render_report(engine, filters, lang=ctx.lang))
+        ctx.emit({"report": "html", "journey": key, "output": str(path)}, f"wrote {path}")
+        return
+    rows = Reports(engine).run(name, filters)
+    if fmt == "json" or ctx.as_json:
+        text = json.dumps(rows, ensure_ascii=False, indent=2, default=str)
+    elif fmt == "csv":
+        import csv  # noqa: PLC0415
+        import io  # noqa: PLC0415
+
+        from bompao.engine.views import report_cells  # noqa: PLC0415
+
+        headers, cells = report_cells(name, rows, ctx.lang, labels)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        writer.writerows(cells)
+        text = buffer.getvalue()
+    else:
+        if output:
+            raise UsageError("--format table prints to the terminal; use csv, json or html "
+                             "with -o")
+        from bompao.engine.views import report_table  # noqa: PLC0415
+
+        report_table(name, rows, ctx.lang, labels)
+        return
+    if output:
+        _write(Path(output), text if text.endswith("\n") else text + "\n")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+def _busiest_journey(engine: Any) -> str:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from bompao.storage.tables import projects  # noqa: PLC0415
+
+    with engine.db.begin(write=False) as conn:
+        found = conn.execute(sa.select(projects.c.journey_key).group_by(
+            projects.c.journey_key).order_by(sa.func.count().desc()).limit(1)).scalar()
+    return str(found or "social-incubator")
+
+
 def _fail(message: str, code: int) -> NoReturn:
     for line in message.splitlines() or [""]:
         click.echo(line if line.startswith(("error:", "/")) or ": error: " in line

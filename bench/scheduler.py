@@ -94,11 +94,10 @@ def bompao_rate(url: str, count: int) -> float:
 def apscheduler_rate(path: Path, count: int) -> float:
     """Jobs run per second by APScheduler with one persistent job per follow-up."""
     global _done  # noqa: PLW0603
+    import sqlalchemy as sa  # noqa: PLC0415
     from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # noqa: PLC0415
     from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
-
-    import sqlalchemy as sa  # noqa: PLC0415
 
     _done = 0
     engine = sa.create_engine(f"sqlite:///{path}")

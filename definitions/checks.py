@@ -96,9 +96,14 @@ class _Checker:
             from holidays.utils import list_supported_countries  # noqa: PLC0415 - slow import
 
             supported = list_supported_countries()
-            if calendar.split("-")[0] not in supported:
+            country, _, subdivision = calendar.partition("-")
+            if country not in supported:
                 self.problem(("calendar",), f"unknown holiday calendar {calendar!r}; use an "
                              "ISO 3166 country code the holidays package knows, such as 'TH'")
+            elif subdivision and subdivision not in supported[country]:
+                known = ", ".join(supported[country][:12]) or "none"
+                self.problem(("calendar",), f"unknown subdivision {subdivision!r} of "
+                             f"{country!r} in calendar {calendar!r}; subdivisions: {known}")
         for kind in ("roles", "override_roles"):
             seen: set[str] = set()
             for index, role in enumerate(getattr(self.doc, kind)):
@@ -204,7 +209,7 @@ class _Checker:
             compile_expression(self.env, text)
         except CelProblem as problem:
             mark = self.source.mark(path)
-            line, column = problem_mark(mark, problem.line, problem.column)
+            line, column = problem_mark(mark, problem.line, problem.column, text)
             self.problems.append(Diagnostic(
                 mark.file, line, column, f"{path_text(path)}: CEL: {problem.message}"))
 

@@ -22,6 +22,7 @@ __all__ = ["UNITS", "Duration", "business_days_after", "is_business_day", "parse
 
 UNITS = ("day", "week", "month", "year", "business day")
 _PATTERN = re.compile(r"^\s*(\d{1,6})\s+(business\s+days?|days?|weeks?|months?|years?)\s*$")
+MAX_DAYS = 36_525
 EXPECTED = "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'"
 
 
@@ -84,14 +85,19 @@ def parse_duration(value: Any) -> Duration:
     if match is None:
         raise ValueError(f"bad duration {value!r}: expected {EXPECTED}")
     unit = " ".join(match.group(2).split()).rstrip("s")
-    return Duration(int(match.group(1)), unit)
+    duration = Duration(int(match.group(1)), unit)
+    if duration.approx_days() > MAX_DAYS:
+        raise ValueError(f"duration {value!r} is longer than 100 years")
+    return duration
 
 
 @lru_cache(maxsize=64)
 def _holidays(calendar: str, year: int) -> frozenset[date]:
     import holidays  # noqa: PLC0415 - 0.3 s to import; only business days need it
 
-    return frozenset(holidays.country_holidays(calendar, years=year).keys())
+    country, _, subdivision = calendar.partition("-")
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision or None,
+                                               years=year).keys())
 
 
 def is_business_day(day: date, calendar: str | None) -> bool:

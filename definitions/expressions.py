@@ -31,6 +31,9 @@ RESERVED = frozenset({
     *BUILTIN_VARIABLES, "in", "as", "break", "const", "continue", "else", "for", "function",
     "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
     "true", "false", "null", "project", "stage", "journey",
+    # CEL's type names: a variable named like one clashes with the type's declaration
+    "int", "uint", "double", "bool", "string", "bytes", "list", "map", "type", "dyn",
+    "null_type", "timestamp", "duration",
 })
 
 _SCALARS = {
@@ -95,8 +98,31 @@ def _first_problem(text: str) -> CelProblem:
     return CelProblem(int(match.group(1)), int(match.group(2)), match.group(3).strip())
 
 
-def problem_mark(value: Mark, line: int, column: int) -> tuple[int, int]:
-    """Map a position inside an expression to the file, given where its scalar starts."""
+def problem_mark(value: Mark, line: int, column: int, expression: str = "") -> tuple[int, int]:
+    """Map a position inside an expression to the file, given where its scalar is.
+
+    Walks the scalar's source text and the expression side by side, so escapes in
+    quoted scalars, line folding and block indentation all land on the right column.
+    """
+    if value.source and expression:
+        lines = expression.split("\n")
+        target = sum(len(text) + 1 for text in lines[:line - 1]) + column - 1
+        region = value.source[value.index:value.end]
+        start = 0
+        if value.style in ("|", ">"):
+            start = region.find("\n") + 1  # skip the block header line
+        at = -1
+        for offset, char in enumerate(expression[:target + 1]):
+            found = region.find(char, start) if not char.isspace() else start
+            if found < 0:
+                break
+            at, start = found, found + (0 if char.isspace() else 1)
+            if offset == target and char.isspace():
+                at = found
+        if at >= 0:
+            absolute = value.index + at
+            row = value.source.count("\n", 0, absolute) + 1
+            return row, absolute - (value.source.rfind("\n", 0, absolute) + 1) + 1
     if value.style in ("|", ">"):
         return value.line + line, value.indent + column
     if line > 1:

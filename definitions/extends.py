@@ -106,7 +106,7 @@ class _Merger:
                 self.positions.add_entry(result, key, *marks)
         self._remove(result, child.get("remove"))
         if self.problems:
-            raise ExtendsError(self.problems)
+            raise ExtendsError(sorted(self.problems, key=lambda d: (d.file, d.line, d.column)))
         return Source(file=self.child.file, data=result, positions=self.positions,
                       text=self.child.text)
 
@@ -157,11 +157,14 @@ class _Merger:
 
     @staticmethod
     def _transition_key(item: Any) -> Any:
-        if not isinstance(item, dict):
+        """``(trigger, from)`` of a well-formed transition; None for anything else (the
+        schema step reports malformed ones)."""
+        if not isinstance(item, dict) or not isinstance(item.get("trigger"), str):
             return None
         source = item.get("from")
-        frozen = tuple(source) if isinstance(source, list) else source
-        return item.get("trigger"), frozen
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            return item["trigger"], tuple(source)
+        return (item["trigger"], source) if isinstance(source, str) else None
 
     def _merge_transitions(self, base: list[Any], child: list[Any]) -> list[Any]:
         replaced = {self._transition_key(t): t for t in child if self._transition_key(t)}
@@ -193,7 +196,9 @@ class _Merger:
             self._problem(("remove",), "remove: expected a mapping with stages, transitions, "
                           "fields or evidence")
             return
-        for kind, names in remove.items():
+        # transitions first: removing a stage drops its transitions, and naming one of
+        # those explicitly as well must not depend on the order of the keys
+        for kind, names in sorted(remove.items(), key=lambda kv: kv[0] != "transitions"):
             path = ("remove", kind)
             if kind not in ("stages", "transitions", "fields", "evidence"):
                 self._problem(path, f"unknown key {kind!r} in remove; allowed: evidence, "
@@ -210,6 +215,10 @@ class _Merger:
         if isinstance(container, dict):
             container = result[kind] = self._overlay(container, {})
         for index, name in enumerate(names):
+            if not isinstance(name, str):
+                self._problem(("remove", kind, index),
+                              f"remove.{kind}[{index}]: expected a name, got {name!r}")
+                continue
             if not isinstance(container, dict) or name not in container:
                 known = ", ".join(sorted(container)) if isinstance(container, dict) else "none"
                 self._problem(("remove", kind, index),
@@ -244,7 +253,8 @@ class _Merger:
                          if isinstance(t, dict) and t.get("trigger") == entry]
             elif isinstance(entry, dict):
                 wanted = self._transition_key(entry)
-                match = [t for t in transitions if self._transition_key(t) == wanted]
+                match = [t for t in transitions
+                         if wanted is not None and self._transition_key(t) == wanted]
             else:
                 match = []
             if not match:

@@ -43,6 +43,8 @@ def check_template(text: str) -> None:
         _environment().parse(text)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.lineno or 1, f"template error: {exc.message}") from None
+    except RecursionError:
+        raise TemplateProblem(1, "template error: the template nests too deeply") from None
 
 
 def render(text: str, context: dict[str, Any]) -> str:

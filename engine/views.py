@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["console", "show_journey", "table"]
+__all__ = ["console", "report_cells", "report_table", "show_journey", "table"]
 
 
 def console() -> Any:
@@ -77,3 +77,59 @@ def show_journey(data: dict[str, Any], lang: str = "en") -> None:
     table([labels["fields"], "", ""], [[name, f["type"], f["title"]]
                                        for name, f in data["fields"].items()])
     table([labels["evidence"], ""], [[name, title] for name, title in data["evidence"].items()])
+
+
+_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "funnel": [("stage", "stage", "ขั้น"), ("reached", "ever reached", "เคยถึง"),
+               ("now", "there now", "อยู่ตอนนี้"), ("conversion", "to next", "ผ่านไปขั้นถัดไป"),
+               ("exit", "exit", "ทางออก")],
+    "stages": [("stage", "stage", "ขั้น"), ("visits", "visits", "จำนวนครั้ง"),
+               ("median_days", "median days", "มัธยฐาน (วัน)"),
+               ("p90_days", "p90 days", "เปอร์เซ็นไทล์ 90 (วัน)"),
+               ("max_days", "max days", "สูงสุด (วัน)"),
+               ("expected_days", "expected days", "ที่คาดไว้ (วัน)")],
+    "at-risk": [("id", "id", "รหัส"), ("name", "name", "ชื่อ"), ("stage", "stage", "ขั้น"),
+                ("reasons", "why", "เหตุผล"), ("days_in_stage", "days in stage", "วันในขั้น"),
+                ("assigned", "assigned", "ผู้รับผิดชอบ")],
+    "coaches": [("person", "person", "ผู้รับผิดชอบ"), ("role", "role", "บทบาท"),
+                ("projects", "projects", "โครงการ"), ("due_follow_ups", "due follow-ups",
+                                                      "งานติดตามที่ถึงกำหนด")],
+}
+_TITLES = {"funnel": ("Funnel", "ภาพรวมการผ่านขั้น"),
+           "stages": ("Time in stage", "เวลาในแต่ละขั้น"),
+           "at-risk": ("At risk", "โครงการที่มีความเสี่ยง"),
+           "coaches": ("Coach workload", "ภาระงานของโค้ช")}
+
+
+def report_cells(name: str, rows: Sequence[dict[str, Any]], lang: str = "en",
+                 labels: dict[str, str] | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Headings and plain cells of a report, for tables and CSV."""
+    columns = _COLUMNS[name]
+    headers = [th if lang == "th" else en for _, en, th in columns]
+    labels = labels or {}
+    cells: list[list[Any]] = []
+    for row in rows:
+        line = []
+        for key, _, _ in columns:
+            value = row.get(key)
+            if key == "stage":
+                value = labels.get(str(value), value)
+            elif key == "conversion" and value is not None:
+                value = f"{value:.0%}"
+            elif key == "exit":
+                value = "✓" if value else ""
+            elif key == "reasons":
+                value = ", ".join(value or [])
+            elif key == "assigned":
+                value = "; ".join(f"{r}: {', '.join(p)}" for r, p in (value or {}).items())
+            line.append(value)
+        cells.append(line)
+    return headers, cells
+
+
+def report_table(name: str, rows: Sequence[dict[str, Any]], lang: str = "en",
+                 labels: dict[str, str] | None = None) -> None:
+    """Print a report as an aligned table."""
+    headers, cells = report_cells(name, rows, lang, labels)
+    en, th = _TITLES[name]
+    table(headers, cells, title=th if lang == "th" else en)
