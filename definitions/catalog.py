@@ -147,7 +147,8 @@ class JourneyCatalog:
         Raises:
             NotFound: no such journey or version.
         """
-        version = self.latest(key) if version is None else version
+        latest = self.latest(key)
+        version = latest if version is None else version
         found = self.entries().get((key, version))
         if found is None:
             have = sorted(v for (k, v) in self.entries() if k == key)

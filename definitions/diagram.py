@@ -66,9 +66,13 @@ def diagram(journey: CompiledJourney, fmt: str = "mermaid", *, lang: str = "en",
             label = _safe(stage.label(lang))
             text = text.replace(f'state "{name}" as {name}\n',
                                 f'state "{label}" as {name}\n', 1)
-        return text
+        finals = "".join(f"  {name} --> [*]\n" for name, stage in journey.stages.items()
+                         if stage.final)
+        return text.rstrip("\n") + "\n" + finals
     text = str(graph.source)
     for name, stage in journey.stages.items():
         text = text.replace(f'\t{name} [label="{name}\\l"',
                             f'\t{name} [label="{_safe(stage.label(lang))}"', 1)
-    return text
+    finals = "".join(f"\t{name} [peripheries=2 penwidth=2]\n"
+                     for name, stage in journey.stages.items() if stage.final)
+    return text.rstrip().removesuffix("}") + finals + "}"
