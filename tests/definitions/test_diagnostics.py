@@ -135,8 +135,9 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         "broken/duplicate_key.yaml:7:3: error: duplicate key 'start' (first at line 4)",
     ]),
     "extends_unknown": (ExtendsError, [
-        ("broken/extends_unknown.yaml:3:10: error: unknown journey version 'no-such-journey@1'; "
-        "known: none"),
+        ("broken/extends_unknown.yaml:3:10: error: unknown journey 'no-such-journey'; known "
+         "journeys: incubator-builder, local-government-incubator, social-incubator, "
+         "university-incubator"),
     ]),
     # The two files extend each other: the cycle is reported where it closes.
     "cycle_a": (ExtendsError, [
