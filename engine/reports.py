@@ -171,8 +171,8 @@ class Reports:
         return rows
 
     def at_risk(self, filters: Filters, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Projects flagged, overdue against their stage's expected duration, or with failed
-        follow-ups, with who is assigned."""
+        """Projects in a non-final stage that are flagged, overdue against their stage's
+        expected duration, or have failed follow-ups, with who is assigned."""
         journey = self._journey(filters)
         now = now or self.engine.now()
         length = sa.func.json_array_length if self.dialect == "sqlite" \
@@ -193,7 +193,8 @@ class Reports:
                       projects.c.cohort, projects.c.flags, projects.c.assignments,
                       projects.c.stage_entered_at, overdue.label("overdue"),
                       failed.label("failed"))
-            .where(sa.or_(flagged, overdue, failed > 0))
+            .where(sa.or_(flagged, overdue, failed > 0),
+                   projects.c.stage.not_in([n for n, s in journey.stages.items() if s.final]))
             .order_by(projects.c.stage_entered_at, projects.c.id))
         with self.engine.db.begin(write=False) as conn:
             rows = list(conn.execute(query))
