@@ -558,6 +558,58 @@ def project_list(ctx: Context, journey: str | None, stage: str | None, partner: 
             ", ".join(p.flags)] for p in found])
 
 
+@project.command("export")
+@click.option("--journey", help="Only this journey key.")
+@click.option("--partner", help="Only this partner's projects.")
+@click.option("--cohort", help="Only this cohort.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def project_export(ctx: Context, journey: str | None, partner: str | None, cohort: str | None,
+                   fmt: str, output: str | None) -> None:
+    """Export projects (stage, people, flags and every field) as CSV or JSON."""
+    from bompao.engine.transfer import export_projects, write_rows  # noqa: PLC0415
+
+    rows = export_projects(_engine(ctx), journey=journey, partner=partner, cohort=cohort)
+    text = write_rows(rows, "json" if ctx.as_json else fmt)
+    if output:
+        _write(Path(output), text)
+        click.echo(f"exported {len(rows)} project(s) to {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+@project.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--journey", metavar="KEY[@VERSION]", help="For rows without a journey column.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]),
+              help="Default: from the file's extension.")
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@click.option("--by", help="Who imports (recorded in the history).")
+@pass_ctx
+def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None,
+                   dry_run: bool, by: str | None) -> None:
+    """Import projects from CSV or JSON: every row is checked first; any bad row and
+    nothing is written (each bad row is listed)."""
+    from bompao.engine.transfer import import_projects, read_rows  # noqa: PLC0415
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path!r}: {exc}") from None
+    kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
+    ids = import_projects(_engine(ctx), read_rows(text, kind), journey=journey,
+                          actor=_actor(by, None), dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    count = len(ids) if not dry_run else len(read_rows(text, kind))
+    ctx.emit({"imported": ids, "dry_run": dry_run, "count": count},
+             f"{verb} {count} project(s)" + (f": ids {ids[0]}..{ids[-1]}" if ids else ""))
+
+
 @project.command("migrate")
 @click.argument("project_id", type=int, metavar="ID")
 @click.option("--to", "to_version", type=int, required=True, help="The journey version.")

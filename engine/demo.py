@@ -9,6 +9,7 @@ the SQL reports and the HTML report at the end.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -124,7 +125,8 @@ class _Story:
         entered = 53 * pace * slow
         for month in range(1, 12):
             people = self.rng.randint(20, 60) * month
-            self.at(entered + 30 * month, lambda n=people: e.set_fields(p, {"people_reached": n}))
+            self.at(entered + 30 * month, functools.partial(
+                e.set_fields, p, {"people_reached": people}))
         if fate == "test_run":
             return
         self.at(entered + 120, lambda: self.advance("present"))       # refused: too early

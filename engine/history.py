@@ -98,11 +98,14 @@ def replay(events: Iterable[Event]) -> ProjectState | None:
     for event in events:
         if event.kind == "created":
             p = event.payload
+            entered = p.get("stage_entered_at")  # an imported project entered it earlier
             state = ProjectState(
                 id=event.project, journey=p["journey"], version=int(p["version"]),
                 name=p["name"], partner=p.get("partner"), cohort=p.get("cohort"),
-                stage=str(event.to_stage), visit=1, stage_entered_at=event.at,
-                fields=dict(p.get("fields", {})))
+                stage=str(event.to_stage), visit=1,
+                stage_entered_at=datetime.fromisoformat(entered) if entered else event.at,
+                fields=dict(p.get("fields", {})), flags=tuple(p.get("flags", ())),
+                assignments={r: list(v) for r, v in p.get("assignments", {}).items()})
         elif state is not None:
             state = _apply(state, event)
         if state is not None:
