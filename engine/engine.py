@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from bompao.storage.tables import events, follow_ups, journeys, projects
 
 __all__ = ["Clock", "Engine", "Listener", "Project"]
 
+log = logging.getLogger("bompao.engine")
 Clock = Callable[[], datetime]
 Listener = Callable[..., None]
 LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override")
@@ -176,7 +178,7 @@ class Engine:
         if now.tzinfo is None:
             raise UsageError("the engine's clock returned a naive datetime; "
                              "return an aware one, e.g. datetime.now(UTC)")
-        return now
+        return now.astimezone(UTC)
 
     # listeners ---------------------------------------------------------------------------
 
@@ -212,8 +214,13 @@ class Engine:
         self.actions.register(name, action)
 
     def _emit(self, kind: str, **data: Any) -> None:
+        """Call the listeners of ``kind``; the change is committed, so a listener's error
+        is logged, not raised."""
         for listener in self._listeners[kind]:
-            listener(**data)
+            try:
+                listener(**data)
+            except Exception:
+                log.exception("a %s listener failed", kind)
 
     # journeys ----------------------------------------------------------------------------
 
@@ -722,6 +729,9 @@ class Engine:
                 else:
                     results.append((row, change))
             if refused:
+                for report in refused:
+                    self._emit("gate_refused", project_id=report.project, report=report,
+                               actor=actor)
                 listing = "; ".join(f"{r.project}: {', '.join(c.says for c in r.missing)}"
                                     for r in refused[:10])
                 more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
@@ -796,13 +806,13 @@ class Engine:
                 raise ConflictError(f"cannot migrate project {row.id}: " + "; ".join(problems))
             kept = {k: v for k, v in row.fields.items() if k in target.fields}
             try:
-                kept = target.coerce_fields(kept)
+                kept = {**target.defaults(), **target.coerce_fields(kept)}
             except InvalidValue as exc:
                 raise ConflictError(f"cannot migrate project {row.id}: {exc}") from None
             plan.update({"project": row.id, "from_version": row.journey_version,
                          "to_version": to_version, "from_stage": row.stage, "to_stage": stage,
                          "dropped_fields": sorted(set(row.fields) - set(kept)),
-                         "dry_run": dry_run})
+                         "fields": kept, "dry_run": dry_run})
             if dry_run:
                 raise _DryRun
             moved = stage != row.stage

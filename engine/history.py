@@ -85,7 +85,9 @@ def _apply(state: ProjectState, event: Event) -> ProjectState:
     if kind == "migrated":
         stage = p.get("to_stage", state.stage)
         moved = stage != state.stage
-        return replace(state, version=int(p["to_version"]), stage=stage,
+        fields = dict(p["fields"]) if "fields" in p else {
+            k: v for k, v in state.fields.items() if k not in p.get("dropped_fields", ())}
+        return replace(state, version=int(p["to_version"]), stage=stage, fields=fields,
                        visit=state.visit + 1 if moved else state.visit,
                        stage_entered_at=event.at if moved else state.stage_entered_at,
                        approvals={} if moved else state.approvals)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -44,7 +45,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
@@ -129,12 +129,27 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def _missing_file(self) -> bool:
+        """A SQLite file that does not exist (connecting would create it).
+
+        Raises:
+            DatabaseError: not even its directory exists.
+        """
+        name = self._url.database or ""
+        missing = self.dialect == "sqlite" and name not in ("", ":memory:") and not (
+            name.startswith("file:") or Path(name).exists())
+        if missing and not Path(name).parent.is_dir():
+            raise connect_failure(self._url, self._url_display, FileNotFoundError(name))
+        return missing
+
     def schema_status(self) -> SchemaStatus:
         """Say whether the schema is ``empty``, ``current``, ``outdated``, ``newer`` or ``foreign``.
 
         Raises:
             DatabaseError: the database cannot be opened.
         """
+        if self._missing_file():
+            return "empty"
         with self.begin(write=False) as conn:
             return inspect_schema(conn).status
 
@@ -145,6 +160,17 @@ class Database:
             SchemaVersionError: the schema is newer than this bompao knows.
             DatabaseError: the database cannot be opened or is not a bompao database.
         """
+        if self.dialect == "sqlite":
+            # WAL is a property of the file, kept once set: set it when creating or
+            # upgrading, so that opening a database never writes to it
+            try:
+                raw = self._engine.raw_connection()
+            except (sa.exc.DBAPIError, self._engine.dialect.loaded_dbapi.Error) as exc:
+                raise connect_failure(self._url, self._url_display, exc) from None
+            try:
+                raw.cursor().execute("PRAGMA journal_mode = WAL")
+            finally:
+                raw.close()
         with self.begin(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_UPGRADE_LOCK)))
@@ -166,8 +192,11 @@ class Database:
                 or newer than this bompao knows.
             DatabaseError: the database cannot be opened or is not a bompao database.
         """
-        with self.begin(write=False) as conn:
-            state = inspect_schema(conn)
+        if self._missing_file():
+            state = SchemaState("empty", None, (), ())
+        else:
+            with self.begin(write=False) as conn:
+                state = inspect_schema(conn)
         if state.status == "current":
             return
         if state.status == "empty":

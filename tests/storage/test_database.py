@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bompao.errors import DatabaseError
+from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import Database
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
@@ -96,6 +96,7 @@ def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
 
 def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
     database = Database.from_url(f"sqlite:///{tmp_path / 'bompao.db'}")
+    database.upgrade()  # WAL is set on the file when it is created, not on every open
     with database.begin(write=False) as conn:
         pragma = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
@@ -104,6 +105,18 @@ def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
     database.dispose()
     assert pragma == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
                       "busy_timeout": 30_000}
+
+
+def test_opening_a_missing_sqlite_file_neither_creates_nor_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    database = Database.from_url(f"sqlite:///{path}")
+    assert database.schema_status() == "empty"
+    with pytest.raises(SchemaVersionError):
+        database.require_current()
+    assert not path.exists()
+    path.write_bytes(b"")
+    assert database.schema_status() == "empty"
+    assert path.read_bytes() == b""  # reading an empty file did not switch it to WAL
 
 
 def _try_write_lock(path: Path) -> None:
