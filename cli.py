@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main"]
 
 DEFAULT_DB = "sqlite:///bompao.db"
+_DIAGNOSTIC = re.compile(r"^.+:\d+:\d+: error: ")
 
 
 def _default_lang() -> str:
@@ -842,7 +844,7 @@ def _busiest_journey(engine: Any) -> str:
 
 def _fail(message: str, code: int) -> NoReturn:
     for line in message.splitlines() or [""]:
-        click.echo(line if line.startswith(("error:", "/")) or ": error: " in line
+        click.echo(line if line.startswith("error:") or _DIAGNOSTIC.match(line)
                    else f"error: {line}", err=True)
     raise SystemExit(code)
 

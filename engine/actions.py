@@ -85,9 +85,16 @@ class ActionContext:
         return render(text, self.template_context())
 
     def recipients(self) -> list[tuple[str, str]]:
-        """(role, person) for everyone assigned to the follow-up's roles."""
-        return [(role, person) for role in self.spec.to
-                for person in self.project.assignments.get(role, [])]
+        """(role, person) for everyone assigned to the follow-up's roles, each person once
+        (under the first of their roles)."""
+        seen: set[str] = set()
+        found = []
+        for role in self.spec.to:
+            for person in self.project.assignments.get(role, []):
+                if person not in seen:
+                    seen.add(person)
+                    found.append((role, person))
+        return found
 
     def payload(self) -> dict[str, Any]:
         """The JSON body webhooks receive."""
@@ -246,9 +253,9 @@ class ActionRegistry:
                                "Engine.register_action or the 'bompao.actions' entry point "
                                f"(known: {', '.join(self.names())})")
         try:
-            return action(ctx) or "done"
-        except ActionFailed:
-            raise
+            return ctx.config.redact(action(ctx) or "done")
+        except ActionFailed as exc:
+            raise ActionFailed(ctx.config.redact(str(exc))) from None
         except Exception as exc:
             raise ActionFailed(ctx.config.redact(
                 f"action {ctx.follow_up.action!r} raised {type(exc).__name__}: {exc}")) from None

@@ -153,11 +153,12 @@ class Dispatcher:
                   stop: Callable[[], bool] | None = None) -> RoundResult:
         """Claim, deliver and record one batch."""
         hot = self.engine.hot
-        lease_until = now + timedelta(seconds=self.config.lease)
+        # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
+        # future time that crashes must not lock its claims until then
+        clock = self.engine.now()
+        lease_until = clock + timedelta(seconds=self.config.lease)
         with hot.transaction() as cursor:
-            claims = hot.claim(cursor, self.name, now, max(lease_until, self.engine.now()
-                                                            + timedelta(seconds=self.config.lease)),
-                               batch)
+            claims = hot.claim(cursor, self.name, now, clock, lease_until, batch)
         result = RoundResult(claimed=len(claims))
         if not claims:
             return result
@@ -180,6 +181,7 @@ class Dispatcher:
                 self._deliver(run, projects[claim["project_id"]], now)
             runs.append(run)
         self._record(runs, released, now, result)
+        result.claimed -= len(released)
         return result
 
     @staticmethod
@@ -232,6 +234,7 @@ class Dispatcher:
             run.outcome = "done"
         except ActionFailed as exc:
             run.outcome, run.detail = "failed", str(exc)
+        run.detail = self.config.redact(run.detail)  # whatever a plugin says
         run.seconds = time.perf_counter() - start
 
     def _record(self, runs: list[_Run], released: list[int], now: datetime,

@@ -117,6 +117,8 @@ class _Change:
     plan: CompiledJourney | None = None
     """Plan the follow-ups of the stage the project is in after the change."""
     plan_only: tuple[str, ...] | None = None
+    respec: CompiledJourney | None = None
+    """Same stage, new journey version: cancel what it dropped, plan what it added."""
 
 
 class Engine:
@@ -425,13 +427,19 @@ class Engine:
         after = replace(row, **values, lock_version=lock + 1)
         if change.cancel:
             self.hot.cancel(cursor, row.id, now)
-        for spec in change.cancel_specs:
+        cancel_specs, plan, plan_only = change.cancel_specs, change.plan, change.plan_only
+        if change.respec is not None:
+            existing = self.hot.specs(cursor, row.id, after.visit)
+            wanted = [f.name for f in change.respec.stages[after.stage].follow_ups]
+            cancel_specs = tuple(s for s in existing if s not in wanted)
+            plan, plan_only = change.respec, tuple(s for s in wanted if s not in existing)
+        for spec in cancel_specs:
             self.hot.cancel(cursor, row.id, now, spec)
-        if change.plan is not None:
+        if plan is not None:
             self.hot.plan(cursor, plan_rows(
-                change.plan, after.stage, project=row.id, visit=after.visit,
+                plan, after.stage, project=row.id, visit=after.visit,
                 entered_at=after.stage_entered_at, fields=after.fields, revision=lock + 1,
-                now=now, only=change.plan_only))
+                now=now, only=plan_only))
         return Project.from_row(after)
 
     def set_fields(self, project_id: int, values: Mapping[str, Any],
@@ -824,7 +832,8 @@ class Engine:
             return _Change(values, {"kind": "migrated", "actor": _name(actor),
                                     "from_stage": row.stage, "to_stage": stage,
                                     "payload": dict(plan)},
-                           cancel=moved, plan=target if moved else None)
+                           cancel=moved, plan=target if moved else None,
+                           respec=None if moved else target)
 
         with contextlib.suppress(_DryRun):
             self._change(project_id, actor, build)

@@ -261,6 +261,16 @@ class HotPath:
                 tuple(self._encode(c, {**defaults, **row}.get(c)) for c in FOLLOW_UP_COLUMNS)
                 for row in rows])
 
+    def specs(self, cursor: Any, project_id: int, visit: int) -> dict[str, set[str]]:
+        """The follow-up names planned in a stage visit, with the statuses they have."""
+        m = self._mark
+        cursor.execute(f"SELECT spec, status FROM follow_ups WHERE project_id = {m} "  # noqa: S608
+                       f"AND visit = {m}", (project_id, visit))
+        found: dict[str, set[str]] = {}
+        for spec, status in cursor.fetchall():
+            found.setdefault(spec, set()).add(status)
+        return found
+
     def cancel(self, cursor: Any, project_id: int, now: datetime,
                spec: str | None = None) -> int:
         """Cancel a project's pending follow-ups (only ``spec``'s when given)."""
@@ -295,9 +305,10 @@ class HotPath:
         cursor.execute(sql, tuple(ids))
         return dict(cursor.fetchall())
 
-    def claim(self, cursor: Any, owner: str, now: datetime, lease_until: datetime,
-              limit: int) -> list[dict[str, Any]]:
-        """Claim up to ``limit`` due follow-ups (pending, or running with an expired lease).
+    def claim(self, cursor: Any, owner: str, due_by: datetime, clock: datetime,
+              lease_until: datetime, limit: int) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` follow-ups due by ``due_by``: pending ones, and running
+        ones whose lease ran out by ``clock`` (the real time, whatever ``due_by`` says).
 
         Oldest first. On PostgreSQL rows other daemons hold are skipped
         (``FOR UPDATE SKIP LOCKED``); on SQLite the write transaction is the only writer.
@@ -305,18 +316,22 @@ class HotPath:
         m = self._mark
         skip = "" if self.sqlite else " FOR UPDATE SKIP LOCKED"
         claimed: list[dict[str, Any]] = []
-        for condition in ("status = 'pending' AND due_at <= ",
-                          "status = 'running' AND lease_until < "):
+        due = self._encode("due_at", due_by)
+        expired = self._encode("lease_until", clock)
+        for condition, params in (
+                (f"status = 'pending' AND due_at <= {m}", (due,)),
+                (f"status = 'running' AND lease_until < {m} AND due_at <= {m}",
+                 (expired, due))):
             room = limit - len(claimed)
             if room <= 0:
                 break
             sql = (f"UPDATE follow_ups SET status = 'running', lease_owner = {m}, "  # noqa: S608
                    f"lease_until = {m}, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
-                   f"follow_ups WHERE {condition}{m} ORDER BY due_at, id LIMIT {m}{skip}) "
+                   f"follow_ups WHERE {condition} ORDER BY due_at, id LIMIT {m}{skip}) "
                    "RETURNING id, project_id, stage, visit, spec, occurrence, action, due_at, "
                    "attempts, idempotency_key")
-            cursor.execute(sql, (owner, self._encode("lease_until", lease_until),
-                                 self._encode("due_at", now), room))
+            cursor.execute(sql, (owner, self._encode("lease_until", lease_until), *params,
+                                 room))
             names = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action",
                      "due_at", "attempts", "idempotency_key")
             claimed.extend({n: self._decode(n, v) for n, v in zip(names, row, strict=True)}
