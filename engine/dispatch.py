@@ -158,7 +158,8 @@ class Dispatcher:
         clock = self.engine.now()
         lease_until = clock + timedelta(seconds=self.config.lease)
         with hot.transaction() as cursor:
-            claims = hot.claim(cursor, self.name, now, clock, lease_until, batch)
+            claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
+                               lease_until=lease_until, limit=batch)
         result = RoundResult(claimed=len(claims))
         if not claims:
             return result

@@ -305,7 +305,7 @@ class HotPath:
         cursor.execute(sql, tuple(ids))
         return dict(cursor.fetchall())
 
-    def claim(self, cursor: Any, owner: str, due_by: datetime, clock: datetime,
+    def claim(self, cursor: Any, owner: str, *, due_by: datetime, clock: datetime,
               lease_until: datetime, limit: int) -> list[dict[str, Any]]:
         """Claim up to ``limit`` follow-ups due by ``due_by``: pending ones, and running
         ones whose lease ran out by ``clock`` (the real time, whatever ``due_by`` says).
