@@ -652,8 +652,11 @@ def scheduler() -> None:
 @click.option("--once", is_flag=True, help="Run what is due, then exit (for cron and tests).")
 @click.option("--now", "now_text", metavar="TIME",
               help="With --once: run what is due at TIME (ISO 8601; no offset means UTC).")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Serve Prometheus metrics (runs, failures, lag) on this port.")
 @pass_ctx
-def scheduler_run(ctx: Context, once: bool, now_text: str | None) -> None:
+def scheduler_run(ctx: Context, once: bool, now_text: str | None,
+                  metrics_port: int | None) -> None:
     """Run due follow-ups: as a daemon until SIGTERM/SIGINT, or once with --once."""
     import logging  # noqa: PLC0415
 
@@ -671,10 +674,40 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None) -> None:
     else:
         from bompao.engine.scheduler import Daemon  # noqa: PLC0415
 
-        result = Daemon(engine, config).run()
+        metrics = None
+        if metrics_port is not None:
+            from bompao.engine.observe import Metrics  # noqa: PLC0415
+
+            metrics = Metrics(metrics_port, config.daemon_name)
+        result = Daemon(engine, config, metrics).run()
     summary = result.as_dict()
     ctx.emit({**summary, "runs": result.outcomes},
              ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+@scheduler.command("status")
+@pass_ctx
+def scheduler_status(ctx: Context) -> None:
+    """Show the live daemons, the lag of the oldest due follow-up and the failed ones."""
+    from bompao.engine.observe import status  # noqa: PLC0415
+
+    config = ctx.config
+    found = status(_engine(ctx), alive_within=max(90.0, 3 * config.poll_interval))
+    if ctx.as_json:
+        ctx.emit(found)
+        return
+    live = [d for d in found["daemons"] if d["alive"]]
+    lines = [f"daemons: {len(live)} alive"
+             + (f", {len(found['daemons']) - len(live)} silent" if len(live) <
+                len(found["daemons"]) else "")]
+    lines.extend(f"  {d['name']} (pid {d['pid']} on {d['host']}) last beat "
+                 f"{d['heartbeat_at']}{'' if d['alive'] else '  SILENT'}"
+                 for d in found["daemons"])
+    lines.append(f"due now: {found['due']}, oldest due {found['lag_seconds']} s ago")
+    lines.append(f"failed: {found['failed']}")
+    lines.extend(f"  #{f['id']} project {f['project']} {f['spec']} ({f['action']}): "
+                 f"{f['error']}" for f in found["failed_recent"])
+    click.echo("\n".join(lines))
 
 
 @cli.group()

@@ -19,6 +19,7 @@ from typing import Any
 
 from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher, RoundResult
+from bompao.engine.observe import beat, forget, status
 
 __all__ = ["Daemon"]
 
@@ -33,9 +34,11 @@ class Daemon:
         config: poll interval, lease, batch size, daemon name.
     """
 
-    def __init__(self, engine: Any, config: Config) -> None:
+    def __init__(self, engine: Any, config: Config, metrics: Any = None) -> None:
         self.engine = engine
         self.config = config
+        self.metrics = metrics
+        self.started = engine.now()
         self.dispatcher = Dispatcher(engine, config)
         self.stopping = threading.Event()
         self.total = RoundResult()
@@ -55,6 +58,11 @@ class Daemon:
             self.total.add(result)
             if result.claimed:
                 log.info("round: %s", result.as_dict())
+            beat(self.engine, self.config.daemon_name, self.started)
+            if self.metrics is not None:
+                self.metrics.record(result.outcomes, status(self.engine)["lag_seconds"],
+                                    self.engine.now())
+            result.outcomes.clear()
             self._schedule_next()
         except Exception:
             log.exception("round failed; retrying at the next poll")
@@ -93,5 +101,8 @@ class Daemon:
                 pass
         finally:
             self._scheduler.shutdown(wait=True)
+            forget(self.engine, self.config.daemon_name)
+            if self.metrics is not None:
+                self.metrics.close()
             log.info("daemon %s stopped: %s", self.config.daemon_name, self.total.as_dict())
         return self.total
