@@ -45,24 +45,35 @@ class Mark:
     """The whole text of ``file`` (shared, not copied)."""
 
 
+RawMark = tuple[str, int, int, "str | None", int, int, int, str]
+"""A :class:`Mark`'s fields as a plain tuple: what the loader stores, cheap to make."""
+
+
+def as_mark(raw: Mark | RawMark) -> Mark:
+    """A :class:`Mark` from a stored mark."""
+    return raw if isinstance(raw, Mark) else Mark(*raw)
+
+
 class Positions:
     """Where each entry of each container came from, keyed by the container's identity.
 
     Keying by identity (not by path) lets ``extends`` move containers between
-    documents without losing their positions.
+    documents without losing their positions. Marks are stored as :data:`RawMark`
+    tuples and turned into :class:`Mark` objects only when a position is asked for.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, dict[Any, tuple[Mark, Mark]]] = {}
-        self._self: dict[int, Mark] = {}
+        self._entries: dict[int, dict[Any, tuple[Any, Any]]] = {}
+        self._self: dict[int, Any] = {}
         self._alive: list[Any] = []
 
-    def add_container(self, container: Any, mark: Mark) -> None:
+    def add_container(self, container: Any, mark: Mark | RawMark) -> None:
         """Record the position of a container itself."""
         self._self[id(container)] = mark
         self._alive.append(container)
 
-    def add_entry(self, container: Any, key: Any, key_mark: Mark, value_mark: Mark) -> None:
+    def add_entry(self, container: Any, key: Any, key_mark: Mark | RawMark,
+                  value_mark: Mark | RawMark) -> None:
         """Record the position of one key (or list index) and its value."""
         self._entries.setdefault(id(container), {})[key] = (key_mark, value_mark)
 
@@ -72,12 +83,12 @@ class Positions:
         self._self.update(other._self)
         self._alive.extend(other._alive)
 
-    def entry(self, container: Any, key: Any) -> tuple[Mark, Mark] | None:
-        """The (key, value) marks of one entry, or None."""
+    def entry(self, container: Any, key: Any) -> tuple[Any, Any] | None:
+        """The stored (key, value) marks of one entry, or None."""
         return self._entries.get(id(container), {}).get(key)
 
-    def container(self, container: Any) -> Mark | None:
-        """The mark of a container, or None."""
+    def container(self, container: Any) -> Any:
+        """The stored mark of a container, or None."""
         return self._self.get(id(container))
 
     def locate(self, root: Any, path: Path, *, key: bool = False) -> Mark | None:
@@ -101,7 +112,7 @@ class Positions:
                 node = node[step]  # type: ignore[index]
             else:
                 break
-        return best
+        return None if best is None else as_mark(best)
 
 
 @dataclass
@@ -132,6 +143,20 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """The same on libyaml (about 8x faster); its error messages are terser, so a
     document it refuses is parsed again by :class:`_PyLoader` to explain why."""
 
+
+_STR = "tag:yaml.org,2002:str"
+
+
+def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    """Most scalars of a journey are plain words: skip the regex scan for those whose
+    first character starts no implicit type (numbers, true/false, null)."""
+    if (kind is yaml.ScalarNode and implicit[0] and value
+            and value[0] not in self.yaml_implicit_resolvers):
+        return _STR
+    return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+
+
+_Loader.resolve = _resolve  # type: ignore[method-assign]
 
 for _class in (_PyLoader, _Loader):
     _class.yaml_implicit_resolvers = {
@@ -195,26 +220,6 @@ def _flow_depth(text: str) -> tuple[int, int]:
     return deepest, where
 
 
-def _expanded(node: yaml.Node, memo: dict[int, int], depth: int, file: str) -> int:
-    """How many nodes ``node`` expands to once aliases are copied (memoised per node)."""
-    known = memo.get(id(node))
-    if known is not None:
-        return known
-    if depth > MAX_DEPTH:
-        raise _error(file, node.start_mark, f"the document nests deeper than {MAX_DEPTH} levels")
-    total = 1
-    if isinstance(node, yaml.SequenceNode):
-        total += sum(_expanded(child, memo, depth + 1, file) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        total += sum(_expanded(k, memo, depth + 1, file) + _expanded(v, memo, depth + 1, file)
-                     for k, v in node.value)
-    if total > MAX_NODES:
-        raise _error(file, node.start_mark, f"the document expands to more than "
-                     f"{MAX_NODES:,} nodes (aliases repeated too often?)")
-    memo[id(node)] = total
-    return total
-
-
 def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
     """Parse one YAML document into plain data with positions.
 
@@ -274,7 +279,6 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
         raise _error(file, node.start_mark, f"the document must be a mapping with "
                      f"'journey', 'version' and 'stages', not {kind}")
-    _expanded(node, {}, 0, file)
     builder = _Builder(file, loader, text)
     data = builder.build(node, 0)
     return Source(file=file, data=data, positions=builder.positions, text=text)
@@ -296,20 +300,36 @@ class _Builder:
         self.loader = loader
         self.positions = Positions()
         self.count = 0
+        self.built: dict[int, tuple[Any, int]] = {}
+        self._lines: list[str] | None = None
 
-    def mark(self, node: yaml.Node) -> Mark:
+    def mark(self, node: yaml.Node) -> RawMark:
+        start = node.start_mark
         style = getattr(node, "style", None)
-        style = style if isinstance(style, str) and style else None
+        if not (isinstance(style, str) and style):
+            return (self.file, start.line + 1, start.column + 1, None, 0, start.index,
+                    node.end_mark.index, self.text)
         indent = 0
         if style in ("|", ">"):
-            lines = self.text.splitlines()
-            line = node.start_mark.line + 1
-            if line < len(lines):
-                indent = len(lines[line]) - len(lines[line].lstrip(" "))
-        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1,
-                    style, indent, node.start_mark.index, node.end_mark.index, self.text)
+            if self._lines is None:
+                self._lines = self.text.splitlines()
+            if start.line + 1 < len(self._lines):
+                line = self._lines[start.line + 1]
+                indent = len(line) - len(line.lstrip(" "))
+        return (self.file, start.line + 1, start.column + 1, style, indent, start.index,
+                node.end_mark.index, self.text)
 
     def build(self, node: yaml.Node, depth: int) -> Any:
+        """Build ``node``; an alias to a node built before reuses it (so an alias bomb
+        costs no more than its text) while counting its full expanded size."""
+        seen = self.built.get(id(node))
+        if seen is not None:
+            self.count += seen[1]
+            if self.count > MAX_NODES:
+                raise _error(self.file, node.start_mark, f"the document expands to more than "
+                             f"{MAX_NODES:,} nodes (aliases repeated too often?)")
+            return seen[0]
+        before = self.count
         self.count += 1
         if self.count > MAX_NODES:
             raise _error(self.file, node.start_mark, f"the document expands to more than "
@@ -318,15 +338,18 @@ class _Builder:
             raise _error(self.file, node.start_mark,
                          f"the document nests deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, depth)
-        if isinstance(node, yaml.SequenceNode):
-            items: list[Any] = []
-            self.positions.add_container(items, self.mark(node))
+            value: Any = self.mapping(node, depth)
+        elif isinstance(node, yaml.SequenceNode):
+            value = []
+            self.positions.add_container(value, self.mark(node))
             for index, child in enumerate(node.value):
-                items.append(self.build(child, depth + 1))
-                self.positions.add_entry(items, index, self.mark(child), self.mark(child))
-            return items
-        return self.scalar(node)
+                value.append(self.build(child, depth + 1))
+                mark = self.mark(child)
+                self.positions.add_entry(value, index, mark, mark)
+        else:
+            value = self.scalar(node)
+        self.built[id(node)] = (value, self.count - before)
+        return value
 
     def scalar(self, node: yaml.Node) -> Any:
         method = self._SCALARS.get(node.tag)
@@ -357,7 +380,7 @@ class _Builder:
                     continue
                 if key not in from_merge:
                     first = self.positions.entry(result, key)
-                    where = f" (first at line {first[0].line})" if first else ""
+                    where = f" (first at line {as_mark(first[0]).line})" if first else ""
                     raise _error(self.file, key_node.start_mark, f"duplicate key {key!r}{where}")
                 from_merge.discard(key)
             elif index < merged:
