@@ -153,10 +153,10 @@ def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
     if (kind is yaml.ScalarNode and implicit[0] and value
             and value[0] not in self.yaml_implicit_resolvers):
         return _STR
-    return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+    return yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
-_Loader.resolve = _resolve  # type: ignore[method-assign]
+_Loader.resolve = _resolve
 
 for _class in (_PyLoader, _Loader):
     _class.yaml_implicit_resolvers = {
