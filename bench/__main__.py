@@ -1,4 +1,6 @@
-"""Run benchmarks: ``python -m bench`` (the journey language) or ``python -m bench NAME...``.
+"""Run benchmarks: ``python -m bench`` (all of them) or ``python -m bench NAME...``.
+
+``--quick`` (passed on to each) runs smaller versions.
 
 The repository root is the package ``bompao``, so the benchmark modules are loaded
 by path (``bench/NAME.py``) rather than imported by a name that could clash with
@@ -13,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
+ALL = ("definitions", "engine", "scheduler", "reports")
 
 
 def load(name: str) -> ModuleType:
@@ -33,7 +36,7 @@ def load(name: str) -> ModuleType:
 def run(argv: list[str]) -> None:
     """Run the named benchmarks; everything from the first option on goes to each of them."""
     first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
-    names = argv[:first_option] or ["definitions"]
+    names = argv[:first_option] or [n for n in ALL if (HERE / f"{n}.py").is_file()]
     options = argv[first_option:]
     for name in names:
         load(name).main(options)
