@@ -90,6 +90,7 @@ class _Batch:
         self.lock = dict(self.first)
         self.events: list[dict[str, Any]] = []
         self.plans: list[dict[str, Any]] = []
+        self.changed: set[int] = set()
 
     def append(self, project_id: int, event: dict[str, Any], **values: Any) -> ProjectRow:
         """Add an event (its seq is the next lock version) and apply ``values``."""
@@ -99,15 +100,21 @@ class _Batch:
         self.events.append(event)
         if values:
             self.rows[project_id] = replace(self.rows[project_id], **values)
+            self.changed.add(project_id)
         return self.rows[project_id]
 
-    def updates(self) -> list[tuple[int, int, int, dict[str, Any]]]:
-        """(id, expected lock, new lock, values) for every project that changed."""
-        return [(pid, self.first[pid], self.lock[pid], {
-            "stage": row.stage, "visit": row.visit, "flags": row.flags,
-            "approvals": row.approvals, "stage_entered_at": row.stage_entered_at,
-            "updated_at": self.now}) for pid, row in self.rows.items()
-            if self.lock[pid] != self.first[pid]]
+    def updates(self) -> tuple[list[tuple[int, int, int, dict[str, Any]]], ...]:
+        """(id, expected lock, new lock, values) for the projects whose state changed,
+        and apart, for those that only gained events (lock and time only)."""
+        moved = [pid for pid in self.rows if self.lock[pid] != self.first[pid]]
+        full = [(pid, self.first[pid], self.lock[pid], {
+            "stage": self.rows[pid].stage, "visit": self.rows[pid].visit,
+            "flags": self.rows[pid].flags, "approvals": self.rows[pid].approvals,
+            "stage_entered_at": self.rows[pid].stage_entered_at, "updated_at": self.now})
+            for pid in moved if pid in self.changed]
+        light = [(pid, self.first[pid], self.lock[pid], {"updated_at": self.now})
+                 for pid in moved if pid not in self.changed]
+        return full, light
 
 
 class Dispatcher:
@@ -275,7 +282,7 @@ class Dispatcher:
                                  run.claim["id"]))
                 setattr(result, run.outcome, getattr(result, run.outcome) + 1)
                 result.outcomes.append(self._log(run))
-            if not hot.update_many(cursor, batch.updates()):
+            if not all(hot.update_many(cursor, group) for group in batch.updates()):
                 raise BompaoError("a project changed while its row was locked")
             hot.append_events(cursor, batch.events)
             hot.finish(cursor, finished)
