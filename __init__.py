@@ -30,9 +30,15 @@ from bompao.errors import (
 
 if TYPE_CHECKING:
     from bompao.definitions import CompiledJourney, JourneyCatalog, compile_journey
+    from bompao.definitions.functions import CelFunction
     from bompao.engine import SYSTEM, Actor, Engine, GateReport, Project
     from bompao.engine.actions import ActionContext, ActionFailed
     from bompao.engine.config import Config, load_config
+    from bompao.engine.dispatch import Dispatcher
+    from bompao.engine.html import render_report
+    from bompao.engine.reports import Filters, Reports
+    from bompao.engine.scheduler import Daemon
+    from bompao.engine.transfer import ImportRefused
 
 __version__ = "0.1.0"
 
@@ -42,29 +48,36 @@ __all__ = [
     "ActionFailed",
     "Actor",
     "BompaoError",
+    "CelFunction",
     "CheckError",
     "CompiledJourney",
     "Config",
     "ConflictError",
+    "Daemon",
     "DatabaseError",
     "DefinitionError",
     "Diagnostic",
+    "Dispatcher",
     "Engine",
     "ExtendsError",
+    "Filters",
     "GateRefused",
     "GateReport",
+    "ImportRefused",
     "InvalidValue",
     "JourneyCatalog",
     "LoadError",
     "NotFound",
     "PermissionDenied",
     "Project",
+    "Reports",
     "SchemaError",
     "SchemaVersionError",
     "UsageError",
     "__version__",
     "compile_journey",
     "load_config",
+    "render_report",
 ]
 
 _LAZY = {
@@ -80,6 +93,13 @@ _LAZY = {
     "ActionFailed": "bompao.engine.actions",
     "Config": "bompao.engine.config",
     "load_config": "bompao.engine.config",
+    "CelFunction": "bompao.definitions.functions",
+    "Dispatcher": "bompao.engine.dispatch",
+    "Daemon": "bompao.engine.scheduler",
+    "Reports": "bompao.engine.reports",
+    "Filters": "bompao.engine.reports",
+    "render_report": "bompao.engine.html",
+    "ImportRefused": "bompao.engine.transfer",
 }
 
 

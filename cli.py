@@ -830,7 +830,8 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     except OSError as exc:
         raise UsageError(f"cannot create {out_dir!r}: {exc.strerror}") from None
     source = click.get_current_context().find_root().get_parameter_source("db")
-    if source in (click.core.ParameterSource.DEFAULT, None):
+    if source is not click.core.ParameterSource.COMMANDLINE:
+        # only an explicit --db: BOMPAO_DATABASE_URL may name a production database
         database = folder / "bompao-demo.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -882,6 +883,17 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
+def _sqlalchemy_error() -> type[BaseException]:
+    """SQLAlchemy's error class if it is loaded (commands that never opened a database
+    cannot raise it), else a class nothing raises."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module.SQLAlchemyError if module is not None else _Never
+
+
+class _Never(Exception):
+    """Raised by nothing."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with bompao's error handling and exit codes."""
     args = sys.argv[1:] if argv is None else argv
@@ -913,6 +925,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except _sqlalchemy_error() as exc:
+        if debug:
+            raise
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        _fail(f"the database refused the operation: {reason}", 1)
     except BrokenPipeError:
         raise SystemExit(0) from None
     except Exception as exc:

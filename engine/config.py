@@ -148,6 +148,29 @@ def _number(value: Any, key: str, path: str, *, minimum: float = 0.001) -> float
     return float(value)
 
 
+def _integer(value: Any, key: str, *, minimum: int = 1) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{key} must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or number < minimum:
+        raise UsageError(f"{key} must be a whole number >= {minimum}, got {value!r}")
+    return number
+
+
+def _from_env(env: dict[str, str], key: str) -> float | None:
+    text = env.get(key)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{key} must be a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise UsageError(f"{key} must be more than 0 seconds, got {text!r}")
+    return value
+
+
 def load_config(path: str | Path | None = None, *, environ: dict[str, str] | None = None
                 ) -> Config:
     """Read the TOML file at ``path`` (or ``$BOMPAO_CONFIG``; none is fine) and the env.
@@ -178,7 +201,7 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
     for key in ("host", "port", "username", "password", "sender"):
         value = env.get(f"BOMPAO_SMTP_{key.upper()}")
         if value:
-            smtp_table[key] = int(value) if key == "port" else value
+            smtp_table[key] = _integer(value, "BOMPAO_SMTP_PORT") if key == "port" else value
     smtp = None
     if smtp_table:
         if "host" not in smtp_table:
@@ -194,8 +217,8 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
                              "http:// or https://")
         hooks[name] = WebhookConfig(
             name, url, _number(table.get("timeout", 10), "timeout", where),
-            int(table.get("retries", 3)), _number(table.get("backoff", 0.5), "backoff", where,
-                                                  minimum=0),
+            _integer(table.get("retries", 3), f"webhooks.{name}.retries", minimum=0),
+            _number(table.get("backoff", 0.5), "backoff", where, minimum=0),
             {str(k): str(v) for k, v in table.get("headers", {}).items()})
     channels = tuple(notify.get("channels", ["log"]))
     for channel in channels:
@@ -211,11 +234,10 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
         or defaults.daemon_name,
-        poll_interval=_number((env.get("BOMPAO_POLL_INTERVAL") and float(
-            env["BOMPAO_POLL_INTERVAL"])) or scheduler.get("poll_interval", 30),
-            "poll_interval", where),
-        lease=_number((env.get("BOMPAO_LEASE") and float(env["BOMPAO_LEASE"]))
-                      or scheduler.get("lease", 300), "lease", where),
+        poll_interval=_number(_from_env(env, "BOMPAO_POLL_INTERVAL")
+                              or scheduler.get("poll_interval", 30), "poll_interval", where),
+        lease=_number(_from_env(env, "BOMPAO_LEASE") or scheduler.get("lease", 300),
+                      "lease", where),
         batch=int(_number(scheduler.get("batch", 500), "batch", where, minimum=1)),
         channels=("log", *[c for c in channels if c != "log"]),
         smtp=smtp, webhooks=hooks, people={str(k): str(v) for k, v in people.items()})

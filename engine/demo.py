@@ -24,7 +24,11 @@ from bompao.errors import GateRefused
 
 __all__ = ["COHORT", "DemoResult", "run_demo"]
 
-START = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Bangkok
+def default_start(days: int, today: datetime | None = None) -> datetime:
+    """09:00 in Bangkok, ``days`` before today: the story ends now, so the report's
+    "days in stage" and the real clock agree when the database is looked at later."""
+    today = today or datetime.now(UTC)
+    return (today - timedelta(days=days)).replace(hour=2, minute=0, second=0, microsecond=0)
 DAYS = 425
 
 COACHES = ("Malee", "Somchai", "Napat")
@@ -74,13 +78,14 @@ class DemoResult:
 class _Story:
     """Day-by-day actions of one project."""
 
-    def __init__(self, engine: Any, persona: Persona, project: int, coach: str,
-                 rng: random.Random) -> None:
+    def __init__(self, engine: Any, persona: Persona, project: int, coach: str,  # noqa: PLR0917
+                 rng: random.Random, start: datetime) -> None:
         self.engine = engine
         self.persona = persona
         self.project = project
         self.coach = coach
         self.rng = rng
+        self.start = start
         self.plan: dict[int, list[Callable[[], None]]] = {}
         self.refused = 0
         self.advanced = 0
@@ -136,7 +141,7 @@ class _Story:
         self.at(entered + 186, lambda: self.advance("present"))
         shown = entered + 186
         self.at(shown + 5, lambda: e.set_fields(p, {"demo_day": (
-            START + timedelta(days=shown + 40)).date()}))
+            self.start + timedelta(days=shown + 40)).date()}))
         if fate == "showcase":
             return
         self.at(shown + 30, lambda: self.advance("hand_off"))           # refused: no partner
@@ -147,14 +152,16 @@ class _Story:
 
 
 def run_demo(engine: Any, *, days: int = DAYS, seed: int = 7,
-             progress: Callable[[int], None] | None = None) -> DemoResult:
-    """Run the demo on ``engine`` (whose clock must be the returned holder's).
+             progress: Callable[[int], None] | None = None,
+             start: datetime | None = None) -> DemoResult:
+    """Run the demo on ``engine``, from ``start`` (default: ``days`` before today).
 
-    ``engine.clock`` is replaced by the simulated clock for the duration.
+    ``engine.clock`` is replaced by the simulated clock, which is left at the end.
     """
+    start = start or default_start(days)
     logging.getLogger("bompao").setLevel(logging.WARNING)
     rng = random.Random(seed)  # noqa: S311 - a reproducible story, not a secret
-    now = [START]
+    now = [start]
     engine.clock = lambda: now[0]
     dispatcher = Dispatcher(engine, Config(daemon_name="demo", batch=200))
     stories = []
@@ -165,12 +172,12 @@ def run_demo(engine: Any, *, days: int = DAYS, seed: int = 7,
         coach = COACHES[index % len(COACHES)]
         engine.assign(project.id, role="coach", person=coach, actor=MANAGER)
         engine.assign(project.id, role="program_manager", person=MANAGER.name, actor=MANAGER)
-        story = _Story(engine, persona, project.id, coach, rng)
+        story = _Story(engine, persona, project.id, coach, rng, start)
         story.write()
         stories.append(story)
     counts: dict[str, int] = {}
     for day in range(days + 1):
-        now[0] = START + timedelta(days=day)
+        now[0] = start + timedelta(days=day)
         for story in stories:
             for action in story.plan.get(day, []):
                 action()

@@ -143,7 +143,7 @@ class Engine:
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None, *,
                  catalog: JourneyCatalog | None = None, create: bool = True) -> Engine:
-        """Open the database at ``url``; create its schema when it is empty.
+        """Open the database at ``url``; with ``create``, create or upgrade its schema.
 
         Raises:
             DatabaseError: the database cannot be reached or is not a bompao database.
@@ -151,7 +151,7 @@ class Engine:
                 (run ``bompao init``).
         """
         db = Database.from_url(url)
-        if create and db.schema_status() == "empty":
+        if create and db.schema_status() in ("empty", "outdated"):
             db.upgrade()
         db.require_current()
         return cls(db, clock=clock, catalog=catalog)

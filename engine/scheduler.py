@@ -62,7 +62,7 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.record(result.outcomes, status(self.engine)["lag_seconds"],
                                     self.engine.now())
-            result.outcomes.clear()
+            self.total.outcomes.clear()  # a long-running daemon keeps counts, not every run
             self._schedule_next()
         except Exception:
             log.exception("round failed; retrying at the next poll")
