@@ -349,20 +349,7 @@ def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 def _typed(engine: Any, journey: str, raw: dict[str, str]) -> dict[str, Any]:
-    from bompao.definitions.values import from_text  # noqa: PLC0415
-    from bompao.errors import InvalidValue  # noqa: PLC0415
-
-    compiled = engine.journey(*_split_ref(journey))
-    values = {}
-    for name, text in raw.items():
-        spec = compiled.fields.get(name)
-        if spec is None:
-            raise InvalidValue(f"unknown field {name!r} in journey {compiled.ref}; fields: "
-                               f"{', '.join(sorted(compiled.fields)) or 'none'}")
-        try:
-            values[name] = from_text(spec.type, text)
-        except ValueError as exc:
-            raise InvalidValue(f"field {name!r}: {exc}") from None
+    values: dict[str, Any] = engine.journey(*_split_ref(journey)).fields_from_text(raw)
     return values
 
 

@@ -28,7 +28,7 @@ from bompao.definitions.model import (
     JourneyDoc,
 )
 from bompao.definitions.texts import duration_text, pick
-from bompao.definitions.values import coerce, to_cel
+from bompao.definitions.values import coerce, from_text, to_cel
 from bompao.errors import InvalidValue, NotFound
 
 __all__ = [
@@ -349,6 +349,18 @@ class CompiledJourney:
         Raises:
             InvalidValue: an unknown field, or a value of the wrong type.
         """
+        return self._convert(values, text=False)
+
+    def fields_from_text(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Like :meth:`coerce_fields`, but text values are parsed (``12``, ``a,b``,
+        ``2027-01-31``, ``true``), as the CLI and imports receive them.
+
+        Raises:
+            InvalidValue: an unknown field, or a value that is not of its type.
+        """
+        return self._convert(values, text=True)
+
+    def _convert(self, values: Mapping[str, Any], *, text: bool) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for name, value in values.items():
             spec = self.doc.fields.get(name)
@@ -357,7 +369,8 @@ class CompiledJourney:
                 raise InvalidValue(f"unknown field {name!r} in journey {self.ref}; "
                                    f"fields: {known}")
             try:
-                result[name] = coerce(spec.type, value)
+                result[name] = from_text(spec.type, value) if text and isinstance(
+                    value, str) else coerce(spec.type, value)
             except ValueError as exc:
                 raise InvalidValue(f"field {name!r}: {exc}") from None
         return result

@@ -20,7 +20,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from bompao.definitions.extends import parse_ref
-from bompao.definitions.values import from_text
 from bompao.engine.actor import Actor
 from bompao.engine.planning import plan_rows
 from bompao.errors import BompaoError, InvalidValue, UsageError
@@ -153,18 +152,8 @@ def _prepare(engine: Any, row: Mapping[str, Any], default_journey: str | None,
     if stage not in journey.stages:
         raise InvalidValue(f"unknown stage {stage!r} in {journey.ref}; stages: "
                            f"{', '.join(journey.stages)}")
-    fields = dict(row.get("fields") or {})
-    typed = {}
-    for field_name, value in fields.items():
-        spec = journey.fields.get(field_name)
-        if spec is None:
-            raise InvalidValue(f"unknown field {field_name!r}; fields: "
-                               f"{', '.join(sorted(journey.fields)) or 'none'}")
-        try:
-            typed[field_name] = from_text(spec.type, value) if isinstance(value, str) else value
-        except ValueError as exc:
-            raise InvalidValue(f"field {field_name!r}: {exc}") from None
-    values = {**journey.defaults(), **journey.coerce_fields(typed)}
+    values = {**journey.defaults(),
+              **journey.fields_from_text(dict(row.get("fields") or {}))}
     assignments = _assignments(row.get("assignments"), journey)
     entered = now
     if row.get("stage_entered_at"):
