@@ -8,6 +8,7 @@ gate is checked. CEL cannot call Python or read anything outside the activation.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,8 +62,18 @@ def cel_type(type_name: str) -> Any:
 
 def make_env(field_types: Mapping[str, str], functions: Sequence[Any] = ()) -> Any:
     """A CEL environment that knows each field (name → journey type), the built-ins and
-    any custom functions (:class:`~bompao.definitions.functions.CelFunction`)."""
-    variables = {name: cel_type(kind) for name, kind in field_types.items()}
+    any custom functions (:class:`~bompao.definitions.functions.CelFunction`).
+
+    Environments are cached by their declarations: the checks and the compile step
+    of one journey (and every later load of it) share one environment, and
+    :func:`compile_expression` caches each expression's program per environment.
+    """
+    return _env(tuple(sorted(field_types.items())), tuple(functions))
+
+
+@functools.lru_cache(maxsize=256)
+def _env(field_types: tuple[tuple[str, str], ...], functions: tuple[Any, ...]) -> Any:
+    variables = {name: cel_type(kind) for name, kind in field_types}
     variables.update({
         "evidence": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
         "approvals": cel.Type.Map(cel.Type.STRING, cel.Type.INT),
@@ -75,8 +86,9 @@ def make_env(field_types: Mapping[str, str], functions: Sequence[Any] = ()) -> A
     return cel.NewEnv(variables=variables)
 
 
+@functools.lru_cache(maxsize=8192)
 def compile_expression(env: Any, text: str) -> Any:
-    """Compile ``text`` and require a bool result.
+    """Compile ``text`` and require a bool result (cached per environment and text).
 
     Raises:
         CelProblem: the first syntax or type error, with its position in ``text``.

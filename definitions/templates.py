@@ -29,6 +29,7 @@ def _needs_jinja(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
+@lru_cache(maxsize=4096)
 def check_template(text: str) -> None:
     """Parse ``text`` as a template.
 
