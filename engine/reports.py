@@ -137,17 +137,23 @@ class Reports:
     def stages(self, filters: Filters) -> list[dict[str, Any]]:
         """Time in stage (days) over completed visits: median, 90th percentile, maximum."""
         journey = self._journey(filters)
-        entries = filters.events(filters.projects(
+        entries = filters.projects(
             sa.select(events.c.project_id, events.c.to_stage.label("stage"),
                       events.c.at.label("entered"),
                       sa.func.lead(events.c.at).over(
                           partition_by=events.c.project_id,
                           order_by=events.c.seq).label("left"))
             .select_from(events.join(projects, projects.c.id == events.c.project_id))
-            .where(_entered()))).cte("entries")
-        visits = (sa.select(entries.c.stage,
-                            self._days(entries.c.left, entries.c.entered).label("days"))
-                  .where(entries.c.left.is_not(None))).cte("visits")
+            .where(_entered())).cte("entries")
+        # a visit belongs to the date range by when it began; it may end after it
+        completed = sa.select(entries.c.stage,
+                              self._days(entries.c.left, entries.c.entered).label("days")
+                              ).where(entries.c.left.is_not(None))
+        if filters.since is not None:
+            completed = completed.where(entries.c.entered >= filters.since)
+        if filters.until is not None:
+            completed = completed.where(entries.c.entered < filters.until)
+        visits = completed.cte("visits")
         ranked = sa.select(
             visits.c.stage, visits.c.days,
             sa.func.row_number().over(partition_by=visits.c.stage,
