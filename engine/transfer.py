@@ -77,11 +77,18 @@ def write_rows(rows: list[dict[str, Any]], fmt: str) -> str:
             row["id"], row["journey"], row["version"], row["name"], row["partner"] or "",
             row["cohort"] or "", row["stage"], row["stage_entered_at"],
             ";".join(row["flags"]),
-            ";".join(f"{role}:{person}" for role, people in row["assignments"].items()
-                     for person in people),
+            _people(row["assignments"]),
             ";".join(row["evidence"]),
             *(_cell(row["fields"].get(n)) for n in names)])
     return buffer.getvalue()
+
+
+def _people(assignments: dict[str, list[str]]) -> str:
+    """``role:person;role:person``, or JSON when a name holds ``;`` or ``:``."""
+    pairs = [(role, person) for role, people in assignments.items() for person in people]
+    if any(";" in text or ":" in text for pair in pairs for text in pair):
+        return json.dumps(assignments, ensure_ascii=False)
+    return ";".join(f"{role}:{person}" for role, person in pairs)
 
 
 def _cell(value: Any) -> str:
@@ -184,6 +191,12 @@ def _assignments(value: Any, journey: Any) -> dict[str, list[str]]:
     if not value:
         return {}
     pairs: Iterable[tuple[str, str]]
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InvalidValue(f"assignments {value!r} is neither role:person;... nor a "
+                               "JSON object") from None
     if isinstance(value, dict):
         pairs = [(role, person) for role, people in value.items() for person in people]
     else:
@@ -223,8 +236,8 @@ def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: 
     with engine.db.begin() as conn:
         for item in prepared:
             project_id = repository.insert_project(conn, item.values)
-            repository.append_event(conn, {
-                "project_id": project_id, "seq": 1, "kind": "created", "at": now,
+            repository.append_event(conn, {  # dated when it entered its stage
+                "project_id": project_id, "seq": 1, "kind": "created", "at": item.entered,
                 "actor": actor.name if actor else None, "to_stage": item.stage,
                 "payload": {"journey": item.journey.key, "version": item.journey.version,
                             "name": item.values["name"], "partner": item.values["partner"],
