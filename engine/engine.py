@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from bompao.errors import (
 )
 from bompao.storage import Database, repository
 from bompao.storage.hotpath import HotPath, ProjectRow
-from bompao.storage.tables import events, follow_ups, journeys, projects
+from bompao.storage.tables import follow_ups, projects
 
 __all__ = ["Clock", "Engine", "Listener", "Project"]
 
@@ -888,10 +888,10 @@ class Engine:
                 if row.finished_at else None})
         return result
 
-    def project_ids(self, conn: Connection | None = None) -> list[int]:
+    def project_ids(self) -> list[int]:
         """Every project id (for maintenance tools)."""
-        with self.db.begin(write=False) as own:
-            return [int(r[0]) for r in (conn or own).execute(
+        with self.db.begin(write=False) as conn:
+            return [int(r[0]) for r in conn.execute(
                 sa.select(projects.c.id).order_by(projects.c.id))]
 
 
@@ -920,5 +920,3 @@ def _event(row: Row[Any]) -> Event:
     return Event(m["project_id"], m["seq"], m["kind"], m["at"], m["actor"], m["role"],
                  m["from_stage"], m["to_stage"], m["trigger"], dict(m["payload"] or {}))
 
-
-_ = (events, journeys, Iterable)
