@@ -215,6 +215,7 @@ def load_postgres(url: str, data: Callable[[], Iterator[tuple[tuple[Any, ...],
         conn.autocommit = True
         cur.execute("ANALYZE projects")
         cur.execute("ANALYZE events")
+        cur.execute("ANALYZE stage_visits")
     return n_projects, n_events
 
 

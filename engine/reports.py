@@ -16,19 +16,11 @@ import sqlalchemy as sa
 
 from bompao.definitions import CompiledJourney
 from bompao.errors import InvalidValue
-from bompao.storage.tables import events, follow_ups, projects
+from bompao.storage.tables import follow_ups, projects, stage_visits
 
 __all__ = ["REPORTS", "Filters", "Reports", "main_path"]
 
 REPORTS = ("funnel", "stages", "at-risk", "coaches")
-_ENTRIES = ("created", "advanced", "migrated")
-
-
-def _entered() -> Any:
-    """Events that put a project into a stage (a migration that keeps the stage does not)."""
-    return sa.and_(events.c.kind.in_(_ENTRIES), events.c.to_stage.is_not(None),
-                   sa.or_(events.c.kind != "migrated",
-                          events.c.from_stage != events.c.to_stage))
 
 
 @dataclass(frozen=True)
@@ -50,14 +42,6 @@ class Filters:
                               (projects.c.cohort, self.cohort)):
             if value is not None:
                 query = query.where(column == value)
-        return query
-
-    def events(self, query: Any) -> Any:
-        """Apply the date range to the events in ``query``."""
-        if self.since is not None:
-            query = query.where(events.c.at >= self.since)
-        if self.until is not None:
-            query = query.where(events.c.at < self.until)
         return query
 
 
@@ -106,11 +90,9 @@ class Reports:
     def funnel(self, filters: Filters) -> list[dict[str, Any]]:
         """Per stage: projects that ever reached it, that are there now, conversion onwards."""
         journey = self._journey(filters)
-        reached_q = filters.events(filters.projects(
-            sa.select(events.c.to_stage, sa.func.count(sa.distinct(events.c.project_id)))
-            .select_from(events.join(projects, projects.c.id == events.c.project_id))
-            .where(_entered())
-            .group_by(events.c.to_stage)))
+        visits = self._visits(filters)
+        reached_q = (sa.select(visits.c.stage, sa.func.count(sa.distinct(visits.c.project_id)))
+                     .group_by(visits.c.stage))
         now_q = filters.projects(sa.select(projects.c.stage, sa.func.count())
                                  .group_by(projects.c.stage))
         with self.engine.db.begin(write=False) as conn:
@@ -129,31 +111,31 @@ class Reports:
                 "exit": name not in path})
         return rows
 
-    def _days(self, later: Any, earlier: Any) -> Any:
-        if self.dialect == "sqlite":
-            return sa.func.julianday(later) - sa.func.julianday(earlier)
-        return sa.extract("epoch", later - earlier) / 86400.0
+    @staticmethod
+    def _visits(filters: Filters, *, completed: bool = False) -> Any:
+        """The stage visits the filters cover, as a subquery (project_id, stage, days).
+
+        A visit belongs to the date range by when it began; it may end after it.
+        ``projects`` is joined only when a filter needs its columns.
+        """
+        query = (sa.select(stage_visits.c.project_id, stage_visits.c.stage,
+                           stage_visits.c.days)
+                 .where(stage_visits.c.journey_key == filters.journey))
+        if any(v is not None for v in (filters.version, filters.partner, filters.cohort)):
+            query = filters.projects(query.join(
+                projects, projects.c.id == stage_visits.c.project_id))
+        if completed:
+            query = query.where(stage_visits.c.days.is_not(None))
+        if filters.since is not None:
+            query = query.where(stage_visits.c.entered_at >= filters.since)
+        if filters.until is not None:
+            query = query.where(stage_visits.c.entered_at < filters.until)
+        return query.subquery("visits")
 
     def stages(self, filters: Filters) -> list[dict[str, Any]]:
         """Time in stage (days) over completed visits: median, 90th percentile, maximum."""
         journey = self._journey(filters)
-        entries = filters.projects(
-            sa.select(events.c.project_id, events.c.to_stage.label("stage"),
-                      events.c.at.label("entered"),
-                      sa.func.lead(events.c.at).over(
-                          partition_by=events.c.project_id,
-                          order_by=events.c.seq).label("left"))
-            .select_from(events.join(projects, projects.c.id == events.c.project_id))
-            .where(_entered())).cte("entries")
-        # a visit belongs to the date range by when it began; it may end after it
-        completed = sa.select(entries.c.stage,
-                              self._days(entries.c.left, entries.c.entered).label("days")
-                              ).where(entries.c.left.is_not(None))
-        if filters.since is not None:
-            completed = completed.where(entries.c.entered >= filters.since)
-        if filters.until is not None:
-            completed = completed.where(entries.c.entered < filters.until)
-        visits = completed.cte("visits")
+        visits = self._visits(filters, completed=True)
         ranked = sa.select(
             visits.c.stage, visits.c.days,
             sa.func.row_number().over(partition_by=visits.c.stage,

@@ -28,9 +28,10 @@ __all__ = [
     "journeys",
     "metadata",
     "projects",
+    "stage_visits",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -157,6 +158,24 @@ follow_ups = sa.Table(
         sqlite_where=sa.text("status = 'running'"),
         postgresql_where=sa.text("status = 'running'"),
     ),
+)
+
+stage_visits = sa.Table(
+    "stage_visits",
+    metadata,
+    # One row per stage entry: written by a database trigger on ``events`` (migration
+    # 0002), so every writer (engine, dispatcher, import, bulk loads) keeps it exact.
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("journey_key", sa.String, nullable=False),
+    sa.Column("stage", sa.String, nullable=False),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    sa.Column("left_at", UTCDateTime, nullable=True),
+    sa.Column("days", sa.Float, nullable=True),
+    # time in stage reads days in order; the funnel counts distinct projects per stage
+    sa.Index("ix_stage_visits_journey_key_stage_days", "journey_key", "stage", "days"),
+    sa.Index("ix_stage_visits_journey_key_stage_project_id", "journey_key", "stage",
+             "project_id", "entered_at"),
 )
 
 daemons = sa.Table(
