@@ -42,6 +42,7 @@ Environment: ``BOMPAO_DATABASE_URL``, ``BOMPAO_SMTP_HOST``, ``BOMPAO_SMTP_PORT``
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import tomllib
@@ -110,10 +111,15 @@ class Config:
             values.append(self.database.split("@")[0].rsplit(":", 1)[1])
         return [v for v in values if v]
 
+    @functools.cached_property
+    def _longest_first(self) -> tuple[str, ...]:
+        return tuple(sorted(self.secrets(), key=len, reverse=True))
+
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            text = text.replace(secret, _SECRET)
+        for secret in self._longest_first:
+            if secret in text:
+                text = text.replace(secret, _SECRET)
         return text
 
     def redacted(self) -> dict[str, Any]:

@@ -39,6 +39,8 @@ EVENT_COLUMNS = ("project_id", "seq", "kind", "at", "actor", "role", "from_stage
 _JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "payload"})
 _TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at", "due_at",
                     "lease_until", "finished_at"})
+_CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
+            "attempts", "idempotency_key")
 _UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
 _JSON_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _JSON)
 _TIMES_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _TIMES)
@@ -332,10 +334,10 @@ class HotPath:
                    "attempts, idempotency_key")
             cursor.execute(sql, (owner, self._encode("lease_until", lease_until), *params,
                                  room))
-            names = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action",
-                     "due_at", "attempts", "idempotency_key")
-            claimed.extend({n: self._decode(n, v) for n, v in zip(names, row, strict=True)}
-                           for row in cursor.fetchall())
+            for row in cursor.fetchall():
+                found = dict(zip(_CLAIMED, row, strict=True))
+                found["due_at"] = _utc_time(found["due_at"])
+                claimed.append(found)
         claimed.sort(key=lambda r: (r["due_at"], r["id"]))
         return claimed
 
@@ -373,15 +375,17 @@ class HotPath:
         found = cursor.fetchone()
         return self._decode("due_at", found[0]) if found and found[0] is not None else None
 
+    def _event_params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        get = row.get
+        return (row["project_id"], row["seq"], row["kind"], self._encode("at", row["at"]),
+                get("actor"), get("role"), get("from_stage"), get("to_stage"), get("trigger"),
+                self._encode("payload", get("payload") or {}))
+
     def append_events(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert several events at once."""
         if rows:
-            cursor.executemany(self._insert_event, [
-                tuple(self._encode(c, row.get(c, {} if c == "payload" else None))
-                      for c in EVENT_COLUMNS) for row in rows])
+            cursor.executemany(self._insert_event, [self._event_params(row) for row in rows])
 
     def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
         """Insert one event (``seq`` given by the caller)."""
-        cursor.execute(self._insert_event,
-                       tuple(self._encode(c, values.get(c, {} if c == "payload" else None))
-                             for c in EVENT_COLUMNS))
+        cursor.execute(self._insert_event, self._event_params(values))
