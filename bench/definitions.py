@@ -24,6 +24,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from _table import Row, print_table
+
 REPO = Path(__file__).resolve().parents[1]
 BOMPAO = Path(sys.executable).with_name("bompao")
 
@@ -165,17 +167,8 @@ def process_seconds(argv: list[str], processes: int) -> tuple[float, float]:
     return statistics.median(measured[1:]), statistics.median(baseline[1:])
 
 
-Row = tuple[str, str, str, str]
-
-
 def _row(name: str, target: float | None, value: float, unit: str) -> Row:
-    shown = f"{value:.1f} {unit}" if unit == "ms" else f"{value:.3f} {unit}"
-    if target is None:
-        return name, "-", shown, "info"
-    ratio = value / target
-    verdict = "ok" if value < target else "MISSED"
-    limit = f"< {target:g} {unit}"
-    return name, limit, shown, f"{ratio:.2f}x target: {verdict}"
+    return Row(name, value, unit, target, "<", 1 if unit == "ms" else 3)
 
 
 def stage_breakdown(text: str, runs: int) -> dict[str, float]:
@@ -242,21 +235,11 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows.append(_row("refuse 10,000 nested lists (20 KB)", TARGET_REFUSAL_MS,
                      median_ms(refuse(deep_nesting()), 3), "ms"))
 
-    print_table(rows)
-    if options.strict and any("MISSED" in row[3] for row in rows):
+    print_table(rows, "definitions")
+    if options.strict and any(row.ok is False for row in rows):
         raise SystemExit(1)
     return rows
 
-
-def print_table(rows: list[Row]) -> None:
-    """``benchmark | target | measured | ratio/ok``, aligned."""
-    header: Row = ("benchmark", "target", "measured", "ratio/ok")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    line = " | ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - widths are computed
-    print(line.format(*header))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(line.format(*row))
 
 
 if __name__ == "__main__":

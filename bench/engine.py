@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _table import Row, print_table
+
 JOURNEY = """
 journey: bench
 version: 1
@@ -217,14 +219,14 @@ def memory_growth(url: str, count: int) -> tuple[float, int]:
     return growth, machines
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
-    """Run the engine benchmarks; print and return rows (what, target, measured, ok)."""
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Run the engine benchmarks; print and return the rows."""
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     n = 2000 if quick else 10_000
     postgres = os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
         "BOMPAO_TEST_POSTGRES_URL")
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         plain = statistics.median(plain_rate(base / f"plain{i}.db", n) for i in range(3))
@@ -233,31 +235,31 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
             bompao_rate(f"sqlite:///{base / f'bompao{i}.db'}", n) for i in range(3))
         minimal = statistics.median(
             plain_minimal_rate(base / f"minimal{i}.db", n) for i in range(3))
-        rows.append(("advances/s, plain sqlite3, minimal 2-table schema (reference)", "-",
-                     f"{minimal:,.0f}", ""))
-        rows.append(("advances/s, plain sqlite3 on bompao's schema (baseline)", "-",
-                     f"{plain:,.0f}", ""))
-        rows.append(("advances/s, naive Machine per project + ORM (baseline)", "-",
-                     f"{naive:,.0f}", ""))
-        rows.append(("advances/s, bompao Engine.advance (SQLite)", "-", f"{ours:,.0f}", ""))
-        rows.append(("bompao / plain sqlite3", f">= {TARGETS['vs_plain']}x",
-                     f"{ours / plain:.2f}x", _ok(ours / plain >= TARGETS["vs_plain"])))
-        rows.append(("bompao / naive", f">= {TARGETS['vs_naive']}x", f"{ours / naive:.1f}x",
-                     _ok(ours / naive >= TARGETS["vs_naive"])))
+        rows += [
+            Row("advances/s, plain sqlite3, minimal 2-table schema (reference)", minimal, "/s",
+                digits=0),
+            Row("advances/s, plain sqlite3 on bompao's schema (baseline)", plain, "/s",
+                digits=0),
+            Row("advances/s, naive Machine per project + ORM (baseline)", naive, "/s", digits=0),
+            Row("advances/s, bompao Engine.advance (SQLite)", ours, "/s", digits=0),
+            Row("advances: bompao / plain sqlite3", ours / plain, "x", TARGETS["vs_plain"], ">=",
+                2),
+            Row("advances: bompao / naive", ours / naive, "x", TARGETS["vs_naive"], ">="),
+        ]
         cohort = 2000 if quick else 10_000
         seconds = batch_seconds(f"sqlite:///{base / 'batch.db'}", cohort)
-        rows.append((f"advance_many of a {cohort:,}-project cohort (one transaction)", "-",
-                     f"{seconds:.2f} s ({cohort / seconds:,.0f}/s)", ""))
+        rows.append(Row(f"advance_many of a {cohort:,}-project cohort (one transaction)",
+                        seconds, "s", digits=2))
         count = 10_000 if quick else 100_000
         growth, machines = memory_growth(f"sqlite:///{base / 'memory.db'}", count)
-        rows.append((f"RSS growth advancing {count:,} projects", f"< {TARGETS['memory_mb']:.0f} MB",
-                     f"{growth:.1f} MB", _ok(growth < TARGETS["memory_mb"])))
-        rows.append(("transitions machines for one journey version", "1", str(machines),
-                     _ok(machines == 1)))
+        rows.append(Row(f"RSS growth advancing {count:,} projects", growth, "MB",
+                        TARGETS["memory_mb"]))
+        rows.append(Row("transitions machines for one journey version", machines, "", 1, "<=",
+                        0))
     if postgres:
-        rows.append(("advances/s, bompao Engine.advance (PostgreSQL)", "-",
-                     f"{_postgres_rate(postgres, n // 2):,.0f}", ""))
-    _print(rows)
+        rows.append(Row("advances/s, bompao Engine.advance (PostgreSQL)",
+                        _postgres_rate(postgres, n // 2), "/s", digits=0))
+    print_table(rows, "engine")
     return rows
 
 
@@ -278,17 +280,6 @@ def _postgres_rate(url: str, n: int) -> float:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
-
-
-def _ok(flag: bool) -> str:
-    return "ok" if flag else "MISSED"
-
-
-def _print(rows: list[tuple[str, str, str, str]]) -> None:
-    width = max(len(r[0]) for r in rows)
-    print(f"{'engine benchmark':<{width}}  {'target':>10}  {'measured':>24}  ok")
-    for what, target, measured, ok in rows:
-        print(f"{what:<{width}}  {target:>10}  {measured:>24}  {ok}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ autovacuum would do after a bulk load).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -38,6 +37,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _table import Row, print_table
 
 JOURNEY = "social-incubator"
 START = datetime(2024, 1, 8, 2, 0, tzinfo=UTC)
@@ -273,7 +274,7 @@ def explain(engine: Any, name: str, run: Callable[[], Any]) -> None:
 
 
 def measure(url: str, label: str, count: int, events_total: int,
-            show_plans: bool) -> list[tuple[str, str, str, str]]:
+            show_plans: bool) -> list[Row]:
     """Time the reports on a loaded database."""
     from bompao.engine.reports import Filters, Reports  # noqa: PLC0415
 
@@ -296,11 +297,8 @@ def measure(url: str, label: str, count: int, events_total: int,
         for name, run, targeted in runs:
             seconds, result = timed(run)
             what = f"{name} ({label}, {size})"
-            if targeted:
-                rows.append((what, f"< {TARGET_S:.0f} s", f"{seconds:.3f} s",
-                             "ok" if seconds < TARGET_S else "MISSED"))
-            else:
-                rows.append((what, "-", f"{seconds:.3f} s", f"{len(result)} rows"))
+            rows.append(Row(f"{what}" if targeted else f"{what}: {len(result)} rows", seconds,
+                            "s", TARGET_S if targeted else None, "<", 3))
             if show_plans and targeted:
                 explain(engine, name, run)
         funnel = reports.funnel(everything)
@@ -338,14 +336,14 @@ def prepare(url: str) -> None:
         engine.close()
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
-    """Build the data, time the reports; print and return rows (what, target, measured, ok)."""
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Build the data, time the reports; print and return the rows."""
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     logging.getLogger("bompao").setLevel(logging.WARNING)
     count = 10_000 if quick else 100_000
     per_project = 10.0
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "reports.db"
         url = f"sqlite:///{path}"
@@ -354,8 +352,8 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
         n_projects, n_events = load_sqlite(path, generate(count, per_project),
                                            "--analyze" in args)
         loaded = time.perf_counter() - start
-        rows.append((f"load SQLite ({n_projects:,} projects, {n_events:,} events)", "-",
-                     f"{loaded:.1f} s", ""))
+        rows.append(Row(f"load SQLite ({n_projects:,} projects, {n_events:,} events)", loaded,
+                        "s"))
         rows.extend(measure(url, "SQLite", n_projects, n_events, "--explain" in args))
         if "--keep" in args:
             kept = Path(tempfile.mkdtemp(prefix="bompao-bench-")) / "reports.db"
@@ -370,26 +368,16 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
             start = time.perf_counter()
             n_projects, n_events = load_postgres(url, lambda: generate(count, per_project))
             loaded = time.perf_counter() - start
-            rows.append((f"load PostgreSQL ({n_projects:,} projects, {n_events:,} events)",
-                         "-", f"{loaded:.1f} s", ""))
+            rows.append(Row(f"load PostgreSQL ({n_projects:,} projects, {n_events:,} events)",
+                            loaded, "s"))
             rows.extend(measure(url, "PostgreSQL", n_projects, n_events,
                                 "--explain" in args))
         finally:
             drop()
     else:
         print("PostgreSQL skipped: set BOMPAO_BENCH_POSTGRES_URL or BOMPAO_TEST_POSTGRES_URL")
-    _print(rows)
+    print_table(rows, "reports")
     return rows
-
-
-def _print(rows: list[tuple[str, str, str, str]]) -> None:
-    width = max(len(r[0]) for r in rows)
-    out = io.StringIO()
-    out.write(f"{'what':<{width}} | {'target':>6} | {'measured':>9} | ok\n")
-    out.write(f"{'-' * width}-+-{'-' * 6}-+-{'-' * 9}-+-{'-' * 8}\n")
-    for what, target, measured, ok in rows:
-        out.write(f"{what:<{width}} | {target:>6} | {measured:>9} | {ok}\n")
-    print(out.getvalue(), end="")
 
 
 if __name__ == "__main__":

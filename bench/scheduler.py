@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _table import Row, print_table
+
 JOURNEY = """
 journey: noop
 version: 1
@@ -177,55 +179,44 @@ def _postgres_url(base: str) -> tuple[str, Any]:
     return f"{base}{sep}options=-csearch_path%3D{schema}", drop
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, str, str, str]]:
-    """Run the dispatch benchmarks; print and return rows (what, target, measured, ok)."""
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Run the dispatch benchmarks; print and return the rows."""
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     logging.getLogger("bompao").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     count = 5_000 if quick else 20_000
     planned = 100_000 if quick else 1_000_000
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         ours = statistics.median(bompao_rate(f"sqlite:///{base / f'b{i}.db'}", count)
                                  for i in range(3))
         theirs = apscheduler_rate(base / "aps.db", count // 10)
-        rows.append(("follow-ups/s, APScheduler job per follow-up (baseline)", "-",
-                     f"{theirs:,.0f}", ""))
-        rows.append(("follow-ups/s, bompao dispatcher (SQLite)",
-                     f">= {TARGETS['sqlite_rate']:,.0f}", f"{ours:,.0f}",
-                     _ok(ours >= TARGETS["sqlite_rate"])))
-        rows.append(("bompao / APScheduler", f">= {TARGETS['vs_apscheduler']:.0f}x",
-                     f"{ours / theirs:.1f}x", _ok(ours / theirs >= TARGETS["vs_apscheduler"])))
+        rows += [
+            Row("follow-ups/s, APScheduler job per follow-up (baseline)", theirs, "/s",
+                digits=0),
+            Row("follow-ups/s, bompao dispatcher (SQLite)", ours, "/s", TARGETS["sqlite_rate"],
+                ">=", 0),
+            Row("dispatch: bompao / APScheduler", ours / theirs, "x",
+                TARGETS["vs_apscheduler"], ">="),
+        ]
         claim_ms, min_ms = due_query_ms(base / "due.db", planned, 100)
-        rows.append((f"find 100 due among {planned:,} planned (claim query)",
-                     f"< {TARGETS['due_ms']:.0f} ms", f"{claim_ms:.3f} ms",
-                     _ok(claim_ms < TARGETS["due_ms"])))
-        rows.append((f"earliest due time among {planned:,} planned", "-", f"{min_ms:.3f} ms",
-                     ""))
+        rows.append(Row(f"find 100 due among {planned:,} planned (claim query)", claim_ms,
+                        "ms", TARGETS["due_ms"], "<", 3))
+        rows.append(Row(f"earliest due time among {planned:,} planned", min_ms, "ms",
+                        digits=3))
     postgres = os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
         "BOMPAO_TEST_POSTGRES_URL")
     if postgres:
         url, drop = _postgres_url(postgres)
         try:
-            rows.append(("follow-ups/s, bompao dispatcher (PostgreSQL)", "-",
-                         f"{bompao_rate(url, count):,.0f}", ""))
+            rows.append(Row("follow-ups/s, bompao dispatcher (PostgreSQL)",
+                            bompao_rate(url, count), "/s", digits=0))
         finally:
             drop()
-    _print(rows)
+    print_table(rows, "scheduler")
     return rows
-
-
-def _ok(flag: bool) -> str:
-    return "ok" if flag else "MISSED"
-
-
-def _print(rows: list[tuple[str, str, str, str]]) -> None:
-    width = max(len(r[0]) for r in rows)
-    print(f"{'dispatch benchmark':<{width}}  {'target':>10}  {'measured':>14}  ok")
-    for what, target, measured, ok in rows:
-        print(f"{what:<{width}}  {target:>10}  {measured:>14}  {ok}")
 
 
 if __name__ == "__main__":
