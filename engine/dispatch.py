@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,7 +99,7 @@ class _Batch:
         event["project_id"], event["seq"], event["at"] = project_id, seq, self.now
         self.events.append(event)
         if values:
-            self.rows[project_id] = replace(self.rows[project_id], **values)
+            self.rows[project_id] = self.rows[project_id]._replace(**values)
             self.changed.add(project_id)
         return self.rows[project_id]
 

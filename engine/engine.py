@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -424,7 +424,7 @@ class Engine:
                                 "nothing was written: read it again and retry")
         self.hot.append_event(cursor, {"project_id": row.id, "seq": lock + 1, "at": now,
                                        **change.event})
-        after = replace(row, **values, lock_version=lock + 1)
+        after = row._replace(**values, lock_version=lock + 1)
         if change.cancel:
             self.hot.cancel(cursor, row.id, now)
         cancel_specs, plan, plan_only = change.cancel_specs, change.plan, change.plan_only

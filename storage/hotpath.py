@@ -16,9 +16,8 @@ import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -51,9 +50,19 @@ def _utc_time(value: str | datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRow:
-    """A ``projects`` row with JSON decoded and times as aware UTC datetimes."""
+def _sqlite_utc(value: str) -> datetime:
+    """A time as SQLite holds it (naive UTC text) as an aware UTC datetime."""
+    if len(value) <= 26:  # no offset: parsing one in is three times faster than replace()
+        return datetime.fromisoformat(value + "+00:00")
+    return _utc_time(value)
+
+
+class ProjectRow(NamedTuple):
+    """A ``projects`` row with JSON decoded and times as aware UTC datetimes.
+
+    A named tuple rather than a frozen dataclass: the dispatcher builds thousands a
+    second, and a tuple is built several times faster. Change one with ``_replace``.
+    """
 
     id: int
     journey_key: str
@@ -180,6 +189,14 @@ class HotPath:
         return value
 
     def _row(self, values: Sequence[Any]) -> ProjectRow:
+        if self.sqlite:  # JSON as text, times as naive UTC text: decode straight
+            (pid, key, version, partner, cohort, name, stage, visit, fields, flags,
+             assignments, evidence, approvals, lock, entered, created, updated) = values
+            loads = orjson.loads
+            return ProjectRow(pid, key, version, partner, cohort, name, stage, visit,
+                              loads(fields), loads(flags), loads(assignments), loads(evidence),
+                              loads(approvals), lock, _sqlite_utc(entered),
+                              _sqlite_utc(created), _sqlite_utc(updated))
         row = list(values)
         for index in _JSON_AT:
             value = row[index]
@@ -334,9 +351,10 @@ class HotPath:
                    "attempts, idempotency_key")
             cursor.execute(sql, (owner, self._encode("lease_until", lease_until), *params,
                                  room))
+            utc = _sqlite_utc if self.sqlite else _utc_time
             for row in cursor.fetchall():
                 found = dict(zip(_CLAIMED, row, strict=True))
-                found["due_at"] = _utc_time(found["due_at"])
+                found["due_at"] = utc(found["due_at"])
                 claimed.append(found)
         claimed.sort(key=lambda r: (r["due_at"], r["id"]))
         return claimed
