@@ -252,6 +252,19 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
     if deepest > MAX_DEPTH:
         raise LoadError.at(file, *_position(text, where),
                            f"the document nests deeper than {MAX_DEPTH} levels")
+    fast = _EventBuilder(file, text)
+    data = fast.run()
+    if data is not None:
+        return Source(file=file, data=data, positions=fast.positions, text=text)
+    return _load_composed(text, file)
+
+
+def _load_composed(text: str, file: str) -> Source:
+    """Compose the node graph and build from it: every refusal is explained here.
+
+    Raises:
+        LoadError: as :func:`load_yaml`.
+    """
     try:
         node, loader = _compose(_Loader, text)
     except yaml.YAMLError:
@@ -282,6 +295,152 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
     builder = _Builder(file, loader, text)
     data = builder.build(node, 0)
     return Source(file=file, data=data, positions=builder.positions, text=text)
+
+
+class _Fallback(Exception):
+    """The event builder met something only the composing builder handles."""
+
+
+_EVENTS = yaml.events
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _EventBuilder:
+    """Builds plain data straight from libyaml's events: the fast path for valid documents.
+
+    Composing a node graph first and walking it costs several times the parse. This
+    builds the same data and marks from the event stream in one loop, and gives up
+    (returns None) on anything unusual — a parse error, merge keys, undefined or
+    duplicate anchors, duplicate or non-text keys, too many nodes, too deep, a root
+    that is not a mapping, several documents — for :class:`_Builder`, whose
+    composing path explains each of those precisely.
+    """
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.positions = Positions()
+        self._lines: list[str] | None = None
+
+    def _indent(self, line: int) -> int:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        if line + 1 < len(self._lines):
+            following = self._lines[line + 1]
+            return len(following) - len(following.lstrip(" "))
+        return 0
+
+    def run(self) -> dict[str, Any] | None:
+        """The document's data, or None when the composing builder must take over."""
+        loader = _Loader(self.text)
+        try:
+            return self._events(loader)
+        except (_Fallback, yaml.YAMLError):
+            return None
+        finally:
+            loader.dispose()
+
+    def _scalar(self, loader: Any, event: Any) -> Any:
+        value = event.value
+        tag = event.tag
+        if tag is None or tag == "!":
+            if not event.implicit[0] or (value and value[0] not in
+                                         loader.yaml_implicit_resolvers):
+                return value
+            tag = _resolve(loader, yaml.ScalarNode, value, event.implicit)
+        method = _Builder._SCALARS.get(tag)
+        if method is None:
+            if tag == _MERGE:
+                raise _Fallback
+            return value
+        try:
+            return getattr(loader, method)(yaml.ScalarNode(tag, value))
+        except (ValueError, yaml.YAMLError):
+            return value
+
+    def _events(self, loader: Any) -> dict[str, Any] | None:  # noqa: PLR0915
+        file, text, positions = self.file, self.text, self.positions
+        scalar_event, alias_event = _EVENTS.ScalarEvent, _EVENTS.AliasEvent
+        mapping_start, sequence_start = _EVENTS.MappingStartEvent, _EVENTS.SequenceStartEvent
+        mapping_end, sequence_end = _EVENTS.MappingEndEvent, _EVENTS.SequenceEndEvent
+        anchors: dict[str, tuple[Any, int, RawMark]] = {}
+        # each open container: [container, is_mapping, pending key, its mark, start mark,
+        #                       anchor, node count at its start]
+        stack: list[list[Any]] = []
+        root: Any = None
+        count = 0
+        documents = 0
+        get_event = loader.get_event
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is scalar_event or kind is alias_event:
+                if kind is alias_event:
+                    found = anchors.get(event.anchor)
+                    if found is None:
+                        raise _Fallback
+                    value, size, mark = found
+                    count += size
+                else:
+                    count += 1
+                    value = self._scalar(loader, event)
+                    start = event.start_mark
+                    style = event.style or None
+                    mark = (file, start.line + 1, start.column + 1, style,
+                            self._indent(start.line) if style in ("|", ">") else 0,
+                            start.index, event.end_mark.index, text)
+                    if event.anchor is not None:
+                        if event.anchor in anchors:
+                            raise _Fallback
+                        anchors[event.anchor] = (value, 1, mark)
+                if count > MAX_NODES or not stack:
+                    raise _Fallback
+            elif kind is mapping_start or kind is sequence_start:
+                count += 1
+                if count > MAX_NODES or len(stack) >= MAX_DEPTH:
+                    raise _Fallback
+                if event.anchor is not None and event.anchor in anchors:
+                    raise _Fallback
+                stack.append([{} if kind is mapping_start else [], kind is mapping_start,
+                              None, None, event.start_mark, event.anchor, count])
+                continue
+            elif kind is mapping_end or kind is sequence_end:
+                frame = stack.pop()
+                value, is_mapping, pending, _, start, anchor, began = frame
+                if is_mapping and pending is not None:
+                    raise _Fallback
+                mark = (file, start.line + 1, start.column + 1, None, 0, start.index,
+                        event.end_mark.index, text)
+                positions.add_container(value, mark)
+                if anchor is not None:
+                    anchors[anchor] = (value, count - began + 1, mark)
+                if not stack:
+                    root = value
+                    continue
+            elif kind is _EVENTS.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _Fallback
+                continue
+            elif kind is _EVENTS.StreamEndEvent:
+                break
+            else:
+                continue
+            top = stack[-1]
+            if top[1]:
+                if top[2] is None:
+                    if not isinstance(value, str) or value in top[0]:
+                        raise _Fallback
+                    top[2], top[3] = value, mark
+                else:
+                    top[0][top[2]] = value
+                    positions.add_entry(top[0], top[2], top[3], mark)
+                    top[2] = None
+            else:
+                container = top[0]
+                positions.add_entry(container, len(container), mark, mark)
+                container.append(value)
+        return root if isinstance(root, dict) else None
 
 
 class _Builder:
