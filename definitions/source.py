@@ -182,6 +182,7 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = re.compile(r"""[\[\]{}"'\n]""")
 
 
@@ -244,11 +245,14 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
         except UnicodeDecodeError as exc:
             raise LoadError.at(file, 1, 1, f"the document is not UTF-8 text "
                                f"(bad byte at offset {exc.start})") from None
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            raise LoadError.at(file, *_position(text, index),
-                               f"the document contains a lone surrogate (U+{ord(char):04X})")
-    deepest, where = _flow_depth(text)
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise LoadError.at(file, *_position(text, surrogate.start()),
+                           "the document contains a lone surrogate "
+                           f"(U+{ord(surrogate.group()):04X})")
+    # fewer brackets than the limit cannot nest deeper than it: skip the scan
+    deepest, where = (_flow_depth(text) if text.count("[") + text.count("{") > MAX_DEPTH
+                      else (0, 0))
     if deepest > MAX_DEPTH:
         raise LoadError.at(file, *_position(text, where),
                            f"the document nests deeper than {MAX_DEPTH} levels")
@@ -321,6 +325,7 @@ class _EventBuilder:
         self.text = text
         self.positions = Positions()
         self._lines: list[str] | None = None
+        self._tags: dict[str, str] = {}
 
     def _indent(self, line: int) -> int:
         if self._lines is None:
@@ -347,7 +352,10 @@ class _EventBuilder:
             if not event.implicit[0] or (value and value[0] not in
                                          loader.yaml_implicit_resolvers):
                 return value
-            tag = _resolve(loader, yaml.ScalarNode, value, event.implicit)
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = _resolve(loader, yaml.ScalarNode, value,
+                                                   event.implicit)
         method = _Builder._SCALARS.get(tag)
         if method is None:
             if tag == _MERGE:
