@@ -133,7 +133,11 @@ class CompiledCriterion:
         activation = journey.activation(ctx)
         seen = {name: _plain(activation[name]) for name in self.names if name in activation}
         missing = [name for name in self.names if name not in activation]
-        value = self.program.eval(data=activation)
+        try:
+            value = self.program.eval(data=activation)
+        except RuntimeError as exc:  # over CEL's iteration budget, for one
+            seen["error"] = str(exc)
+            return CriterionResult(self.kind, self.says, False, seen)
         if str(value.type()) == "ERROR":
             if missing:
                 seen["missing"] = missing

@@ -12,15 +12,29 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["coerce", "from_text", "to_cel"]
+__all__ = ["MAX_ITEMS", "MAX_TEXT", "coerce", "from_text", "to_cel"]
+
+MAX_TEXT = 10_000
+"""Characters a string value may have: gates may combine values (``s + s``), so each
+stays small enough that no expression can build gigabytes from it."""
+MAX_ITEMS = 1_000
+"""Items a list value may have."""
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _scalar(kind: str, value: Any) -> Any:
     if kind == "string":
         if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise ValueError(f"expected at most {MAX_TEXT:,} characters, "
+                                 f"got {len(value):,}")
+            if "\x00" in value:
+                raise ValueError("expected text without NUL characters")
             return value
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise ValueError(f"expected a 64-bit integer, got {value}")
             return value
     elif kind == "float":
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -56,6 +70,8 @@ def coerce(kind: str, value: Any) -> Any:
     if kind.startswith("list["):
         if not isinstance(value, list | tuple):
             raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r}")
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"expected at most {MAX_ITEMS:,} items, got {len(value):,}")
         return [_scalar(kind[5:-1], item) for item in value]
     try:
         return _scalar(kind, value)

@@ -31,6 +31,7 @@ from bompao.definitions import (
 )
 from bompao.definitions.extends import parse_ref
 from bompao.definitions.functions import CelFunction
+from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor
 from bompao.engine.gates import GateReport
@@ -339,6 +340,7 @@ class Engine:
         """
         if not name or not name.strip():
             raise InvalidValue("a project needs a non-empty name")
+        _check_text(name=name, partner=partner, cohort=cohort)
         if actor is not None and actor.partner is not None:
             if partner is not None and partner != actor.partner:
                 raise PermissionDenied(f"{actor.name!r} acts for partner {actor.partner!r} "
@@ -478,6 +480,7 @@ class Engine:
         """
         if url is None and note is None:
             raise InvalidValue(f"evidence {name!r} needs a url or a note")
+        _check_text(evidence=name, url=url, note=note)
 
         def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
             if name not in compiled.evidence:
@@ -503,6 +506,7 @@ class Engine:
         """
         if not by or not by.strip():
             raise InvalidValue("an approval needs the approver's name (--by)")
+        _check_text(approver=by)
 
         def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
             _check_role(compiled, role)
@@ -527,6 +531,7 @@ class Engine:
         """
         if not person or not person.strip():
             raise InvalidValue("an assignment needs a person (--to)")
+        _check_text(person=person)
 
         def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
             _check_role(compiled, role)
@@ -541,7 +546,15 @@ class Engine:
 
     def flag(self, project_id: int, flag: str, *, on: bool = True,
              actor: Actor | None = None) -> Project:
-        """Set (or clear, with ``on=False``) a flag such as ``at_risk``."""
+        """Set (or clear, with ``on=False``) a flag such as ``at_risk``.
+
+        Raises:
+            NotFound: no such project.
+            InvalidValue: the flag is empty, too long or holds a NUL character.
+        """
+        if not flag or not flag.strip():
+            raise InvalidValue("a flag needs a name, e.g. at_risk")
+        _check_text(flag=flag)
 
         def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
             flags = sorted({*row.flags, flag}) if on else [f for f in row.flags if f != flag]
@@ -901,6 +914,23 @@ class _DryRun(Exception):
 
 def _name(actor: Actor | None) -> str | None:
     return actor.name if actor is not None else None
+
+
+def _check_text(**values: str | None) -> None:
+    """Refuse text no database stores alike: NUL characters (PostgreSQL cannot hold
+    them), and text over :data:`MAX_TEXT` characters.
+
+    Raises:
+        InvalidValue: naming the first offending value.
+    """
+    for what, value in values.items():
+        if value is None:
+            continue
+        if "\x00" in value:
+            raise InvalidValue(f"the {what} {value!r} holds a NUL character; remove it")
+        if len(value) > MAX_TEXT:
+            raise InvalidValue(f"the {what} is {len(value):,} characters long; "
+                               f"at most {MAX_TEXT:,} are allowed")
 
 
 def _check_role(compiled: CompiledJourney, role: str) -> None:

@@ -6,12 +6,25 @@ Colour appears only on a terminal; piped output is plain text.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["console", "report_cells", "report_table", "show_journey", "table"]
+__all__ = ["console", "printable", "report_cells", "report_table", "show_journey", "table"]
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences, bell, carriage
+    return) and bidirectional overrides shown as ``\\xNN``/``\\uNNNN``; newlines and tabs kept.
+
+    Names, fields and journey texts come from partners and their people; printed raw, an
+    escape sequence in a project's name would rewrite the operator's terminal.
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def console() -> Any:
@@ -19,18 +32,23 @@ def console() -> Any:
     from rich.console import Console  # noqa: PLC0415 - rich only for human output
 
     tty = sys.stdout.isatty()
-    width = shutil.get_terminal_size((120, 24)).columns if tty else 200
+    # piped: as wide as the content, so no cell is wrapped or cut for whoever reads it
+    width = shutil.get_terminal_size((120, 24)).columns if tty else 10_000
     return Console(width=width, highlight=False, soft_wrap=not tty)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
-    """Print an aligned table."""
+    """Print an aligned table; cells are plain text (``[bold]`` in a name stays text)."""
     from rich import box  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
-    grid = Table(*headers, title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    grid = Table(title=None if title is None else Text(printable(title)), box=box.SIMPLE_HEAD,
+                 title_justify="left")
+    for header in headers:
+        grid.add_column(Text(printable(header)))
     for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        grid.add_row(*(Text("" if cell is None else printable(str(cell))) for cell in row))
     console().print(grid)
 
 
@@ -57,14 +75,15 @@ def show_journey(data: dict[str, Any], lang: str = "en") -> None:
     """Print ``bompao journeys show``."""
     labels = _LABELS.get(lang, _LABELS["en"])
     out = console()
-    out.print(f"[bold]{data['title']}[/bold] ({data['journey']}@{data['version']})")
+    out.print(printable(f"{data['title']} ({data['journey']}@{data['version']})"),
+              markup=False, style="bold")
     details = [f"timezone {data['timezone']}", f"calendar {data['calendar']}"]
     if data.get("partner"):
         details.append(f"partner {data['partner']}")
     if data.get("extends"):
         details.append(f"extends {data['extends']}")
-    out.print(", ".join(details))
-    out.print(f"{labels['roles']}: {', '.join(data['roles'])}")
+    out.print(printable(", ".join(details)), markup=False)
+    out.print(f"{labels['roles']}: {', '.join(data['roles'])}", markup=False)
     table([labels["stages"], "", "", labels["follow_ups"]], [
         [s["stage"], s["title"], "initial" if s["initial"] else "final" if s["final"] else "",
          "; ".join(f"{f['when']}: {f['action']}" for f in s["follow_ups"])]
