@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ __all__ = ["cli", "main"]
 
 DEFAULT_DB = "sqlite:///bompao.db"
 _DIAGNOSTIC = re.compile(r"^.+:\d+:\d+: error: ")
-
-
 def _default_lang() -> str:
     for name in ("BOMPAO_LANG", "LC_ALL", "LANG"):
         value = os.environ.get(name, "")
@@ -46,6 +45,8 @@ class Context:
     lang: str = "en"
     as_json: bool = False
     debug: bool = False
+    partner: str | None = None
+    """The partner scope (``bompao --partner P``): every command acts for P only."""
     _catalog: JourneyCatalog | None = field(default=None, repr=False)
 
     @property
@@ -64,12 +65,60 @@ class Context:
 
         return load_config(self.config_path)
 
+    def actor(self, by: str | None = None, role: str | None = None,
+              partner: str | None = None) -> Any:
+        """Who acts: ``by`` in ``role``, scoped to the session's partner (or ``partner``).
+
+        Under the partner scope there is always an actor, so the engine checks the
+        scope; one without ``--by`` is recorded under the partner's name. Without a
+        scope, no ``--by`` and no ``partner`` means no actor (nothing recorded, no scope).
+
+        Raises:
+            PermissionDenied: ``partner`` is not the session's partner.
+        """
+        scope = self.scope(partner, "--partner")
+        if by is None and scope is None:
+            return None
+        from bompao.engine import Actor  # noqa: PLC0415
+
+        return Actor(by if by is not None else str(scope), roles=[role] if role else [],
+                     partner=scope)
+
+    def scope(self, partner: str | None, option: str) -> str | None:
+        """The partner a command may act for or filter on, given its own ``option``.
+
+        Within the session's scope a command's own partner option may only repeat it:
+        it narrows nothing and must not widen the scope.
+
+        Raises:
+            PermissionDenied: ``partner`` names another partner than the session's.
+        """
+        if self.partner is None:
+            return partner
+        if partner is not None and partner != self.partner:
+            from bompao.errors import PermissionDenied  # noqa: PLC0415
+
+            raise PermissionDenied(f"{option} {partner!r} is outside this session's partner "
+                                   f"scope (bompao --partner {self.partner})")
+        return self.partner
+
+    def unscoped(self, command: str) -> None:
+        """Refuse a command that acts for every partner when the session has a scope.
+
+        Raises:
+            UsageError: the session is scoped to a partner.
+        """
+        if self.partner is not None:
+            raise UsageError(f"'bompao {command}' acts for every partner and cannot run "
+                             f"with --partner {self.partner}; run it without --partner "
+                             "(or BOMPAO_PARTNER)")
+
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON under ``--json``, else ``human`` (or nothing)."""
         if self.as_json:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         elif human is not None:
-            click.echo(human)
+            click.echo(printable(human))
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -88,15 +137,23 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--lang", type=click.Choice(["en", "th"]), default=None,
               help="Language of messages, titles and reports (default: from LANG).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.option("--partner", "scope", envvar="BOMPAO_PARTNER", metavar="PARTNER",
+              help="Act for this partner only (env BOMPAO_PARTNER): every command sees and "
+              "changes only PARTNER's projects, others' are 'not found'; changes without "
+              "--by are recorded as made by PARTNER; commands that act for every partner "
+              "(init, journeys publish, scheduler, demo) are refused.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(package_name="bompao")
 @click.pass_context
 def cli(ctx: click.Context, db: str, config_path: str | None, journey_dirs: tuple[str, ...],
-        lang: str | None, as_json: bool, debug: bool) -> None:
+        lang: str | None, as_json: bool, scope: str | None, debug: bool) -> None:
     """bompao (บ่มเพาะ): run incubation journeys — YAML journeys, gates and follow-ups."""
     source = ctx.get_parameter_source("db")
+    if scope is not None and not scope.strip():
+        raise UsageError("--partner (or BOMPAO_PARTNER) needs a partner's name")
     ctx.obj = Context(db=db, config_path=config_path, journey_dirs=journey_dirs,
-                      lang=lang or _default_lang(), as_json=as_json, debug=debug)
+                      lang=lang or _default_lang(), as_json=as_json, debug=debug,
+                      partner=scope)
     if source in (click.core.ParameterSource.DEFAULT, None) and config_path:
         configured = ctx.obj.config.database
         if configured:
@@ -174,7 +231,7 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
 def _print_diagnostics(ctx: Context, exc: DefinitionError) -> None:
     if not ctx.as_json:
         for diagnostic in exc.diagnostics:
-            click.echo(str(diagnostic), err=True)
+            click.echo(printable(str(diagnostic)), err=True)
 
 
 @cli.command()
@@ -235,7 +292,7 @@ def diagram(ctx: Context, journey: str, fmt: str, project_id: int | None,
     current = None
     if project_id is not None:
         engine = _engine(ctx)
-        found = engine.get(project_id)
+        found = engine.get(project_id, ctx.actor())
         compiled = engine.journey(found.journey, found.version)
         if journey not in ("-", compiled.key, compiled.ref):
             raise UsageError(f"project {project_id} follows {compiled.ref}, not {journey!r}")
@@ -312,6 +369,7 @@ def _engine(ctx: Context, *, create: bool = False) -> Any:
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or upgrade the database and publish the bundled (and --journeys) journeys."""
+    ctx.unscoped("init")
     engine = _engine(ctx, create=True)
     published = engine.init()
     refs = [f"{key}@{version}" for key, version in published]
@@ -324,18 +382,11 @@ def init(ctx: Context) -> None:
 @pass_ctx
 def journeys_publish(ctx: Context, paths: tuple[str, ...]) -> None:
     """Validate and store journey versions; the same content again is a no-op."""
+    ctx.unscoped("journeys publish")
     engine = _engine(ctx)
     done = [engine.publish(path) for path in _files(paths)]
     refs = [f"{key}@{version}" for key, version in done]
     ctx.emit({"published": refs}, "\n".join(f"published {r}" for r in refs))
-
-
-def _actor(by: str | None, role: str | None, partner: str | None = None) -> Any:
-    if by is None:
-        return None
-    from bompao.engine import Actor  # noqa: PLC0415
-
-    return Actor(by, roles=[role] if role else [], partner=partner)
 
 
 def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -390,11 +441,12 @@ def project() -> None:
 @pass_ctx
 def project_create(ctx: Context, journey: str, name: str, partner: str | None,
                    cohort: str | None, sets: tuple[str, ...], by: str | None) -> None:
-    """Start a project at its journey's initial stage."""
+    """Start a project at its journey's initial stage (for the --partner scope's partner)."""
+    partner = ctx.scope(partner, "project create --partner")
     engine = _engine(ctx)
     fields = _typed(engine, journey, _assignments(sets, "--set"))
     created = engine.create_project(journey=journey, name=name, partner=partner,
-                                    cohort=cohort, fields=fields, actor=_actor(by, None))
+                                    cohort=cohort, fields=fields, actor=ctx.actor(by))
     ctx.emit(created.as_dict(), f"created project {created.id} in stage {created.stage}")
 
 
@@ -406,10 +458,11 @@ def project_create(ctx: Context, journey: str, name: str, partner: str | None,
 def project_set(ctx: Context, project_id: int, pairs: tuple[str, ...], by: str | None) -> None:
     """Set field values (checked against the journey's types)."""
     engine = _engine(ctx)
-    current = engine.get(project_id)
+    actor = ctx.actor(by)
+    current = engine.get(project_id, actor)
     values = _typed(engine, f"{current.journey}@{current.version}",
                     _assignments(pairs, "FIELD=VALUE"))
-    _show_project(ctx, engine.set_fields(project_id, values, actor=_actor(by, None)))
+    _show_project(ctx, engine.set_fields(project_id, values, actor=actor))
 
 
 @project.command("evidence")
@@ -423,7 +476,7 @@ def project_evidence(ctx: Context, project_id: int, name: str, url: str | None,
                      note: str | None, by: str | None) -> None:
     """Attach a declared evidence item (a link and/or a note)."""
     done = _engine(ctx).add_evidence(project_id, name, url=url, note=note,
-                                     actor=_actor(by, None))
+                                     actor=ctx.actor(by))
     ctx.emit(done.as_dict(), f"attached {name} to project {project_id}")
 
 
@@ -434,7 +487,7 @@ def project_evidence(ctx: Context, project_id: int, name: str, url: str | None,
 @pass_ctx
 def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
     """Record an approval (counted since the stage was entered)."""
-    done = _engine(ctx).approve(project_id, role=role, by=by)
+    done = _engine(ctx).approve(project_id, role=role, by=by, actor=ctx.actor(by))
     count = len(done.approvals.get(role, []))
     ctx.emit(done.as_dict(), f"{by} approved project {project_id} as {role} "
              f"({count} in this stage)")
@@ -447,7 +500,7 @@ def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
 @pass_ctx
 def project_assign(ctx: Context, project_id: int, role: str, person: str) -> None:
     """Assign a person to a role on the project."""
-    done = _engine(ctx).assign(project_id, role=role, person=person)
+    done = _engine(ctx).assign(project_id, role=role, person=person, actor=ctx.actor())
     ctx.emit(done.as_dict(), f"assigned {person} as {role} of project {project_id}")
 
 
@@ -462,7 +515,7 @@ def _print_report(ctx: Context, report: Any) -> None:
     for criterion in report.criteria:
         mark = "[x]" if criterion.met else "[ ]"
         seen = ", ".join(f"{k}={v}" for k, v in criterion.seen.items())
-        click.echo(f"  {mark} {criterion.says}" + (f"  ({seen})" if seen else ""))
+        click.echo(printable(f"  {mark} {criterion.says}" + (f"  ({seen})" if seen else "")))
 
 
 @project.command("check")
@@ -471,7 +524,7 @@ def _print_report(ctx: Context, report: Any) -> None:
 @pass_ctx
 def project_check(ctx: Context, project_id: int, trigger: str | None) -> None:
     """Report a gate criterion by criterion; exit 0 when passable, 1 when not."""
-    report = _engine(ctx).check(project_id, trigger, lang=ctx.lang)
+    report = _engine(ctx).check(project_id, trigger, actor=ctx.actor(), lang=ctx.lang)
     _print_report(ctx, report)
     if not report.passable:
         raise SystemExit(1)
@@ -482,7 +535,7 @@ def project_check(ctx: Context, project_id: int, trigger: str | None) -> None:
 @click.argument("trigger")
 @click.option("--by", help="Who fires the trigger.")
 @click.option("--role", help="The role they act in (checked against the transition).")
-@click.option("--partner", help="Act for this partner only.")
+@click.option("--partner", help="Act for this partner only (as bompao --partner does).")
 @click.option("--override", is_flag=True, help="Pass an unmet gate (allowed roles only).")
 @click.option("--reason", help="Why the gate is overridden.")
 @pass_ctx
@@ -494,9 +547,10 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
 
     if role and not by:
         raise UsageError("--role needs --by NAME")
+    actor = ctx.actor(by, role, partner)
     engine = _engine(ctx)
     try:
-        moved = engine.advance(project_id, trigger, _actor(by, role, partner),
+        moved = engine.advance(project_id, trigger, actor,
                                override=override, reason=reason)
     except GateRefused as refused:
         if ctx.as_json and refused.report is not None:
@@ -511,7 +565,7 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
 @pass_ctx
 def project_show(ctx: Context, project_id: int) -> None:
     """Show a project's stage, fields, flags, people and evidence."""
-    _show_project(ctx, _engine(ctx).get(project_id))
+    _show_project(ctx, _engine(ctx).get(project_id, ctx.actor()))
 
 
 @project.command("history")
@@ -519,7 +573,7 @@ def project_show(ctx: Context, project_id: int) -> None:
 @pass_ctx
 def project_history(ctx: Context, project_id: int) -> None:
     """Show who did what and when."""
-    rows = [e.as_dict() for e in _engine(ctx).history(project_id)]
+    rows = [e.as_dict() for e in _engine(ctx).history(project_id, ctx.actor())]
     human = "\n".join(
         f"{r['seq']:>4}  {r['at']}  {r['kind']:<15} {r['actor'] or '-':<12} "
         f"{(r['from'] or '') + (' -> ' + r['to'] if r['to'] else '')}" for r in rows)
@@ -535,8 +589,9 @@ def project_history(ctx: Context, project_id: int) -> None:
 def project_list(ctx: Context, journey: str | None, stage: str | None, partner: str | None,
                  cohort: str | None) -> None:
     """List projects."""
+    partner = ctx.scope(partner, "project list --partner")
     found = _engine(ctx).list_projects(journey=journey, stage=stage, partner=partner,
-                                       cohort=cohort)
+                                       cohort=cohort, actor=ctx.actor())
     if ctx.as_json:
         ctx.emit([p.as_dict() for p in found])
         return
@@ -560,7 +615,9 @@ def project_export(ctx: Context, journey: str | None, partner: str | None, cohor
     """Export projects (stage, people, flags and every field) as CSV or JSON."""
     from bompao.engine.transfer import export_projects, write_rows  # noqa: PLC0415
 
-    rows = export_projects(_engine(ctx), journey=journey, partner=partner, cohort=cohort)
+    partner = ctx.scope(partner, "project export --partner")
+    rows = export_projects(_engine(ctx), journey=journey, partner=partner, cohort=cohort,
+                           actor=ctx.actor())
     text = write_rows(rows, "json" if ctx.as_json else fmt)
     if output:
         _write(Path(output), text)
@@ -592,7 +649,7 @@ def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None
         raise UsageError(f"cannot read {path!r}: {exc}") from None
     kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
     ids = import_projects(_engine(ctx), read_rows(text, kind), journey=journey,
-                          actor=_actor(by, None), dry_run=dry_run)
+                          actor=ctx.actor(by), dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     count = len(ids) if not dry_run else len(read_rows(text, kind))
     ctx.emit({"imported": ids, "dry_run": dry_run, "count": count},
@@ -609,7 +666,7 @@ def project_migrate(ctx: Context, project_id: int, to_version: int, maps: tuple[
                     dry_run: bool) -> None:
     """Move a project to another version of its journey."""
     plan = _engine(ctx).migrate(project_id, to_version, _assignments(maps, "--map"),
-                                dry_run=dry_run)
+                                dry_run=dry_run, actor=ctx.actor())
     verb = "would move" if dry_run else "moved"
     ctx.emit(plan, f"{verb} project {project_id} from version {plan['from_version']} "
              f"({plan['from_stage']}) to {plan['to_version']} ({plan['to_stage']})")
@@ -647,6 +704,7 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None,
     """Run due follow-ups: as a daemon until SIGTERM/SIGINT, or once with --once."""
     import logging  # noqa: PLC0415
 
+    ctx.unscoped("scheduler run")
     if now_text and not once:
         raise UsageError("--now needs --once")
     config = ctx.config
@@ -678,6 +736,7 @@ def scheduler_status(ctx: Context) -> None:
     """Show the live daemons, the lag of the oldest due follow-up and the failed ones."""
     from bompao.engine.observe import status  # noqa: PLC0415
 
+    ctx.unscoped("scheduler status")
     config = ctx.config
     found = status(_engine(ctx), alive_within=max(90.0, 3 * config.poll_interval))
     if ctx.as_json:
@@ -715,7 +774,7 @@ def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: in
     engine = _engine(ctx)
     due_by = (_time(now_text) or engine.now()) if due else None
     rows = engine.list_follow_ups(project=project_id, due_by=due_by, status=status,
-                                  limit=limit)
+                                  limit=limit, actor=ctx.actor())
     if ctx.as_json:
         ctx.emit(rows)
         return
@@ -748,8 +807,9 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
     """
     from bompao.engine.reports import Filters, Reports  # noqa: PLC0415
 
+    partner = ctx.scope(partner, "report --partner")
     engine = _engine(ctx)
-    key = journey or _busiest_journey(engine)
+    key = journey or _busiest_journey(engine, partner)
     filters = Filters(key, version, partner, cohort, _time(since), _time(until))
     compiled = engine.journey(key, version)
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}
@@ -811,6 +871,7 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     from bompao.engine.html import render_report  # noqa: PLC0415
     from bompao.engine.reports import Filters, Reports  # noqa: PLC0415
 
+    ctx.unscoped("demo")
     folder = Path(out_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -852,29 +913,39 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     click.echo(f"HTML report: {report_path}")
 
 
-def _busiest_journey(engine: Any) -> str:
+def _busiest_journey(engine: Any, partner: str | None) -> str:
+    """The journey with the most projects (of ``partner`` when given)."""
     import sqlalchemy as sa  # noqa: PLC0415
 
     from bompao.storage.tables import projects  # noqa: PLC0415
 
+    query = sa.select(projects.c.journey_key)
+    if partner is not None:
+        query = query.where(projects.c.partner == partner)
     with engine.db.begin(write=False) as conn:
-        found = conn.execute(sa.select(projects.c.journey_key).group_by(
-            projects.c.journey_key).order_by(sa.func.count().desc()).limit(1)).scalar()
+        found = conn.execute(query.group_by(projects.c.journey_key).order_by(
+            sa.func.count().desc()).limit(1)).scalar()
     return str(found or "social-incubator")
 
 
 def _fail(message: str, code: int) -> NoReturn:
     for line in message.splitlines() or [""]:
-        click.echo(line if line.startswith("error:") or _DIAGNOSTIC.match(line)
-                   else f"error: {line}", err=True)
+        click.echo(printable(line if line.startswith("error:") or _DIAGNOSTIC.match(line)
+                             else f"error: {line}"), err=True)
     raise SystemExit(code)
 
 
-def _sqlalchemy_error() -> type[BaseException]:
-    """SQLAlchemy's error class if it is loaded (commands that never opened a database
-    cannot raise it), else a class nothing raises."""
-    module = sys.modules.get("sqlalchemy.exc")
-    return module.SQLAlchemyError if module is not None else _Never
+def _sqlalchemy_error() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's error class and the drivers' (the hot path runs on the driver's
+    connection) if they are loaded (commands that never opened a database cannot raise
+    them), else a class nothing raises."""
+    found: list[type[BaseException]] = [_Never]
+    for name, attribute in (("sqlalchemy.exc", "SQLAlchemyError"), ("sqlite3", "Error"),
+                            ("psycopg", "Error")):
+        module = sys.modules.get(name)
+        if module is not None:
+            found.append(getattr(module, attribute))
+    return tuple(found)
 
 
 class _Never(Exception):
@@ -904,7 +975,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         for diagnostic in exc.diagnostics:
-            click.echo(str(diagnostic), err=True)
+            click.echo(printable(str(diagnostic)), err=True)
         raise SystemExit(exc.exit_code) from None
     except BompaoError as exc:
         if debug:
