@@ -174,12 +174,12 @@ class Dispatcher:
             projects = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
         self._read = projects
         runs: list[_Run] = []
-        released: list[int] = []
+        released: list[dict[str, Any]] = []
         horizon: datetime | None = None
         for claim in claims:
             if (stop is not None and stop()) or (horizon is not None
                                                  and claim["due_at"] > horizon):
-                released.append(claim["id"])
+                released.append(claim)
                 continue
             run = self._prepare(claim, projects.get(claim["project_id"]))
             upcoming = self._upcoming(run, projects.get(claim["project_id"]), now)
@@ -245,17 +245,18 @@ class Dispatcher:
         run.detail = self.config.redact(run.detail)  # whatever a plugin says
         run.seconds = time.perf_counter() - start
 
-    def _record(self, runs: list[_Run], released: list[int], now: datetime,
+    def _record(self, runs: list[_Run], released: list[dict[str, Any]], now: datetime,
                 result: RoundResult) -> None:
         hot = self.engine.hot
         with hot.transaction() as cursor:
-            if released:
-                hot.release(cursor, released, self.name)
+            # projects first, then follow-ups: the order every engine change takes them
+            # in, so a daemon and a person changing the same project never deadlock
+            locks = hot.locks(cursor, sorted({r.claim["project_id"] for r in runs}
+                                             | {c["project_id"] for c in released}))
             mine = hot.owned(cursor, [r.claim["id"] for r in runs], self.name)
             result.lost += sum(1 for r in runs if r.claim["id"] not in mine)
             runs = [r for r in runs if r.claim["id"] in mine]
             ids = sorted({r.claim["project_id"] for r in runs})
-            locks = hot.locks(cursor, ids)
             earlier = getattr(self, "_read", {})
             fresh = {pid: earlier[pid] for pid in ids
                      if pid in earlier and earlier[pid].lock_version == locks.get(pid)}
@@ -282,11 +283,34 @@ class Dispatcher:
                                  run.claim["id"]))
                 setattr(result, run.outcome, getattr(result, run.outcome) + 1)
                 result.outcomes.append(self._log(run))
+            if released:
+                self._release(cursor, released, batch, finished)
             if not all(hot.update_many(cursor, group) for group in batch.updates()):
                 raise BompaoError("a project changed while its row was locked")
             hot.append_events(cursor, batch.events)
             hot.finish(cursor, finished)
-            hot.plan(cursor, batch.plans)
+            # a transition later in the batch may have moved a project on: what was planned
+            # for the visit it left is not planned at all
+            hot.plan(cursor, [plan for plan in batch.plans
+                              if plan["visit"] == batch.rows[plan["project_id"]].visit])
+
+    def _release(self, cursor: Any, claims: list[dict[str, Any]], batch: _Batch,
+                 finished: list[tuple[str, datetime, str | None, int]]) -> None:
+        """Give back claims the round did not reach; those whose project has left the
+        stage visit they belong to are cancelled instead of pending again."""
+        hot = self.engine.hot
+        held = hot.owned(cursor, [c["id"] for c in claims], self.name)
+        claims = [c for c in claims if c["id"] in held]
+        rows = {**hot.read_many(cursor, sorted({c["project_id"] for c in claims}
+                                               - set(batch.rows)), lock=True), **batch.rows}
+        back = []
+        for claim in claims:
+            row = rows.get(claim["project_id"])
+            if row is None or row.visit != claim["visit"]:
+                finished.append(("cancelled", batch.now, None, claim["id"]))
+            else:
+                back.append(claim["id"])
+        hot.release(cursor, back, self.name)
 
     def _internal(self, cursor: Any, run: _Run, row: ProjectRow, batch: _Batch) -> None:
         follow_up = run.follow_up

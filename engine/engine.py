@@ -740,7 +740,7 @@ class Engine:
         results: list[tuple[ProjectRow, _Change]] = []
         moved: dict[int, Project] = {}
         with self.hot.transaction() as cursor:
-            for project_id in ids:
+            for project_id in sorted(ids):  # one lock order for every writer: no deadlocks
                 row = self._hot_row(cursor, project_id, actor)
                 compiled = self.journey(row.journey_key, row.journey_version)
                 change = self._advance_change(row, compiled, trigger, actor, role, False,

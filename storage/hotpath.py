@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import orjson
 import sqlalchemy as sa
 
+from ..errors import ConflictError
 from .database import Database
 from .urls import connect_failure
 
@@ -38,6 +39,8 @@ EVENT_COLUMNS = ("project_id", "seq", "kind", "at", "actor", "role", "from_stage
 _JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "payload"})
 _TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at", "due_at",
                     "lease_until", "finished_at"})
+_RETRYABLE = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the caller may retry."""
 _CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
             "attempts", "idempotency_key")
 _UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
@@ -146,6 +149,8 @@ class HotPath:
 
         Raises:
             DatabaseError: the database cannot be opened.
+            ConflictError: PostgreSQL chose this transaction as a deadlock's or a
+                serialization failure's victim (nothing was written; retry).
         """
         raw = self._connection()
         try:
@@ -158,8 +163,11 @@ class HotPath:
                 raw.rollback()
                 raise
             raw.commit()
-        except self._dbapi_error:
+        except self._dbapi_error as exc:
             self._drop(raw)
+            if getattr(exc, "sqlstate", None) in _RETRYABLE:
+                raise ConflictError("another change to the same projects ran at the same "
+                                    "moment; nothing was written: retry") from None
             raise
 
     def close(self) -> None:

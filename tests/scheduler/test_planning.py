@@ -14,6 +14,7 @@ import holidays
 import pytest
 from scheduler.peers import MutableClock
 
+from bompao import audit
 from bompao.engine import Engine
 from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher
@@ -381,3 +382,34 @@ def test_migrating_within_the_same_stage_follows_the_new_versions_follow_ups(
         "new_one": "2027-01-09T10:00:00+07:00",
         "shared": "2027-01-24T10:00:00+07:00",
     }
+
+
+RACE = """\
+journey: race
+version: 1
+roles: [coach]
+stages:
+  a:
+    initial: true
+    follow_ups:
+      - {id: tick, after: 1 day, every: 1 day, action: notify, to: [coach]}
+      - {id: move, after: 1 day, action: transition, trigger: go}
+  b: {final: true}
+transitions:
+  - {trigger: go, from: a, to: b}
+"""
+
+
+def test_a_transition_later_in_a_round_leaves_no_occurrence_planned_for_the_stage_it_left(
+        engine: Engine, clock: MutableClock) -> None:
+    # 'tick' runs first and plans its next occurrence; 'move' then takes the project on in
+    # the same recording transaction: the planned occurrence belongs to a visit now over
+    key = engine.publish(RACE)[0]
+    project = engine.create_project(key, "Race")
+    clock.tick(days=1, hours=1)
+    result = Dispatcher(engine, Config(daemon_name="race")).run_due()
+    assert result.done == 2
+    moved = engine.get(project.id)
+    assert (moved.stage, moved.visit) == ("b", 2)
+    assert rows(engine, project.id, "pending") == []
+    assert audit(engine).ok
