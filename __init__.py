@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bompao.definitions.functions import CelFunction
     from bompao.engine import SYSTEM, Actor, Engine, GateReport, Project
     from bompao.engine.actions import ActionContext, ActionFailed
+    from bompao.engine.audit import AuditReport, audit
     from bompao.engine.config import Config, load_config
     from bompao.engine.dispatch import Dispatcher
     from bompao.engine.html import render_report
@@ -47,6 +48,7 @@ __all__ = [
     "ActionContext",
     "ActionFailed",
     "Actor",
+    "AuditReport",
     "BompaoError",
     "CelFunction",
     "CheckError",
@@ -75,6 +77,7 @@ __all__ = [
     "SchemaVersionError",
     "UsageError",
     "__version__",
+    "audit",
     "compile_journey",
     "load_config",
     "render_report",
@@ -100,6 +103,8 @@ _LAZY = {
     "Filters": "bompao.engine.reports",
     "render_report": "bompao.engine.html",
     "ImportRefused": "bompao.engine.transfer",
+    "audit": "bompao.engine.audit",
+    "AuditReport": "bompao.engine.audit",
 }
 
 

@@ -377,6 +377,27 @@ def init(ctx: Context) -> None:
              f"database ready: {engine.db.url_display}\npublished: {', '.join(refs)}")
 
 
+@cli.command("audit")
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Projects read per consistent snapshot.")
+@click.option("--max-findings", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Findings listed (the counts stay exact).")
+@pass_ctx
+def audit_command(ctx: Context, batch: int, max_findings: int) -> None:
+    """Check the whole database against the engine's invariants; exit 1 on a violation.
+
+    Replays every project's event log against its stored state, checks gates, event
+    sequences, pending follow-ups, follow-up runs and stage visits. Read only.
+    """
+    from bompao.engine.audit import audit  # noqa: PLC0415
+
+    ctx.unscoped("audit")
+    report = audit(_engine(ctx), batch=batch, max_findings=max_findings)
+    ctx.emit(report.as_dict(), report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
 @journeys.command("publish")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @pass_ctx

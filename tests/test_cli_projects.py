@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from bompao.cli import main
 from bompao.engine import Engine
+from bompao.storage.tables import projects
 
 BOMPAO = Path(sys.executable).with_name("bompao")
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
@@ -466,3 +467,40 @@ def test_a_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:
     assert one_error_line(result).endswith("has no bompao tables; run 'bompao init' to "
                                            "create them")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# audit -----------------------------------------------------------------------------------
+
+
+def test_audit_passes_a_sound_database_and_names_each_violation(url: str) -> None:
+    project = _create(url)
+    bompao(url, "project", "set", str(project), "problem_statement=Families lack safe water")
+    clean = bompao(url, "audit")
+    assert clean.returncode == 0, clean.stderr
+    assert "violations: 0, warnings: 0" in clean.stdout
+    report = ok_json(url, "audit")
+    assert report["ok"] is True
+    assert report["checked"]["projects"] == 1
+    assert report["checked"]["events"] == 2
+
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:  # a lost update: the row no longer matches its log
+            conn.execute(sa.update(projects).where(projects.c.id == project).values(
+                fields={"problem_statement": "tampered"}))
+    finally:
+        engine.dispose()
+    broken = bompao(url, "audit")
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr
+    assert "replay: 1" in broken.stdout
+    assert f"project {project}" in broken.stdout
+    as_json = bompao(url, "audit", as_json=True)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["counts"]["replay"] == 1
+
+
+def test_audit_is_an_operators_command(url: str) -> None:
+    refused = bompao(url, "--partner", "cmu", "audit")
+    assert refused.returncode == 2
+    assert "acts for every partner" in one_error_line(refused)

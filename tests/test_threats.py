@@ -843,6 +843,7 @@ OPERATOR_COMMANDS = {
     "journeys publish": ["journeys", "publish", str(BUNDLED)],
     "scheduler run": ["scheduler", "run", "--once", "--now", "2030-01-01"],
     "scheduler status": ["scheduler", "status"],
+    "audit": ["audit"],
     "demo": ["demo", "--out", "{tmp}", "--days", "30"],
 }
 """Commands that act for every partner: refused under a partner scope."""
