@@ -129,6 +129,55 @@ def apscheduler_rate(path: Path, count: int) -> float:
     return _done / seconds
 
 
+def plain_rate(url: str, count: int, batch: int = 1000) -> float:
+    """The floor: the statements bompao runs per follow-up, as plain ``sqlite3`` calls.
+
+    On bompao's schema (with its indexes and triggers), in batches of ``batch``: claim
+    (one UPDATE ... RETURNING), read the projects, bump their lock versions, insert one
+    event each, mark them done; three commits per batch. No Python beyond the calls.
+    """
+    import orjson  # noqa: PLC0415
+
+    engine = _engine(url)
+    _plan(engine, count)
+    path = engine.db.engine.url.database
+    engine.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    when, later = "2026-01-03 00:00:00.000000", "2026-01-03 00:05:00.000000"
+    start = time.perf_counter()
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        claimed = conn.execute(
+            "UPDATE follow_ups SET status = 'running', lease_owner = 'plain', lease_until = ?, "
+            "attempts = attempts + 1 WHERE id IN (SELECT id FROM follow_ups WHERE status = "
+            "'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?) RETURNING id, project_id, "
+            "idempotency_key", (later, when, batch)).fetchall()
+        conn.execute("COMMIT")
+        if not claimed:
+            break
+        ids = [row[1] for row in claimed]
+        conn.execute("BEGIN IMMEDIATE")
+        marks = ", ".join("?" * len(ids))
+        conn.execute(f"SELECT * FROM projects WHERE id IN ({marks})", ids).fetchall()
+        conn.executemany("UPDATE projects SET lock_version = lock_version + 1, updated_at = ? "
+                         "WHERE id = ? AND lock_version = 1", [(when, pid) for pid in ids])
+        conn.executemany(
+            "INSERT INTO events (project_id, seq, kind, at, actor, payload) "
+            "VALUES (?, 2, 'follow_up', ?, 'system', ?)",
+            [(pid, when, orjson.dumps({"follow_up": fid, "outcome": "done",
+                                        "idempotency_key": key}).decode())
+             for fid, pid, key in claimed])
+        conn.executemany("UPDATE follow_ups SET status = 'done', finished_at = ?, "
+                         "lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                         [(when, fid) for fid, _, _ in claimed])
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return count / seconds
+
+
 def due_query_ms(path: Path, planned: int, due: int) -> tuple[float, float]:
     """Median ms to find the due follow-ups among ``planned`` (claim query, and MIN)."""
     engine = _engine(f"sqlite:///{path}")
@@ -193,7 +242,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
         ours = statistics.median(bompao_rate(f"sqlite:///{base / f'b{i}.db'}", count)
                                  for i in range(3))
         theirs = apscheduler_rate(base / "aps.db", count // 10)
+        floor = statistics.median(plain_rate(f"sqlite:///{base / f'p{i}.db'}", count)
+                                  for i in range(3))
         rows += [
+            Row("follow-ups/s, the same statements as plain sqlite3 calls (floor)", floor,
+                "/s", digits=0),
+            Row("dispatch: bompao / plain sqlite3 floor", ours / floor, "x", digits=2),
             Row("follow-ups/s, APScheduler job per follow-up (baseline)", theirs, "/s",
                 digits=0),
             Row("follow-ups/s, bompao dispatcher (SQLite)", ours, "/s", TARGETS["sqlite_rate"],
