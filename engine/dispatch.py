@@ -176,9 +176,13 @@ class Dispatcher:
         runs: list[_Run] = []
         released: list[dict[str, Any]] = []
         horizon: datetime | None = None
+        moving: set[int] = set()
         for claim in claims:
             if (stop is not None and stop()) or (horizon is not None
-                                                 and claim["due_at"] > horizon):
+                                                 and claim["due_at"] > horizon) or (
+                    claim["project_id"] in moving):
+                # a transition earlier in the round may move the project on: what follows
+                # for it waits for the next round, which sees where it went
                 released.append(claim)
                 continue
             run = self._prepare(claim, projects.get(claim["project_id"]))
@@ -187,6 +191,8 @@ class Dispatcher:
                 horizon = upcoming
             if run.outcome == "pending" and run.follow_up is not None:
                 self._deliver(run, projects[claim["project_id"]], now)
+                if run.follow_up.action == "transition":
+                    moving.add(claim["project_id"])
             runs.append(run)
         self._record(runs, released, now, result)
         result.claimed -= len(released)

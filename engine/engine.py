@@ -36,7 +36,7 @@ from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor
 from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, ProjectState, replay
-from bompao.engine.planning import at_fields, plan_rows
+from bompao.engine.planning import at_fields, next_row, plan_rows
 from bompao.errors import (
     ConflictError,
     GateRefused,
@@ -430,19 +430,52 @@ class Engine:
         if change.cancel:
             self.hot.cancel(cursor, row.id, now)
         cancel_specs, plan, plan_only = change.cancel_specs, change.plan, change.plan_only
+        resumed: list[dict[str, Any]] = []
         if change.respec is not None:
-            existing = self.hot.specs(cursor, row.id, after.visit)
-            wanted = [f.name for f in change.respec.stages[after.stage].follow_ups]
-            cancel_specs = tuple(s for s in existing if s not in wanted)
-            plan, plan_only = change.respec, tuple(s for s in wanted if s not in existing)
+            cancel_specs, plan_only, resumed = self._respec(cursor, after, change.respec,
+                                                            lock + 1, now)
+            plan = change.respec
         for spec in cancel_specs:
             self.hot.cancel(cursor, row.id, now, spec)
         if plan is not None:
             self.hot.plan(cursor, plan_rows(
                 plan, after.stage, project=row.id, visit=after.visit,
                 entered_at=after.stage_entered_at, fields=after.fields, revision=lock + 1,
-                now=now, only=plan_only))
+                now=now, only=plan_only) + resumed)
         return Project.from_row(after)
+
+    def _respec(self, cursor: Any, after: ProjectRow, journey: CompiledJourney,
+                revision: int, now: datetime
+                ) -> tuple[tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]:
+        """Same stage, another journey version: what to cancel, what to plan from its
+        first occurrence, and the next occurrences of recurring ones to resume.
+
+        A follow-up with a pending (or running) row keeps it. One the version drops is
+        cancelled. One without a live row is planned from the start if it never ran in
+        this visit (new in this version, or dropped by a version it came back from),
+        resumed after its last run if it recurs, and left alone if it ran once.
+        """
+        planned = self.hot.specs(cursor, after.id, after.visit)
+        live = {spec for spec, rows in planned.items()
+                if any(status in ("pending", "running") for status, _ in rows)}
+        follow_ups = {f.name: f for f in journey.stages[after.stage].follow_ups}
+        cancel = tuple(spec for spec in live if spec not in follow_ups)
+        fresh: list[str] = []
+        resumed: list[dict[str, Any]] = []
+        for name, follow_up in follow_ups.items():
+            if name in live:
+                continue
+            ran = [occurrence for status, occurrence in planned.get(name, [])
+                   if status in ("done", "failed")]
+            if not ran:
+                fresh.append(name)
+                continue
+            found = next_row(journey, follow_up, project=after.id, visit=after.visit,
+                             occurrence=max(ran), entered_at=after.stage_entered_at,
+                             fields=after.fields, revision=revision, now=now)
+            if found is not None:
+                resumed.append(found)
+        return cancel, tuple(fresh), resumed
 
     def set_fields(self, project_id: int, values: Mapping[str, Any],
                    actor: Actor | None = None) -> Project:
@@ -683,7 +716,11 @@ class Engine:
                 raise PermissionDenied(f"overriding the gate of {trigger!r} needs one of the "
                                        f"roles: {allowed}")
             overridden = True
+        # the role recorded is the authority used: for an override, a role that may override
         candidates = sorted(roles & (transition.roles or roles))
+        if overridden:
+            candidates = sorted(set(candidates) & transition.override_roles) or sorted(
+                roles & transition.override_roles)
         acting_role = role or (candidates[0] if candidates else None)
         after: list[tuple[str, dict[str, Any]]] = [
             ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),

@@ -288,14 +288,15 @@ class HotPath:
                 tuple(self._encode(c, {**defaults, **row}.get(c)) for c in FOLLOW_UP_COLUMNS)
                 for row in rows])
 
-    def specs(self, cursor: Any, project_id: int, visit: int) -> dict[str, set[str]]:
-        """The follow-up names planned in a stage visit, with the statuses they have."""
+    def specs(self, cursor: Any, project_id: int, visit: int
+              ) -> dict[str, list[tuple[str, int]]]:
+        """The follow-ups planned in a stage visit: name → (status, occurrence) of each row."""
         m = self._mark
-        cursor.execute(f"SELECT spec, status FROM follow_ups WHERE project_id = {m} "  # noqa: S608
-                       f"AND visit = {m}", (project_id, visit))
-        found: dict[str, set[str]] = {}
-        for spec, status in cursor.fetchall():
-            found.setdefault(spec, set()).add(status)
+        cursor.execute(f"SELECT spec, status, occurrence FROM follow_ups "  # noqa: S608
+                       f"WHERE project_id = {m} AND visit = {m}", (project_id, visit))
+        found: dict[str, list[tuple[str, int]]] = {}
+        for spec, status, occurrence in cursor.fetchall():
+            found.setdefault(spec, []).append((status, occurrence))
         return found
 
     def cancel(self, cursor: Any, project_id: int, now: datetime,

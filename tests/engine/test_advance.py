@@ -291,6 +291,16 @@ def test_override_by_an_allowed_role_is_recorded(engine: Engine, gated: str) -> 
     assert data["report"].passable is False
 
 
+def test_an_override_records_the_role_that_may_override(engine: Engine, gated: str) -> None:
+    # 'coach' sorts before 'boss' would not, but 'boss' is the only override role: an
+    # actor holding both is recorded as overriding as boss, whatever the sort order
+    p = engine.create_project(gated, "P")
+    both = Actor("Malee", roles={"coach", "boss", "helper"})
+    engine.advance(p.id, "go", both, override=True, reason="trusted")
+    event = engine.history(p.id)[-1]
+    assert (event.payload["override"], event.role) == (True, "boss")
+
+
 def test_override_of_a_passable_gate_is_not_recorded_as_one(engine: Engine, gated: str) -> None:
     p = engine.create_project(gated, "P", fields={"n": 10})
     engine.approve(p.id, role="coach", by="Malee")

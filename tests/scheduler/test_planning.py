@@ -413,3 +413,65 @@ def test_a_transition_later_in_a_round_leaves_no_occurrence_planned_for_the_stag
     assert (moved.stage, moved.visit) == ("b", 2)
     assert rows(engine, project.id, "pending") == []
     assert audit(engine).ok
+
+
+LEAVES_EARLY = """\
+journey: leaves
+version: 1
+roles: [coach]
+stages:
+  a:
+    initial: true
+    follow_ups:
+      - {id: leave, after: 1 day, action: transition, trigger: go}
+      - {id: ping, after: 1 month, action: notify, to: [coach]}
+  b: {final: true}
+transitions:
+  - {trigger: go, from: a, to: b}
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 500])
+def test_a_catch_up_round_delivers_nothing_due_after_a_transition_moved_the_project(
+        engine: Engine, clock: MutableClock, batch: int) -> None:
+    # 'leave' (day 1) and 'ping' (month 1) are both due after 40 days; 'leave' takes the
+    # project on, so 'ping' belongs to a visit that was over before it fell due
+    key = engine.publish(LEAVES_EARLY)[0]
+    project = engine.create_project(key, "Early")
+    engine.assign(project.id, role="coach", person="Malee")
+    clock.tick(days=40)
+    Dispatcher(engine, Config(daemon_name="catch-up", batch=batch)).run_due()
+    outcomes = {r["spec"]: r["status"] for r in rows(engine, project.id)}
+    assert outcomes == {"leave": "done", "ping": "cancelled"}
+    assert [e.payload["spec"] for e in engine.history(project.id) if e.kind == "follow_up"] == [
+        "leave"]
+    assert audit(engine).ok
+
+
+THERE_AND_BACK = """\
+journey: back
+version: {version}
+roles: [coach]
+stages:
+  a:
+    initial: true
+    follow_ups:
+{follow_ups}
+  b: {{final: true}}
+transitions:
+  - {{trigger: go, from: a, to: b}}
+"""
+
+
+def test_migrating_away_from_a_follow_up_and_back_plans_it_again(
+        engine: Engine, clock: MutableClock) -> None:
+    ping = "      - {id: ping, after: 1 month, action: notify, to: [coach]}"
+    other = "      - {id: other, after: 2 months, action: notify, to: [coach]}"
+    key = engine.publish(THERE_AND_BACK.format(version=1, follow_ups=ping))[0]
+    engine.publish(THERE_AND_BACK.format(version=2, follow_ups=other))
+    project = engine.create_project(f"{key}@1", "Back and forth")
+    engine.migrate(project.id, 2)
+    assert by_spec(engine, project.id, "cancelled").keys() == {"ping"}
+    engine.migrate(project.id, 1)
+    assert by_spec(engine, project.id).keys() == {"ping"}  # pending again, in this visit
+    assert audit(engine).ok
