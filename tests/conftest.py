@@ -53,3 +53,15 @@ def db(store_url: str) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--slow``: run the property tests with ten times their examples."""
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="run the stateful property tests with 10x their examples")
+
+
+@pytest.fixture
+def example_multiplier(request: pytest.FixtureRequest) -> int:
+    """How many times its CI examples a property test runs: 10 with ``--slow``, else 1."""
+    return 10 if request.config.getoption("--slow") else 1
