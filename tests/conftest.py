@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from scheduler.peers import Sink, SmtpBox, running_sink, running_smtp
 from sqlalchemy.engine import make_url
 
 from bompao.storage import Database
@@ -65,3 +66,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def example_multiplier(request: pytest.FixtureRequest) -> int:
     """How many times its CI examples a property test runs: 10 with ``--slow``, else 1."""
     return 10 if request.config.getoption("--slow") else 1
+
+
+@pytest.fixture(scope="session")
+def sink_server() -> Iterator[Sink]:
+    """One real, threaded HTTP server for the session (stopping one takes half a second)."""
+    with running_sink() as server:
+        yield server
+
+
+@pytest.fixture
+def sink(sink_server: Sink) -> Sink:
+    """The HTTP sink, emptied: it records what it receives and answers 200 by default."""
+    sink_server.reset()
+    return sink_server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpBox]:
+    """A real SMTP server (aiosmtpd) that records messages and logins."""
+    with running_smtp() as box:
+        yield box

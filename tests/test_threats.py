@@ -32,7 +32,7 @@ from typing import Any
 import click
 import pytest
 import sqlalchemy as sa
-from scheduler.peers import MutableClock, Sink, SmtpBox, free_port, running_sink, running_smtp
+from scheduler.peers import MutableClock, Sink, SmtpBox, free_port
 from werkzeug import Response
 
 import bompao
@@ -145,27 +145,6 @@ def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
     opened = Engine.from_url(store_url, clock=clock)
     yield opened
     opened.close()
-
-
-@pytest.fixture(scope="module")
-def sink_server() -> Iterator[Sink]:
-    """One real HTTP server for the module."""
-    with running_sink() as server:
-        yield server
-
-
-@pytest.fixture
-def sink(sink_server: Sink) -> Sink:
-    """The HTTP sink, emptied."""
-    sink_server.reset()
-    return sink_server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpBox]:
-    """A real SMTP server (aiosmtpd) recording messages and logins."""
-    with running_smtp() as box:
-        yield box
 
 
 # 1. a journey file runs code when loaded or checked ------------------------------------
