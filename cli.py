@@ -531,12 +531,36 @@ def _print_report(ctx: Context, report: Any) -> None:
         ctx.emit(data)
         return
     verdict = "passable" if report.passable else "not passable"
+    if len(report.branches) > 1:
+        _print_branches(report, verdict)
+        return
     click.echo(f"project {report.project}: {report.trigger} ({report.from_stage} -> "
                f"{report.to_stage}) is {verdict}")
-    for criterion in report.criteria:
+    _print_criteria(report.criteria, "  ")
+
+
+def _print_criteria(criteria: Any, indent: str) -> None:
+    for criterion in criteria:
         mark = "[x]" if criterion.met else "[ ]"
         seen = ", ".join(f"{k}={v}" for k, v in criterion.seen.items())
-        click.echo(printable(f"  {mark} {criterion.says}" + (f"  ({seen})" if seen else "")))
+        click.echo(printable(f"{indent}{mark} {criterion.says}" + (f"  ({seen})" if seen else "")))
+
+
+def _print_branches(report: Any, verdict: str) -> None:
+    """A transition with branches: which one would be taken, and what each gate says."""
+    count = len(report.branches)
+    if report.branch is not None:
+        outcome = f"branch {report.branch + 1} of {count} -> {report.to_stage} would be taken"
+    else:
+        outcome = (f"no branch's gate is met (an override takes branch 1 -> "
+                   f"{report.to_stage})")
+    click.echo(f"project {report.project}: {report.trigger} from {report.from_stage} is "
+               f"{verdict}: {outcome}; branches are tried in order, the first passable wins")
+    for number, branch in enumerate(report.branches, 1):
+        state = "passable" if branch.passable else "not passable"
+        taken = "  <- taken" if report.branch == number - 1 else ""
+        click.echo(f"  {number}. -> {branch.to_stage}: {state}{taken}")
+        _print_criteria(branch.criteria, "     ")
 
 
 @project.command("check")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bompao.definitions.catalog import JourneyCatalog, bundled_dir
 from bompao.definitions.compiled import (
+    CompiledBranch,
     CompiledCriterion,
     CompiledFollowUp,
     CompiledJourney,
@@ -23,6 +24,7 @@ from bompao.definitions.pipeline import compile_journey, compile_source, load_pa
 from bompao.definitions.source import Source, load_yaml
 
 __all__ = [
+    "CompiledBranch",
     "CompiledCriterion",
     "CompiledFollowUp",
     "CompiledJourney",

@@ -10,7 +10,7 @@ cannot work, ``at:`` on a non-date field, templates that do not parse.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,13 +22,19 @@ from bompao.definitions.expressions import (
     make_env,
     problem_mark,
 )
-from bompao.definitions.model import ACTIONS, Criterion, FollowUpSpec, JourneyDoc
+from bompao.definitions.model import (
+    ACTIONS,
+    Criterion,
+    FollowUpSpec,
+    JourneyDoc,
+    TransitionSpec,
+)
 from bompao.definitions.source import Source
 from bompao.definitions.templates import TemplateProblem, check_template
 from bompao.definitions.values import coerce
 from bompao.errors import Diagnostic
 
-__all__ = ["check_document", "expand_sources"]
+__all__ = ["check_document", "expand_sources", "wildcard_sources"]
 
 Path = tuple[str | int, ...]
 _ACTION_KEYS = {
@@ -44,11 +50,26 @@ _REQUIRED = {"notify": ("to",), "email": ("to",), "flag": ("flag",), "unflag": (
 _COMMON_KEYS = {"id", "after", "every", "at", "action", "title", "params"}
 
 
-def expand_sources(doc: JourneyDoc, source: Any, to: str) -> list[str]:
-    """The stages a transition's ``from`` names; ``"*"`` is every non-final stage but ``to``."""
+def wildcard_sources(finals: Mapping[str, bool], dests: str | Iterable[str]) -> list[str]:
+    """What ``from: "*"`` means: every non-final stage that is none of the destinations.
+
+    ``finals`` maps each stage, in declaration order, to whether it is final; the
+    compiled state machine's wildcard and the checks both use this one rule.
+    """
+    excluded = {dests} if isinstance(dests, str) else set(dests)
+    return [name for name, final in finals.items() if not final and name not in excluded]
+
+
+def expand_sources(doc: JourneyDoc, source: Any, to: str | Iterable[str]) -> list[str]:
+    """The stages a transition's ``from`` names; ``"*"`` is every non-final stage but
+    ``to`` (for a branched transition, but any branch's ``to``)."""
     if source == "*":
-        return [name for name, stage in doc.stages.items() if not stage.final and name != to]
+        return wildcard_sources({name: stage.final for name, stage in doc.stages.items()}, to)
     return [source] if isinstance(source, str) else list(source)
+
+
+def _dests(transition: TransitionSpec) -> list[str]:
+    return [target.to for target in transition.targets()]
 
 
 def _listing(names: Iterable[str]) -> str:
@@ -149,9 +170,8 @@ class _Checker:
         first_seen: dict[tuple[str, str], int] = {}
         for index, transition in enumerate(self.doc.transitions):
             path: Path = ("transitions", index)
-            if transition.to not in stages:
-                self.problem((*path, "to"), _unknown("stage", transition.to, stages))
-            sources = expand_sources(self.doc, transition.from_, transition.to)
+            self.branches(path, transition)
+            sources = expand_sources(self.doc, transition.from_, _dests(transition))
             for offset, name in enumerate(sources):
                 where: Path = (*path, "from", offset) if isinstance(transition.from_, list) \
                     else (*path, "from")
@@ -176,6 +196,28 @@ class _Checker:
                     self.role((*path, kind, offset), role)
             if transition.gate is not None:
                 self.criterion((*path, "gate"), transition.gate)
+
+    def branches(self, path: Path, transition: TransitionSpec) -> None:
+        """Each destination names a stage; no branch hides behind a gateless one."""
+        stages = self.doc.stages
+        if transition.branches is None:
+            if transition.to is not None and transition.to not in stages:
+                self.problem((*path, "to"), _unknown("stage", transition.to, stages))
+            return
+        open_at: int | None = None
+        for offset, branch in enumerate(transition.branches):
+            where: Path = (*path, "branches", offset)
+            if branch.to not in stages:
+                self.problem((*where, "to"), _unknown("stage", branch.to, stages))
+            if open_at is not None:
+                self.problem(where, f"branch {offset + 1} of {transition.trigger!r} (to "
+                             f"{branch.to!r}) can never be taken: branch {open_at + 1} before "
+                             "it has no gate and always wins; give that branch a gate or "
+                             "move it last")
+            elif branch.gate is None:
+                open_at = offset
+            if branch.gate is not None:
+                self.criterion((*where, "gate"), branch.gate)
 
     def criterion(self, path: Path, criterion: Criterion) -> None:
         kind = criterion.kind
@@ -256,7 +298,7 @@ class _Checker:
             self.role((*path, "to", offset), role)
         if spec.action == "transition" and spec.trigger is not None:
             offered = {t.trigger for t in self.doc.transitions
-                       if stage in expand_sources(self.doc, t.from_, t.to)}
+                       if stage in expand_sources(self.doc, t.from_, _dests(t))}
             if spec.trigger not in offered:
                 self.problem((*path, "trigger"), f"no transition from stage {stage!r} offers "
                              f"trigger {spec.trigger!r}; it offers: {_listing(offered)}")
@@ -276,9 +318,10 @@ class _Checker:
         stages = self.doc.stages
         outgoing: dict[str, set[str]] = {name: set() for name in stages}
         for transition in self.doc.transitions:
-            for name in expand_sources(self.doc, transition.from_, transition.to):
-                if name in outgoing and transition.to in stages:
-                    outgoing[name].add(transition.to)
+            dests = [to for to in _dests(transition) if to in stages]
+            for name in expand_sources(self.doc, transition.from_, _dests(transition)):
+                if name in outgoing:
+                    outgoing[name].update(dests)
         initial = next((name for name, stage in stages.items() if stage.initial), None)
         if initial is None:
             return

@@ -1,8 +1,8 @@
 """Compile step: a :class:`CompiledJourney` the engine runs, built once per journey version.
 
-One ``transitions.Machine`` per journey version holds the stage graph (no model per
-project: the engine asks it which triggers a stage offers and where each leads;
-built on first use),
+One ``transitions`` machine per journey version holds the stage graph and fires every
+transition (no model per project: each firing passes its own per-call model; built on
+first use; see :mod:`bompao.definitions.machine`),
 gates become trees of :class:`CompiledCriterion` with compiled CEL programs, and
 follow-ups get due-time functions. Nothing here touches a database or a clock:
 callers pass ``now`` in.
@@ -11,10 +11,11 @@ callers pass ``now`` in.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bompao.definitions.checks import expand_sources
@@ -31,7 +32,11 @@ from bompao.definitions.texts import duration_text, pick
 from bompao.definitions.values import coerce, from_text, to_cel
 from bompao.errors import InvalidValue, NotFound
 
+if TYPE_CHECKING:
+    from bompao.definitions.machine import Firing
+
 __all__ = [
+    "CompiledBranch",
     "CompiledCriterion",
     "CompiledFollowUp",
     "CompiledJourney",
@@ -205,23 +210,62 @@ class CompiledFollowUp:
         return spec.every.add(start, timezone=tz, calendar=calendar, times=occurrence + 1)
 
 
-@dataclass(frozen=True)
-class CompiledTransition:
-    """One way out of one or more stages."""
+_NO_GATE = {"en": "No gate", "th": "ไม่มีเงื่อนไข"}
 
-    trigger: str
-    sources: tuple[str, ...]
+
+@dataclass(frozen=True)
+class CompiledBranch:
+    """One destination of a transition and the gate that leads there.
+
+    A transition written with ``to``/``gate`` has one branch; one written with
+    ``branches`` has one per entry, tried in order (``index`` 0 first).
+    """
+
+    index: int
     dest: str
     gate: CompiledCriterion | None
-    roles: frozenset[str] | None
-    override_roles: frozenset[str]
-    title: Mapping[str, str] | None
+    title: Mapping[str, str] | None = None
 
     def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
         """The gate's verdict (an empty ``all`` when there is no gate)."""
         if self.gate is None:
-            return CriterionResult("all", {"en": "No gate", "th": "ไม่มีเงื่อนไข"}, True, {})
+            return CriterionResult("all", _NO_GATE, True, {})
         return self.gate.evaluate(ctx, journey)
+
+
+@dataclass(frozen=True)
+class CompiledTransition:
+    """One way out of one or more stages, with one or more branches (destinations)."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    branches: tuple[CompiledBranch, ...]
+    roles: frozenset[str] | None
+    override_roles: frozenset[str]
+    title: Mapping[str, str] | None
+    wildcard: bool = False
+    """Declared ``from: "*"`` (the state machine's wildcard expands it)."""
+    branched: bool = False
+    """Declared with ``branches:`` (rather than one ``to``)."""
+
+    @property
+    def dest(self) -> str:
+        """The first branch's destination (the only one of a transition without branches)."""
+        return self.branches[0].dest
+
+    @property
+    def dests(self) -> tuple[str, ...]:
+        """Every branch's destination, in order."""
+        return tuple(branch.dest for branch in self.branches)
+
+    @property
+    def gate(self) -> CompiledCriterion | None:
+        """The first branch's gate (the only one of a transition without branches)."""
+        return self.branches[0].gate
+
+    def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
+        """The first branch's gate verdict (an empty ``all`` when it has no gate)."""
+        return self.branches[0].evaluate(ctx, journey)
 
 
 @dataclass(frozen=True)
@@ -245,8 +289,10 @@ class CompiledStage:
 class CompiledJourney:
     """A validated journey version, ready for the engine. Shared by all its projects.
 
-    ``machine`` is the journey's one ``transitions.Machine`` (no model per project),
-    built on first use so that validating a file does not pay for importing it.
+    ``machine`` is the journey's one ``transitions`` machine (no model per project),
+    built on first use so that validating a file does not pay for importing it. It is
+    what resolves a trigger in a stage and fires it (see :mod:`bompao.definitions.machine`);
+    nothing beside it maps ``(trigger, stage)`` to a destination.
     """
 
     key: str
@@ -256,21 +302,21 @@ class CompiledJourney:
     transitions: list[CompiledTransition]
     source: str = ""
     file: str = ""
-    _by_pair: dict[tuple[str, str], CompiledTransition] = field(default_factory=dict)
     _machine: Any = None
+    _building: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def machine(self) -> Any:
-        """The state machine of this journey version (one, however many projects)."""
-        if self._machine is None:
-            from transitions import Machine  # noqa: PLC0415 - 0.15 s to import
+        """The state machine of this journey version (one, however many projects and threads)."""
+        machine = self._machine
+        if machine is None:
+            with self._building:  # two threads' first use still build one machine
+                if self._machine is None:
+                    from bompao.definitions.machine import build_machine  # noqa: PLC0415
 
-            self._machine = Machine(
-                model=None, states=list(self.stages), initial=self.initial,
-                auto_transitions=False, transitions=[
-                    {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
-                    for t in self.transitions])
-        return self._machine
+                    self._machine = build_machine(self)
+                machine = self._machine
+        return machine
 
     @property
     def title(self) -> Mapping[str, str] | None:
@@ -325,27 +371,69 @@ class CompiledJourney:
         """The triggers the stage offers, in declaration order."""
         return list(self.machine.get_triggers(stage))
 
-    def transition(self, stage: str, trigger: str) -> CompiledTransition:
-        """The transition ``trigger`` fires from ``stage``.
+    def _offered(self, stage: str, trigger: str) -> list[Any]:
+        """The machine's transitions (one per branch) for ``trigger`` in ``stage``.
 
         Raises:
             NotFound: the trigger is unknown, or not offered from this stage (the
                 message lists the triggers that are).
         """
-        found = self._by_pair.get((trigger, stage))
-        if found is not None:
-            return found
+        event = self.machine.events.get(trigger)
+        found = event.transitions.get(stage) if event is not None else None
+        if found:
+            return list(found)
         offered = ", ".join(self.triggers(stage)) or "none (the stage is final)"
-        if not any(t.trigger == trigger for t in self.transitions):
+        if event is None:
             raise NotFound(f"unknown trigger {trigger!r} in journey {self.ref}; "
                            f"from stage {stage!r} the triggers are: {offered}")
         raise NotFound(f"trigger {trigger!r} is not available in stage {stage!r}; "
                        f"available: {offered}")
 
+    def transition(self, stage: str, trigger: str) -> CompiledTransition:
+        """The transition ``trigger`` fires from ``stage``, as the state machine resolves it.
+
+        Raises:
+            NotFound: the trigger is unknown, or not offered from this stage (the
+                message lists the triggers that are).
+        """
+        compiled: CompiledTransition = self._offered(stage, trigger)[0].compiled
+        return compiled
+
+    def branches(self, stage: str, trigger: str) -> tuple[CompiledBranch, ...]:
+        """The branches ``trigger`` tries from ``stage``, in the machine's order.
+
+        Raises:
+            NotFound: as :meth:`transition`.
+        """
+        return tuple(found.branch for found in self._offered(stage, trigger))
+
     def dest(self, stage: str, trigger: str) -> str:
-        """Where ``trigger`` leads from ``stage``, as the state machine says."""
-        self.transition(stage, trigger)
-        return str(self.machine.events[trigger].transitions[stage][0].dest)
+        """Where ``trigger`` leads from ``stage`` by its first branch, as the machine says.
+
+        Raises:
+            NotFound: as :meth:`transition`.
+        """
+        return str(self._offered(stage, trigger)[0].dest)
+
+    def fire(self, stage: str, trigger: str, context: GateContext, *,
+             force: bool = False) -> Firing:
+        """Fire ``trigger`` from ``stage`` on a fresh per-call model; change nothing else.
+
+        The machine tries the branches in order and takes the first whose gate passes
+        (with ``force``, the first branch whatever its gate). The returned
+        :class:`~bompao.definitions.machine.Firing` says which branch was taken (None:
+        no gate passed, the stage is unchanged), what each tried gate said, and what the
+        exit and entry callbacks collected for the change to write.
+
+        Raises:
+            NotFound: as :meth:`transition`.
+        """
+        from bompao.definitions.machine import Firing  # noqa: PLC0415 - loaded with the machine
+
+        self._offered(stage, trigger)
+        firing = Firing(self, stage, context, force=force)
+        self.machine.events[trigger].trigger(firing)
+        return firing
 
     def coerce_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Check values against the declared field types; return their stored forms.
@@ -458,19 +546,19 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
         stages[name] = CompiledStage(name, spec.title, spec.description, spec.initial,
                                      spec.final, spec.expected_duration, follow_ups)
     transitions: list[CompiledTransition] = []
-    by_pair: dict[tuple[str, str], CompiledTransition] = {}
     override_default = frozenset(doc.override_roles)
     for item in doc.transitions:
-        sources = tuple(expand_sources(doc, item.from_, item.to))
-        gate = _compile_criterion(item.gate, doc, env) if item.gate is not None else None
-        compiled = CompiledTransition(
-            item.trigger, sources, item.to, gate,
+        targets = item.targets()
+        sources = tuple(expand_sources(doc, item.from_, [t.to for t in targets]))
+        branches = tuple(
+            CompiledBranch(index, target.to, _compile_criterion(target.gate, doc, env)
+                           if target.gate is not None else None, target.title)
+            for index, target in enumerate(targets))
+        transitions.append(CompiledTransition(
+            item.trigger, sources, branches,
             frozenset(item.roles) if item.roles is not None else None,
             frozenset(item.override_roles) if item.override_roles is not None
             else override_default,
-            item.title)
-        transitions.append(compiled)
-        for stage in sources:
-            by_pair[(item.trigger, stage)] = compiled
+            item.title, wildcard=item.from_ == "*", branched=item.branches is not None))
     return CompiledJourney(doc.journey, doc.version, doc, stages, transitions,
-                           source=source, file=file, _by_pair=by_pair)
+                           source=source, file=file)

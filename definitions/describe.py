@@ -66,7 +66,9 @@ def describe(journey: CompiledJourney, lang: str = "en") -> dict[str, Any]:
              "title": pick(t.title, lang, t.trigger),
              "roles": sorted(t.roles) if t.roles is not None else None,
              "override_roles": sorted(t.override_roles),
-             "gate": describe_criterion(t.gate, lang) if t.gate else None}
+             "gate": describe_criterion(t.gate, lang) if t.gate else None,
+             "branches": [{"to": b.dest, "gate": describe_criterion(b.gate, lang)
+                           if b.gate else None} for b in t.branches]}
             for t in journey.transitions],
     }
 

@@ -50,10 +50,11 @@ def diagram(journey: CompiledJourney, fmt: str = "mermaid", *, lang: str = "en",
         {"name": name, "final": stage.final} for name, stage in journey.stages.items()]
     edges = []
     for transition in journey.transitions:
-        summary = _safe(gate_summary(transition.gate, lang))
-        edges.append({"trigger": transition.trigger, "source": list(transition.sources),
-                      "dest": transition.dest,
-                      "conditions": [summary] if summary else []})
+        for branch in transition.branches:  # one edge per branch, in the order tried
+            summary = _safe(gate_summary(branch.gate, lang))
+            edges.append({"trigger": transition.trigger, "source": list(transition.sources),
+                          "dest": branch.dest,
+                          "conditions": [summary] if summary else []})
     machine = GraphMachine(
         states=states, transitions=edges, initial=current or journey.initial,
         auto_transitions=False, show_conditions=True, show_state_attributes=False,

@@ -236,6 +236,14 @@ class _Merger:
             source = item.get("from")
             if source == stage:
                 return None
+            branches = item.get("branches")
+            if isinstance(branches, list) and any(
+                    isinstance(b, dict) and b.get("to") == stage for b in branches):
+                # a branch into the dropped stage goes; a transition left with none goes too
+                rest = [b for b in branches if not (isinstance(b, dict) and b.get("to") == stage)]
+                if not rest:
+                    return None
+                item = self._overlay(item, {"branches": rest})
             if isinstance(source, list) and stage in source:
                 rest = [s for s in source if s != stage]
                 return self._overlay(item, {"from": rest}) if rest else None

@@ -15,9 +15,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bompao.definitions.durations import Duration, parse_duration
 
@@ -26,6 +28,7 @@ __all__ = [
     "CRITERION_KINDS",
     "FIELD_TYPES",
     "Approval",
+    "BranchSpec",
     "Criterion",
     "DurationValue",
     "EvidenceSpec",
@@ -195,17 +198,76 @@ class StageSpec(_Strict):
     follow_ups: list[FollowUpSpec] = Field(default_factory=list)
 
 
+class BranchSpec(_Strict):
+    """One destination of a branched transition, taken when its gate passes (or has none)."""
+
+    to: Name
+    gate: Criterion | None = None
+    title: Text | None = None
+
+
+def _destination_problem(value: Any) -> InitErrorDetails | None:
+    """The error of a transition mapping with both or neither of ``to`` and ``branches``."""
+    if not isinstance(value, dict):
+        return None
+    if "branches" in value:
+        given = [key for key in ("to", "gate") if key in value]
+        if not given:
+            return None
+        keys = " and ".join(repr(key) for key in given)
+        return InitErrorDetails(type=PydanticCustomError("value_error", (
+            "{keys} and 'branches' exclude each other: give either 'to' (with an optional "
+            "'gate') or 'branches' (each with its own 'to' and 'gate')"), {"keys": keys}),
+            loc=("branches",), input=value)
+    if "to" in value:
+        return None
+    return InitErrorDetails(type=PydanticCustomError("value_error", (
+        "a transition needs 'to' (one destination) or 'branches' (several, tried in "
+        "order)")), loc=(), input=value)
+
+
 class TransitionSpec(_Strict):
-    """A way from one or more stages to another, fired by ``trigger``."""
+    """A way from one or more stages to another, fired by ``trigger``.
+
+    Either ``to`` (with an optional ``gate``) or ``branches``: destinations tried in
+    order, the first whose gate passes being taken.
+    """
 
     trigger: Name
     from_: Name | Literal["*"] | list[Name] = Field(alias="from")
-    to: Name
+    to: Name | None = None
     gate: Criterion | None = None
+    branches: list[BranchSpec] | None = Field(None, min_length=1)
     roles: list[Name] | None = None
     override_roles: list[Name] | None = None
     title: Text | None = None
     description: Text | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _to_or_branches(cls, value: Any, handler: Any) -> Any:
+        """``to`` (with an optional ``gate``) or ``branches``, reported beside any other
+        problem of the transition."""
+        problem = _destination_problem(value)
+        try:
+            result = handler(value)
+        except ValidationError as exc:
+            if problem is None:
+                raise
+            errors = [InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"],
+                                       ctx=e.get("ctx", {})) for e in exc.errors()]
+            errors.append(problem)
+            raise ValidationError.from_exception_data(exc.title, errors) from None
+        if problem is not None:
+            raise ValidationError.from_exception_data(cls.__name__, [problem])
+        return result
+
+    def targets(self) -> list[BranchSpec]:
+        """The destinations in order: the branches, or the one ``to`` with its ``gate``."""
+        if self.branches is not None:
+            return list(self.branches)
+        assert self.to is not None
+        return [BranchSpec(to=self.to, gate=self.gate)]
 
 
 class RemoveSpec(_Strict):

@@ -537,13 +537,19 @@ class _Project:
                      seq=event.seq)
             return
         try:
-            transition = compiled.transition(str(event.from_stage), str(event.trigger))
-            dest = compiled.dest(str(event.from_stage), str(event.trigger))
+            branches = compiled.branches(str(event.from_stage), str(event.trigger))
         except BompaoError as exc:
             self.add("gate", f"{compiled.ref} has no such transition: {exc}", seq=event.seq)
             return
-        if dest != event.to_stage:
-            self.add("gate", f"{event.trigger!r} from {event.from_stage!r} leads to {dest!r} "
+        # a transition with branches may lead to any of them; the gate checked is the one
+        # of the branch that leads where the event went
+        taken = p.get("branch")
+        index = taken.get("index") if isinstance(taken, dict) else None
+        branch = branches[index] if isinstance(index, int) and 0 <= index < len(branches) \
+            else next((b for b in branches if b.dest == event.to_stage), branches[0])
+        if branch.dest != event.to_stage:
+            dests = " or ".join(repr(b.dest) for b in branches)
+            self.add("gate", f"{event.trigger!r} from {event.from_stage!r} leads to {dests} "
                              f"in {compiled.ref}, not {event.to_stage!r}", seq=event.seq)
         recorded = p.get("gate")
         if not isinstance(recorded, list) or not all(isinstance(c, dict) for c in recorded):
@@ -551,7 +557,7 @@ class _Project:
                              "criteria", seq=event.seq)
             return
         try:
-            met = _recorded_met(transition.gate, recorded)
+            met = _recorded_met(branch.gate, recorded)
         except _GateMismatch as exc:
             self.add("gate", f"the criteria recorded for {event.trigger!r} do not fit the "
                              f"gate of {compiled.ref}: {exc}", seq=event.seq)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -48,6 +48,9 @@ from bompao.errors import (
 from bompao.storage import Database, repository
 from bompao.storage.hotpath import HotPath, ProjectRow
 from bompao.storage.tables import follow_ups, projects
+
+if TYPE_CHECKING:
+    from bompao.definitions.machine import Firing
 
 __all__ = ["Clock", "Engine", "Listener", "Project"]
 
@@ -607,10 +610,12 @@ class Engine:
 
     def _report(self, row: Row[Any], compiled: CompiledJourney, trigger: str,
                 now: datetime, lang: str = "en") -> GateReport:
-        transition = compiled.transition(row.stage, trigger)
-        result = transition.evaluate(self._context(row, now), compiled)
-        return GateReport.build(result, project=row.id, trigger=trigger, from_stage=row.stage,
-                                to_stage=transition.dest, lang=lang)
+        """Every branch's gate, evaluated without firing (what ``check`` shows)."""
+        context = self._context(row, now)
+        tried = [(branch, branch.evaluate(context, compiled))
+                 for branch in compiled.branches(row.stage, trigger)]
+        return GateReport.of_branches(tried, project=row.id, trigger=trigger,
+                                      from_stage=row.stage, lang=lang)
 
     def check(self, project_id: int, trigger: str | None = None, *,
               actor: Actor | None = None, lang: str = "en") -> GateReport:
@@ -691,10 +696,21 @@ class Engine:
                         actor: Actor | None, role: str | None, override: bool,
                         reason: str | None, now: datetime, *,
                         system: bool = False) -> _Change | GateReport:
+        """The change ``trigger`` makes to ``row``, or the report of the gate refusing it.
+
+        The journey's state machine resolves the trigger in the row's stage and fires it
+        on a per-call model: the first branch whose gate passes is taken, the stages'
+        exit and entry callbacks collect what to cancel and plan. The dispatcher calls
+        this too (``system=True``: a follow-up's transition, no role checks, ``override``
+        meaning its ``force``).
+
+        Raises:
+            NotFound: the trigger is not offered in the row's stage.
+            PermissionDenied: the actor lacks a role the transition (or override) needs.
+        """
         transition = compiled.transition(row.stage, trigger)
-        dest = compiled.dest(row.stage, trigger)  # the journey's state machine decides
         if system:
-            return self._system_change(row, compiled, trigger, dest, override, reason, now)
+            return self._system_change(row, compiled, trigger, override, reason, now)
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
@@ -706,62 +722,86 @@ class Engine:
                 f"trigger {trigger!r} needs one of the roles "
                 f"{', '.join(sorted(transition.roles))}; {_name(actor) or 'the caller'} "
                 f"acts as {', '.join(sorted(roles)) or 'no role'}")
-        report = self._report(row, compiled, trigger, now)
-        overridden = False
-        if not report.passable:
+        context = self._context(row, now)
+        firing = compiled.fire(row.stage, trigger, context)
+        refused: GateReport | None = None
+        if firing.taken is None:
+            refused = self._refused(row, trigger, firing)
             if not override:
-                return report
+                return refused
             if not roles & transition.override_roles:
                 allowed = ", ".join(sorted(transition.override_roles)) or "no role"
                 raise PermissionDenied(f"overriding the gate of {trigger!r} needs one of the "
                                        f"roles: {allowed}")
-            overridden = True
+            firing = compiled.fire(row.stage, trigger, context, force=True)
         # the role recorded is the authority used: for an override, a role that may override
         candidates = sorted(roles & (transition.roles or roles))
-        if overridden:
+        if refused is not None:
             candidates = sorted(set(candidates) & transition.override_roles) or sorted(
                 roles & transition.override_roles)
         acting_role = role or (candidates[0] if candidates else None)
+        dest = str(firing.state)
         after: list[tuple[str, dict[str, Any]]] = [
             ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),
             ("stage_entered", {"stage": dest, "trigger": trigger, "actor": actor})]
-        if overridden:
+        if refused is not None:
             after.insert(0, ("override", {"trigger": trigger, "reason": reason,
-                                          "report": report, "actor": actor}))
-        return self._move(row, compiled, dest, report, overridden, reason, now,
+                                          "report": refused, "actor": actor}))
+        return self._move(row, compiled, firing, refused, reason,
                           {"actor": _name(actor), "role": acting_role, "trigger": trigger},
                           after)
 
+    @staticmethod
+    def _refused(row: Any, trigger: str, firing: Firing) -> GateReport:
+        """The report of a firing in which no branch's gate passed."""
+        return GateReport.of_branches(firing.tried, project=row.id, trigger=trigger,
+                                      from_stage=row.stage)
+
     def _system_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
-                       trigger: str, dest: str,
-                       force: bool, reason: str | None, now: datetime) -> _Change | GateReport:
-        """A transition fired by a follow-up: no role checks; ``force`` skips the gate."""
-        report = self._report(row, compiled, trigger, now)
-        if not report.passable and not force:
-            return report
-        return self._move(row, compiled, dest, report, not report.passable, reason, now,
+                       trigger: str, force: bool, reason: str | None,
+                       now: datetime) -> _Change | GateReport:
+        """A transition fired by a follow-up: no role checks; ``force`` takes the first
+        branch when no gate passes."""
+        context = self._context(row, now)
+        firing = compiled.fire(row.stage, trigger, context)
+        refused: GateReport | None = None
+        if firing.taken is None:
+            refused = self._refused(row, trigger, firing)
+            if not force:
+                return refused
+            firing = compiled.fire(row.stage, trigger, context, force=True)
+        return self._move(row, compiled, firing, refused, reason,
                           {"actor": SYSTEM.name, "role": None, "trigger": trigger,
                            "follow_up": True}, [])
 
     @staticmethod
-    def _move(row: Any, compiled: CompiledJourney, dest: str,  # noqa: PLR0917
-              report: GateReport, overridden: bool, reason: str | None, now: datetime,
-              who: dict[str, Any], after: list[tuple[str, dict[str, Any]]]) -> _Change:
-        """The change that moves ``row`` to ``dest``: the event records the gate it passed."""
-        payload: dict[str, Any] = {"override": overridden,
-                                   "gate": [c.as_dict() for c in report.criteria]}
+    def _move(row: Any, compiled: CompiledJourney, firing: Firing,  # noqa: PLR0917
+              refused: GateReport | None, reason: str | None, who: dict[str, Any],
+              after: list[tuple[str, dict[str, Any]]]) -> _Change:
+        """The change a fired transition makes: the event records the gate it passed (the
+        taken branch's; the refused report's when overridden) and, for a transition with
+        branches, which branch was taken; the callbacks said what to cancel and plan."""
+        taken = firing.taken
+        assert taken is not None
+        overridden = refused is not None
+        _, result = firing.tried[-1]
+        gate = refused.criteria if refused is not None else GateReport.build(
+            result, project=row.id, trigger=who["trigger"], from_stage=row.stage,
+            to_stage=taken.dest).criteria
+        payload: dict[str, Any] = {"override": overridden, "gate": [c.as_dict() for c in gate]}
+        if firing.branched:
+            payload["branch"] = {"index": taken.index, "to": taken.dest}
         if who.get("follow_up"):
             payload["follow_up"] = True
-        if overridden:
+        if refused is not None:
             payload["reason"] = reason
-            payload["missing"] = [c.says for c in report.missing]
+            payload["missing"] = [c.says for c in refused.missing]
         event = {"kind": "advanced", "actor": who["actor"], "role": who["role"],
-                 "from_stage": row.stage, "to_stage": dest, "trigger": who["trigger"],
+                 "from_stage": row.stage, "to_stage": taken.dest, "trigger": who["trigger"],
                  "payload": payload}
-        return _Change({"stage": dest, "visit": row.visit + 1, "approvals": {},
-                        "stage_entered_at": now}, event, after,
-                       cancel=bool(compiled.stages[row.stage].follow_ups),
-                       plan=compiled if compiled.stages[dest].follow_ups else None)
+        return _Change({"stage": taken.dest, "visit": row.visit + 1, "approvals": {},
+                        "stage_entered_at": firing.context.now}, event, after,
+                       cancel=firing.cancel, plan=compiled if firing.plan else None)
 
     def advance_many(self, project_ids: Sequence[int], trigger: str,
                      actor: Actor | None = None, *, role: str | None = None) -> list[Project]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bompao.definitions import CriterionResult
+from bompao.definitions import CompiledBranch, CriterionResult
 
-__all__ = ["Criterion", "GateReport"]
+__all__ = ["BranchReport", "Criterion", "GateReport"]
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,43 @@ class Criterion:
         return {"kind": self.kind, "says": self.says, "met": self.met, "seen": dict(self.seen)}
 
 
+def _leaves(result: CriterionResult, lang: str) -> tuple[Criterion, ...]:
+    leaves: list[Criterion] = []
+
+    def walk(node: CriterionResult) -> None:
+        if node.children and node.kind in ("all", "any"):
+            for child in node.children:
+                walk(child)
+        else:
+            leaves.append(Criterion(node.kind, node.text(lang), node.met, node.seen))
+
+    walk(result)
+    return tuple(leaves)
+
+
+@dataclass(frozen=True)
+class BranchReport:
+    """One branch of a transition: where it leads and what its gate says now."""
+
+    to_stage: str
+    passable: bool
+    criteria: tuple[Criterion, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form: ``{"to", "passable", "criteria"}``."""
+        return {"to": self.to_stage, "passable": self.passable,
+                "criteria": [c.as_dict() for c in self.criteria]}
+
+
 @dataclass(frozen=True)
 class GateReport:
     """The verdict of one transition's gate for one project at one moment.
 
     ``criteria`` lists the leaf criteria in order (``all``/``any``/``not`` are kept in
-    ``tree``); ``missing`` the unmet ones that block the transition.
+    ``tree``); ``missing`` the unmet ones that block the transition. For a transition
+    with branches these are the branch that would be taken (the first whose gate
+    passes), or the first branch when none passes; ``branches`` has every branch
+    evaluated, in order, and ``branch`` the index of the one taken (None: none passes).
     """
 
     project: int
@@ -41,28 +72,44 @@ class GateReport:
     criteria: tuple[Criterion, ...]
     missing: tuple[Criterion, ...]
     tree: CriterionResult
+    branches: tuple[BranchReport, ...] = ()
+    branch: int | None = None
 
     @classmethod
     def build(cls, result: CriterionResult, *, project: int, trigger: str, from_stage: str,
               to_stage: str, lang: str = "en") -> GateReport:
-        """Flatten a criterion tree into a report."""
-        leaves: list[Criterion] = []
-
-        def walk(node: CriterionResult) -> None:
-            if node.children and node.kind in ("all", "any"):
-                for child in node.children:
-                    walk(child)
-            else:
-                leaves.append(Criterion(node.kind, node.text(lang), node.met, node.seen))
-
-        walk(result)
+        """Flatten a criterion tree into a report (a transition with one destination)."""
         missing = tuple(Criterion(n.kind, n.text(lang), n.met, n.seen) for n in result.unmet())
-        return cls(project, trigger, from_stage, to_stage, result.met, tuple(leaves),
-                   missing, result)
+        criteria = _leaves(result, lang)
+        return cls(project, trigger, from_stage, to_stage, result.met, criteria, missing,
+                   result, (BranchReport(to_stage, result.met, criteria),),
+                   0 if result.met else None)
+
+    @classmethod
+    def of_branches(cls, tried: Sequence[tuple[CompiledBranch, CriterionResult]], *,
+                    project: int, trigger: str, from_stage: str,
+                    lang: str = "en") -> GateReport:
+        """The report of the branches evaluated, in order: the first passable one's
+        criteria (the first branch's when none passes), and every branch's verdict.
+
+        Raises:
+            ValueError: ``tried`` is empty.
+        """
+        if not tried:
+            raise ValueError("a gate report needs at least one branch")
+        chosen = next((i for i, (_, result) in enumerate(tried) if result.met), None)
+        branch, result = tried[chosen or 0]
+        missing = tuple(Criterion(n.kind, n.text(lang), n.met, n.seen) for n in result.unmet())
+        reports = tuple(BranchReport(b.dest, r.met, _leaves(r, lang)) for b, r in tried)
+        return cls(project, trigger, from_stage, branch.dest, result.met,
+                   reports[chosen or 0].criteria, missing, result, reports,
+                   None if chosen is None else tried[chosen][0].index)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form: ``{"passable": bool, "criteria": [{"says", "met"}, ...]}``."""
+        """A JSON-ready form: ``{"passable": bool, "criteria": [{"says", "met"}, ...],
+        "branches": [{"to", "passable", "criteria"}, ...]}``."""
         return {"project": self.project, "trigger": self.trigger, "from": self.from_stage,
                 "to": self.to_stage, "passable": self.passable,
                 "criteria": [c.as_dict() for c in self.criteria],
-                "missing": [c.says for c in self.missing]}
+                "missing": [c.says for c in self.missing],
+                "branches": [b.as_dict() for b in self.branches]}

@@ -120,7 +120,7 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/unknown_key.yaml:6:5: error: unknown key 'titel' in stages.start (did you mean "
         "'title'?); allowed: description, expected_duration, final, follow_ups, initial, title"),
         ("broken/unknown_key.yaml:12:5: error: unknown key 'guard' in transitions[0]; allowed: "
-        "description, from, gate, override_roles, roles, title, to, trigger"),
+        "branches, description, from, gate, override_roles, roles, title, to, trigger"),
     ]),
     "wrong_type": (SchemaError, [
         "broken/wrong_type.yaml:2:10: error: version: expected a valid integer, got 'one'",
@@ -172,8 +172,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:13:5: error: unknown key 'titel' in stages.done (did you "
         "mean 'title'?); allowed: description, expected_duration, final, follow_ups, initial, "
         "title"),
-        ("broken/schema_problems.yaml:15:5: error: transitions[0] is missing the required key "
-        "'to'"),
+        ("broken/schema_problems.yaml:15:5: error: transitions[0]: a transition needs 'to' "
+        "(one destination) or 'branches' (several, tried in order)"),
         ("broken/schema_problems.yaml:17:11: error: transitions[0].gate: a criterion needs "
         "exactly one of all, any, not, expr, evidence, approval, min_time_in_stage; got "
         "'expr', 'evidence'"),
