@@ -10,7 +10,11 @@ import json
 import re
 from typing import Any
 
-from bompao.definitions.compiled import CompiledCriterion, CompiledJourney
+from bompao.definitions.compiled import (
+    CompiledCriterion,
+    CompiledJourney,
+    CompiledTransition,
+)
 from bompao.definitions.texts import pick
 
 __all__ = ["FORMATS", "diagram", "gate_summary"]
@@ -43,7 +47,7 @@ def _dot(text: str) -> str:
     return " ".join(text.split()).replace("\\", "\\\\")
 
 
-def _edge_label(transition: Any, lang: str) -> str:
+def _edge_label(transition: CompiledTransition, lang: str) -> str:
     """The trigger, or in a language other than English the transition's title in it."""
     title = (transition.title or {}).get(lang) if lang != "en" else None
     return title or transition.trigger
