@@ -229,9 +229,11 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
 
 
 def _print_diagnostics(ctx: Context, exc: DefinitionError) -> None:
+    from bompao.definitions.messages import diagnostic_text  # noqa: PLC0415
+
     if not ctx.as_json:
         for diagnostic in exc.diagnostics:
-            click.echo(printable(str(diagnostic)), err=True)
+            click.echo(printable(diagnostic_text(diagnostic, ctx.lang)), err=True)
 
 
 @cli.command()
@@ -973,6 +975,16 @@ def _busiest_journey(engine: Any, partner: str | None) -> str:
     return str(found or "social-incubator")
 
 
+def _lang_of(args: list[str]) -> str:
+    """The ``--lang`` given in ``args`` (for messages printed after click is done)."""
+    for index, arg in enumerate(args):
+        if arg == "--lang" and index + 1 < len(args) and args[index + 1] in ("en", "th"):
+            return args[index + 1]
+        if arg in ("--lang=en", "--lang=th"):
+            return arg.removeprefix("--lang=")
+    return _default_lang()
+
+
 def _fail(message: str, code: int) -> NoReturn:
     for line in message.splitlines() or [""]:
         click.echo(printable(line if line.startswith("error:") or _DIAGNOSTIC.match(line)
@@ -1019,13 +1031,17 @@ def main(argv: list[str] | None = None) -> None:
     except DefinitionError as exc:
         if debug:
             raise
+        from bompao.definitions.messages import diagnostic_text  # noqa: PLC0415
+
         for diagnostic in exc.diagnostics:
-            click.echo(printable(str(diagnostic)), err=True)
+            click.echo(printable(diagnostic_text(diagnostic, _lang_of(args))), err=True)
         raise SystemExit(exc.exit_code) from None
     except BompaoError as exc:
         if debug:
             raise
-        _fail(str(exc), exc.exit_code)
+        from bompao.definitions.messages import error_text  # noqa: PLC0415
+
+        _fail(error_text(exc, _lang_of(args)), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except _sqlalchemy_error() as exc:

@@ -10,18 +10,21 @@ cannot work, ``at:`` on a non-date field, templates that do not parse.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bompao.definitions.document import path_text
+from bompao.definitions.document import parse_document, path_text
 from bompao.definitions.expressions import (
     RESERVED,
     CelProblem,
+    cel_message,
     compile_expression,
     make_env,
     problem_mark,
 )
+from bompao.definitions.messages import Message, unknown_name
 from bompao.definitions.model import (
     ACTIONS,
     Criterion,
@@ -29,14 +32,17 @@ from bompao.definitions.model import (
     JourneyDoc,
     TransitionSpec,
 )
-from bompao.definitions.source import Source
+from bompao.definitions.source import Cause, Source
 from bompao.definitions.templates import TemplateProblem, check_template
 from bompao.definitions.values import coerce
-from bompao.errors import Diagnostic
+from bompao.errors import DefinitionError, Diagnostic
 
 __all__ = ["check_document", "expand_sources", "wildcard_sources"]
 
 Path = tuple[str | int, ...]
+Refers = tuple[tuple[str, str], ...]
+"""What a problem refers to, as :attr:`Source.causes` keys: a problem in the base
+journey that one of those explains is reported where the partner caused it."""
 _ACTION_KEYS = {
     "notify": {"to", "message"},
     "email": {"to", "message", "subject"},
@@ -78,10 +84,7 @@ def _listing(names: Iterable[str]) -> str:
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown {what} {name!r}{hint}; {what}s: {_listing(known)}"
+    return unknown_name(what, name, known)
 
 
 class _Checker:
@@ -92,9 +95,74 @@ class _Checker:
         self.problems: list[Diagnostic] = []
         self.roles = set(doc.roles)
         self.env: Any = None
+        self.unknown_stages = False
+        """An unknown stage is named somewhere: unreachable and dead-end stages may be
+        its consequences, reported only after the causes and only if they remain."""
+        self.graph_findings: dict[int, tuple[str, str]] = {}
+        self._base_marks: set[tuple[str, int, int]] | None = None
+        self._base_valid = False
 
-    def problem(self, path: Path, message: str, *, key: bool = False) -> None:
-        self.problems.append(self.source.diagnostic(path, message, key=key))
+    def problem(self, path: Path, message: str, *, key: bool = False, refers: Refers = (),
+                finding: tuple[str, str] | None = None) -> None:
+        diagnostic = self.source.diagnostic(path, message, key=key)
+        if self._caused_by_partner(diagnostic):
+            diagnostic = self._attribute(diagnostic, path, refers)
+        if finding is not None:
+            self.graph_findings[len(self.problems)] = finding
+        self.problems.append(diagnostic)
+
+    def _caused_by_partner(self, diagnostic: Diagnostic) -> bool:
+        """A problem inside the base that the base alone does not have."""
+        if diagnostic.file == self.source.file or self.source.base_source is None:
+            return False
+        if self._base_marks is None:
+            base = self.source.base_source
+            try:
+                own = check_document(parse_document(base), base, self.functions)
+            except DefinitionError:
+                own = None
+            self._base_marks = {(d.file, d.line, d.column) for d in own} \
+                if own is not None else set()
+            self._base_valid = own is not None
+        return self._base_valid and (
+            diagnostic.file, diagnostic.line, diagnostic.column) not in self._base_marks
+
+    def _attribute(self, diagnostic: Diagnostic, path: Path, refers: Refers) -> Diagnostic:
+        """A problem inside the base journey, reported at what the partner did to cause it
+        (a ``remove`` entry, a replacing transition, else its ``extends``), with the base
+        location in the message."""
+        where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}"
+        cause = next((self.source.causes[ref] for ref in refers
+                      if ref in self.source.causes), None)
+        if cause is None:
+            mark = self.source.extends_mark or self.source.mark(())
+            return Diagnostic(mark.file, mark.line, mark.column, Message(
+                "extends.base", ref=self.source.base, problem=diagnostic.message, where=where))
+        if cause.kind == "replace" and cause.transition is not None:
+            trigger, source, stage = cause.transition
+            message = Message("extends.replaced", trigger=trigger, source=source, stage=stage,
+                              problem=diagnostic.message, where=where)
+        else:
+            consequence: Message | str = ""
+            if cause.transition is not None and refers[0][0] != cause.kind.removesuffix("s"):
+                trigger, source, stage = cause.transition
+                consequence = Message("consequence.transition", trigger=trigger,
+                                      source=source, stage=stage)
+            message = Message("extends.removed", kind=cause.kind, name=cause.name,
+                              consequence=consequence, where=where,
+                              problem=diagnostic.message, fix=self._fix(path, cause))
+        return Diagnostic(cause.mark.file, cause.mark.line, cause.mark.column, message)
+
+    def _fix(self, path: Path, cause: Cause) -> Message:
+        """How a partner repairs the base where its change broke ``path``."""
+        if len(path) >= 3 and path[0] == "stages":
+            return Message("fix.override", path=path_text(path[:3]))
+        if len(path) >= 2 and path[0] == "transitions" and isinstance(path[1], int):
+            transition = self.doc.transitions[path[1]]
+            source = transition.from_ if isinstance(transition.from_, str) \
+                else ", ".join(transition.from_)
+            return Message("fix.transition", trigger=transition.trigger, source=source)
+        return Message("fix.keep", name=cause.name)
 
     def run(self) -> list[Diagnostic]:
         self.settings()
@@ -103,8 +171,114 @@ class _Checker:
         self.transitions()
         self.follow_ups()
         self.graph()
-        self.problems.sort(key=lambda d: (d.file, d.line, d.column))
-        return self.problems
+        return self._root_causes_first()
+
+    def _root_causes_first(self) -> list[Diagnostic]:
+        """Sort by position, with consequences after their causes or left out.
+
+        When an unknown stage is named, the unreachable and dead-end stages that
+        reading it as the closest known stage would mend are left out, and the rest
+        come after the causes. A stage that cannot be reached only because another
+        unreachable stage is its way in is named in that stage's message instead.
+        """
+        def order(d: Diagnostic) -> tuple[str, int, int]:
+            return d.file, d.line, d.column
+
+        outgoing, exits, reached = self._graph(mend=self.unknown_stages)
+        mended = ({("unreachable", name) for name in reached}
+                  | {("dead_end", name) for name in exits}) if self.unknown_stages else set()
+        unreachable = [name for name in self.doc.stages if name not in reached]
+        through = self._unreachable_roots(unreachable, outgoing)
+        causes: list[Diagnostic] = []
+        consequences: list[Diagnostic] = []
+        for index, found in enumerate(self.problems):
+            diagnostic = found
+            finding = self.graph_findings.get(index)
+            if finding is None:
+                causes.append(diagnostic)
+                continue
+            if finding in mended:
+                continue
+            rule, stage = finding
+            if rule == "unreachable":
+                if stage not in through:
+                    continue
+                if through[stage] and isinstance(diagnostic.message, Message) \
+                        and diagnostic.message.key == "unreachable":
+                    diagnostic = Diagnostic(
+                        diagnostic.file, diagnostic.line, diagnostic.column,
+                        Message("unreachable_with", **diagnostic.message.params,
+                                others=", ".join(map(repr, through[stage]))))
+            (consequences if self.unknown_stages else causes).append(diagnostic)
+        return sorted(causes, key=order) + sorted(consequences, key=order)
+
+    @staticmethod
+    def _unreachable_roots(unreachable: list[str],
+                           outgoing: dict[str, set[str]]) -> dict[str, list[str]]:
+        """Each unreachable stage that is not reached through another unreachable stage,
+        with the unreachable stages only it leads to."""
+        inside = set(unreachable)
+        entered = {nxt for name in unreachable for nxt in outgoing.get(name, ()) if
+                   nxt in inside and nxt != name}
+        roots = [name for name in unreachable if name not in entered]
+        covered: set[str] = set()
+        result: dict[str, list[str]] = {}
+
+        def cover(root: str) -> None:
+            result[root] = []
+            covered.add(root)
+            frontier = [root]
+            while frontier:
+                for nxt in sorted(outgoing.get(frontier.pop(), ())):
+                    if nxt in inside and nxt not in covered:
+                        covered.add(nxt)
+                        result[root].append(nxt)
+                        frontier.append(nxt)
+
+        for root in roots:
+            cover(root)
+        for name in unreachable:  # cycles of unreachable stages: the first one stands
+            if name not in covered:
+                cover(name)
+        return result
+
+    def _graph(self, *, mend: bool) -> tuple[dict[str, set[str]], set[str], set[str]]:
+        """(outgoing edges, stages with some way out, stages reached from the initial).
+
+        With ``mend``, an unknown stage name reads as the closest known one, or, with
+        none close, still counts as a way out of its source.
+        """
+        stages = self.doc.stages
+
+        def known(name: str) -> str | None:
+            if name in stages:
+                return name
+            close = difflib.get_close_matches(name, list(stages), n=1) if mend else []
+            return close[0] if close else None
+
+        outgoing: dict[str, set[str]] = {name: set() for name in stages}
+        exits: set[str] = set()
+        for transition in self.doc.transitions:
+            destinations = [transition.to] if getattr(transition, "to", None) else [
+                branch.to for branch in getattr(transition, "branches", None) or []]
+            for dest in destinations:
+                target = known(dest)
+                for name in expand_sources(self.doc, transition.from_, dest):
+                    source = known(name)
+                    if source is None or (target is None and not mend):
+                        continue
+                    exits.add(source)
+                    if target is not None:
+                        outgoing[source].add(target)
+        initial = next((name for name, stage in stages.items() if stage.initial), None)
+        reached = {initial} if initial else set()
+        frontier = list(reached)
+        while frontier:
+            for nxt in outgoing[frontier.pop()]:
+                if nxt not in reached:
+                    reached.add(nxt)
+                    frontier.append(nxt)
+        return outgoing, exits, reached
 
     def settings(self) -> None:
         try:
@@ -136,7 +310,7 @@ class _Checker:
 
     def role(self, path: Path, role: str) -> None:
         if role not in self.roles:
-            self.problem(path, _unknown("role", role, self.roles))
+            self.problem(path, _unknown("role", role, self.roles), refers=(("role", role),))
 
     def fields(self) -> None:
         for name, spec in self.doc.fields.items():
@@ -176,7 +350,9 @@ class _Checker:
                 where: Path = (*path, "from", offset) if isinstance(transition.from_, list) \
                     else (*path, "from")
                 if name not in stages:
-                    self.problem(where, _unknown("stage", name, stages))
+                    self.unknown_stages = True
+                    self.problem(where, _unknown("stage", name, stages),
+                                 refers=(("stage", name),))
                     continue
                 if stages[name].final:
                     self.problem(where, f"transition {transition.trigger!r} leaves the final "
@@ -202,13 +378,17 @@ class _Checker:
         stages = self.doc.stages
         if transition.branches is None:
             if transition.to is not None and transition.to not in stages:
-                self.problem((*path, "to"), _unknown("stage", transition.to, stages))
+                self.unknown_stages = True
+                self.problem((*path, "to"), _unknown("stage", transition.to, stages),
+                             refers=(("stage", transition.to),))
             return
         open_at: int | None = None
         for offset, branch in enumerate(transition.branches):
             where: Path = (*path, "branches", offset)
             if branch.to not in stages:
-                self.problem((*where, "to"), _unknown("stage", branch.to, stages))
+                self.unknown_stages = True
+                self.problem((*where, "to"), _unknown("stage", branch.to, stages),
+                             refers=(("stage", branch.to),))
             if open_at is not None:
                 self.problem(where, f"branch {offset + 1} of {transition.trigger!r} (to "
                              f"{branch.to!r}) can never be taken: branch {open_at + 1} before "
@@ -233,7 +413,8 @@ class _Checker:
         elif kind == "evidence" and criterion.evidence is not None:
             if criterion.evidence not in self.doc.evidence:
                 self.problem((*path, "evidence"),
-                             _unknown("evidence item", criterion.evidence, self.doc.evidence))
+                             _unknown("evidence item", criterion.evidence, self.doc.evidence),
+                             refers=(("evidence", criterion.evidence),))
         elif kind == "approval" and criterion.approval is not None:
             self.role((*path, "approval", "role"), criterion.approval.role)
 
@@ -252,8 +433,14 @@ class _Checker:
         except CelProblem as problem:
             mark = self.source.mark(path)
             line, column = problem_mark(mark, problem.line, problem.column, text)
-            self.problems.append(Diagnostic(
-                mark.file, line, column, f"{path_text(path)}: CEL: {problem.message}"))
+            message = cel_message(path_text(path), problem, text,
+                                  {name: spec.type for name, spec in self.doc.fields.items()})
+            diagnostic = Diagnostic(mark.file, line, column, message)
+            if self._caused_by_partner(diagnostic):
+                names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+                diagnostic = self._attribute(diagnostic, path,
+                                             tuple(("field", name) for name in names))
+            self.problems.append(diagnostic)
 
     def follow_ups(self) -> None:
         for name, stage in self.doc.stages.items():
@@ -274,7 +461,8 @@ class _Checker:
         if spec.at is not None:
             field = self.doc.fields.get(spec.at)
             if field is None:
-                self.problem((*path, "at"), _unknown("field", spec.at, self.doc.fields))
+                self.problem((*path, "at"), _unknown("field", spec.at, self.doc.fields),
+                             refers=(("field", spec.at),))
             elif field.type not in ("date", "datetime"):
                 self.problem((*path, "at"), f"at: field {spec.at!r} is {field.type}; "
                              "'at' needs a date or datetime field")
@@ -300,8 +488,11 @@ class _Checker:
             offered = {t.trigger for t in self.doc.transitions
                        if stage in expand_sources(self.doc, t.from_, _dests(t))}
             if spec.trigger not in offered:
-                self.problem((*path, "trigger"), f"no transition from stage {stage!r} offers "
-                             f"trigger {spec.trigger!r}; it offers: {_listing(offered)}")
+                listing: str = ", ".join(sorted(offered)) if offered else Message(
+                    "none_declared")
+                self.problem((*path, "trigger"), Message(
+                    "trigger_not_offered", stage=stage, trigger=spec.trigger, listing=listing),
+                             refers=(("trigger", spec.trigger),))
         if spec.action == "webhook" and spec.endpoint and "/" in spec.endpoint:
             self.problem((*path, "endpoint"), f"endpoint {spec.endpoint!r} looks like a URL; "
                          "a journey names an endpoint and the operator's configuration "
@@ -334,11 +525,12 @@ class _Checker:
                     frontier.append(nxt)
         for name, stage in stages.items():
             if name not in reached:
-                self.problem(("stages", name), f"stage {name!r} cannot be reached from the "
-                             f"initial stage {initial!r}", key=True)
+                self.problem(("stages", name), Message("unreachable", stage=name,
+                                                       initial=initial), key=True,
+                             refers=(("into", name),), finding=("unreachable", name))
             if not stage.final and not outgoing[name]:
-                self.problem(("stages", name), f"stage {name!r} is not final and has no way "
-                             "out: add a transition from it or mark it 'final: true'", key=True)
+                self.problem(("stages", name), Message("dead_end", stage=name), key=True,
+                             finding=("dead_end", name))
 
 
 def check_document(doc: JourneyDoc, source: Source,

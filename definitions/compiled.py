@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
+from bompao.definitions.messages import Message, did_you_mean
 from bompao.definitions.model import (
     Criterion,
     EvidenceSpec,
@@ -458,8 +459,9 @@ class CompiledJourney:
             spec = self.doc.fields.get(name)
             if spec is None:
                 known = ", ".join(sorted(self.doc.fields)) or "none"
-                raise InvalidValue(f"unknown field {name!r} in journey {self.ref}; "
-                                   f"fields: {known}")
+                raise InvalidValue(Message("field.unknown", name=name, ref=self.ref,
+                                           hint=did_you_mean(name, self.doc.fields),
+                                           fields=known))
             try:
                 result[name] = from_text(spec.type, value) if text and isinstance(
                     value, str) else coerce(spec.type, value)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bompao.definitions.messages import key_name_message
 from bompao.definitions.model import JourneyDoc
 from bompao.definitions.source import Source
 from bompao.errors import Diagnostic, SchemaError
@@ -44,10 +45,25 @@ def parse_document(source: Source) -> JourneyDoc:
 def _diagnostics(source: Source, exc: ValidationError) -> list[Diagnostic]:
     seen: set[tuple[Any, ...]] = set()
     result: list[Diagnostic] = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # a name that fails its pattern also fails the union's other shapes ('*', a list):
+    # those add nothing (an issue-15 root-cause rule)
+    named = {error["loc"][:-1] for error in errors if error["type"] ==
+             "string_pattern_mismatch" and error["loc"][-1:] == ("constrained-str",)}
+    bad_stages = {error["loc"][1] for error in errors if error["loc"][:1] == ("stages",)
+                  and error["loc"][-1:] == ("[key]",)}
+    for error in errors:
         path = _data_path(source.data, error["loc"])
         kind = error["type"]
-        if kind == "extra_forbidden":
+        if kind in ("literal_error", "list_type") and error["loc"][:-1] in named:
+            continue
+        if error["loc"][:1] == ("transitions",) and isinstance(error.get("input"), str) \
+                and error["input"] in bad_stages:
+            continue  # a reference to a stage whose key is reported already
+        if error["loc"][-1:] == ("[key]",) and kind == "string_pattern_mismatch":
+            message: str = key_name_message(path[:-1])
+            diagnostic = source.diagnostic(path[:-1], message, key=True)
+        elif kind == "extra_forbidden":
             message = _unknown_key(path)
             diagnostic = source.diagnostic(path, message, key=True)
         elif kind == "missing":

@@ -16,12 +16,14 @@ from typing import Any
 
 from cel_expr_python import cel
 
+from bompao.definitions.messages import Message, did_you_mean
 from bompao.definitions.source import Mark
 
 __all__ = [
     "BUILTIN_VARIABLES",
     "RESERVED",
     "CelProblem",
+    "cel_message",
     "compile_expression",
     "make_env",
     "problem_mark",
@@ -42,6 +44,16 @@ _SCALARS = {
     "bool": cel.Type.BOOL, "date": cel.Type.TIMESTAMP, "datetime": cel.Type.TIMESTAMP,
 }
 _PROBLEM = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+_UNDECLARED = re.compile(r"^undeclared reference to '([^']+)'")
+_OVERLOAD = re.compile(r"^found no matching overload for '_(==|!=|<=|>=|<|>)_' applied to "
+                       r"'\((.+), (.+)\)'$")
+_OPERAND_END = re.compile(r"""("[^"]*"|'[^']*'|[\w.]+)$""")
+_OPERAND_START = re.compile(r"""^("[^"]*"|'[^']*'|[\w.]+(\([^()]*\))?)""")
+_KIND_KEYS = {"int": "kind.number", "uint": "kind.number", "double": "kind.decimal",
+              "string": "kind.text", "bool": "kind.bool",
+              "google.protobuf.Timestamp": "kind.date", "timestamp": "kind.date",
+              "google.protobuf.Duration": "kind.duration", "duration": "kind.duration"}
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +120,71 @@ def _first_problem(text: str) -> CelProblem:
     if match is None:
         return CelProblem(1, 1, text.strip().splitlines()[0] if text.strip() else "invalid")
     return CelProblem(int(match.group(1)), int(match.group(2)), match.group(3).strip())
+
+
+def _kind(cel_type: str) -> Message:
+    key = _KIND_KEYS.get(cel_type)
+    if key is not None:
+        return Message(key)
+    if cel_type.startswith("list("):
+        return Message("kind.list")
+    if cel_type.startswith("map("):
+        return Message("kind.map")
+    return Message("kind.other", name=cel_type)
+
+
+def _operands(text: str, line: int, column: int, op: str) -> tuple[str, str] | None:
+    """The operands around the operator CEL points at (1-based line and column)."""
+    lines = text.split("\n")
+    if line > len(lines):
+        return None
+    at = sum(len(row) + 1 for row in lines[:line - 1]) + column - 1
+    if text[at:at + len(op)] != op:
+        return None
+    before, after = text[:at].rstrip(), text[at + len(op):].lstrip()
+    if before.endswith(")"):
+        depth, start = 0, len(before)
+        for index in range(len(before) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(before[index], 0)
+            if depth == 0:
+                start = index
+                break
+        name = re.search(r"[\w.]*$", before[:start])
+        left = before[(name.start() if name else start):]
+    else:
+        match = _OPERAND_END.search(before)
+        if match is None:
+            return None
+        left = match.group(1)
+    match = _OPERAND_START.match(after)
+    return (left, match.group(1)) if match else None
+
+
+def cel_message(path: str, problem: CelProblem, text: str,
+                fields: Mapping[str, str]) -> str:
+    """CEL's message for ``problem`` in plain words where it is a common mistake: an
+    unknown name (with the closest declared one) or a comparison of values of different
+    types (a number with a quoted number, say); CEL's own words otherwise."""
+    undeclared = _UNDECLARED.match(problem.message)
+    if undeclared:
+        name = undeclared.group(1).split(".")[0]
+        known = [*fields, *BUILTIN_VARIABLES]
+        return Message("cel.undeclared", path=path, name=name, hint=did_you_mean(name, known),
+                       fields=", ".join(sorted(fields)) or "none declared")
+    overload = _OVERLOAD.match(problem.message)
+    operands = overload and _operands(text, problem.line, problem.column, overload.group(1))
+    if overload and operands:
+        op, left_type, right_type = overload.groups()
+        left, right = operands
+        if left[:1] in "\"'" and right[:1] not in "\"'":  # put the literal second
+            left, right, left_type, right_type = right, left, right_type, left_type
+        if right_type == "string" and right[:1] in "\"'" and left_type in (
+                "int", "uint", "double") and _NUMBER.match(right[1:-1].strip()):
+            return Message("cel.compare_quoted", path=path, left=left,
+                           left_kind=_kind(left_type), right=right, bare=right[1:-1].strip())
+        return Message("cel.compare", path=path, op=op, left=left, left_kind=_kind(left_type),
+                       right=right, right_kind=_kind(right_type))
+    return f"{path}: CEL: {problem.message}"
 
 
 def problem_mark(value: Mark, line: int, column: int, expression: str = "") -> tuple[int, int]:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bompao.definitions.source import Positions, Source
+from bompao.definitions.source import Cause, Mark, Positions, Source
 from bompao.errors import DefinitionError, Diagnostic, ExtendsError, NotFound
 
 __all__ = ["Resolver", "parse_ref", "resolve_extends"]
@@ -74,13 +74,15 @@ def resolve_extends(source: Source, resolve: Resolver | None,
         where = source.diagnostic(("extends",), f"the base journey {ref!r} is invalid")
         raise ExtendsError([where, *exc.diagnostics]) from None
     base = resolve_extends(base, resolve, (*_chain, me))
-    return _Merger(base, source).merge()
+    return _Merger(base, source, ref).merge()
 
 
 class _Merger:
-    def __init__(self, base: Source, child: Source) -> None:
+    def __init__(self, base: Source, child: Source, ref: str = "") -> None:
         self.base = base
         self.child = child
+        self.ref = ref
+        self.causes: dict[tuple[str, str], Cause] = dict(base.causes)
         self.positions = Positions()
         self.positions.merge(base.positions)
         self.positions.merge(child.positions)
@@ -108,7 +110,27 @@ class _Merger:
         if self.problems:
             raise ExtendsError(sorted(self.problems, key=lambda d: (d.file, d.line, d.column)))
         return Source(file=self.child.file, data=result, positions=self.positions,
-                      text=self.child.text)
+                      text=self.child.text, base=self.ref,
+                      extends_mark=self.child.mark(("extends",)), causes=self.causes,
+                      base_source=self.base)
+
+    def _cause(self, keys: list[tuple[str, str]], mark: Mark, kind: str, name: str,
+               transition: tuple[str, str, str] | None = None) -> None:
+        """Remember what the partner did, for problems it causes in the base."""
+        cause = Cause(mark, kind, name, transition)
+        for key in keys:
+            self.causes.setdefault(key, cause)
+
+    def _dropped(self, item: Any, mark: Mark, kind: str, name: str) -> None:
+        """A base transition was dropped by a removal at ``mark``."""
+        if isinstance(item, dict) and isinstance(item.get("trigger"), str):
+            source = item.get("from")
+            text = source if isinstance(source, str) else ", ".join(map(str, source or []))
+            transition = (item["trigger"], text, str(item.get("to")))
+            keys = [("into", str(item.get("to")))]
+            if kind != "replace":  # a replaced transition's trigger is still there
+                keys.insert(0, ("trigger", item["trigger"]))
+            self._cause(keys, mark, kind, name, transition)
 
     def _combine(self, key: str, base: Any, child: Any) -> Any:
         if key == "roles" and isinstance(base, list) and isinstance(child, list):
@@ -176,7 +198,11 @@ class _Merger:
             for index, item in enumerate(origin_list):
                 key = self._transition_key(item)
                 if origin_list is base and key in replaced:
-                    item = replaced[key]  # noqa: PLW2901 - the override takes the base's place
+                    new = replaced[key]
+                    if isinstance(item, dict) and new.get("to") != item.get("to"):
+                        self._dropped(item, self.child.mark(("transitions", child.index(new))),
+                                      "replace", str(new.get("trigger")))
+                    item = new  # noqa: PLW2901 - the override takes the base's place
                     used.add(id(item))
                     origin, at = child, child.index(item)
                 elif origin_list is child and id(item) in used:
@@ -226,15 +252,19 @@ class _Merger:
                               f"it has: {known}")
                 continue
             del container[name]
+            mark = self.child.mark(("remove", kind, index))
+            self._cause([(kind.removesuffix("s"), name)], mark, kind, name)
             if kind == "stages":
-                self._drop_stage(result, name)
+                self._drop_stage(result, name, mark)
 
-    def _drop_stage(self, result: dict[str, Any], stage: str) -> None:
+    def _drop_stage(self, result: dict[str, Any], stage: str, mark: Mark) -> None:
         def keep(item: Any) -> Any:
             if not isinstance(item, dict) or item.get("to") == stage:
+                self._dropped(item, mark, "stages", stage)
                 return None
             source = item.get("from")
             if source == stage:
+                self._dropped(item, mark, "stages", stage)
                 return None
             branches = item.get("branches")
             if isinstance(branches, list) and any(
@@ -272,6 +302,9 @@ class _Merger:
                               f"remove.transitions: {entry!r} matches no transition of the "
                               f"base journey; its triggers: {', '.join(triggers)}")
             doomed = {id(m) for m in match}
+            for item in match:
+                self._dropped(item, self.child.mark(("remove", "transitions", index)),
+                              "transitions", str(item.get("trigger")))
 
             def drop(item: Any, doomed: set[int] = doomed) -> Any:
                 return None if id(item) in doomed else item

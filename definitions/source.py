@@ -17,9 +17,11 @@ from typing import Any, ClassVar
 
 import yaml
 
+from bompao.definitions.messages import Message
 from bompao.errors import Diagnostic, LoadError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Mark", "Positions", "Source", "load_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Cause", "Mark", "Positions", "Source",
+           "load_yaml"]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -115,14 +117,41 @@ class Positions:
         return None if best is None else as_mark(best)
 
 
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Something a partner journey did to its base that a problem may trace back to.
+
+    ``mark`` is in the partner's own file: the ``remove`` entry, or the transition
+    that replaced a base transition. ``transition`` is the base transition this
+    dropped or replaced, as ``(trigger, from, to)``.
+    """
+
+    mark: Mark
+    kind: str
+    """``stages``, ``transitions``, ``fields`` or ``evidence`` for a removal;
+    ``replace`` for a transition that replaced the base's."""
+    name: str
+    transition: tuple[str, str, str] | None = None
+
+
 @dataclass
 class Source:
-    """A loaded document: its data, the file name used in messages, and positions."""
+    """A loaded document: its data, the file name used in messages, and positions.
+
+    A merged partner journey also knows its ``base`` reference, where its
+    ``extends`` key is, and the :class:`Cause` of each change it made to the base,
+    keyed by ``("stage"|"trigger"|"field"|"evidence"|"into", name)``.
+    """
 
     file: str
     data: dict[str, Any]
     positions: Positions = field(default_factory=Positions)
     text: str = ""
+    base: str | None = None
+    extends_mark: Mark | None = None
+    causes: dict[tuple[str, str], Cause] = field(default_factory=dict)
+    base_source: Source | None = field(default=None, repr=False)
+    """The base as merged before this journey's changes (to tell its own problems)."""
 
     def mark(self, path: Path, *, key: bool = False) -> Mark:
         """The position of ``path`` (or of its nearest existing ancestor)."""
@@ -173,6 +202,88 @@ def _error(file: str, mark: yaml.Mark | None, message: str) -> LoadError:
     if mark is None:
         return LoadError.at(file, 1, 1, message)
     return LoadError.at(file, mark.line + 1, mark.column + 1, message)
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _key_of(line: str) -> str:
+    return line.strip().removeprefix("- ").split(":", 1)[0].strip()
+
+
+def _explain_indent(file: str, lines: list[str], row: int) -> LoadError | None:
+    """A line indented like no key above it: name the indents that would fit."""
+    if row >= len(lines) or not lines[row].strip():
+        return None
+    spaces = _indent_of(lines[row])
+    levels: list[tuple[int, str]] = []  # (indent, key) of each enclosing level, inner first
+    for above in reversed(lines[:row]):
+        stripped = above.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = _indent_of(above)
+        if not levels or indent < levels[-1][0]:
+            levels.append((indent, _key_of(above)))
+        if indent == 0:
+            break
+    options = [(indent, key) for indent, key in levels if indent != spaces]
+    if not options or not _key_of(lines[row]):
+        return None
+    if len(options) == 1:
+        message = Message("yaml.indent_one", key=_key_of(lines[row]), spaces=spaces,
+                          deeper=options[0][0], beside=options[0][1])
+    else:
+        message = Message("yaml.indent", key=_key_of(lines[row]), spaces=spaces,
+                          deeper=options[0][0], beside=options[0][1],
+                          shallower=options[1][0], parent=options[1][1])
+    return LoadError.at(file, row + 1, spaces + 1, message)
+
+
+def _explain(file: str, text: str, exc: yaml.MarkedYAMLError) -> LoadError | None:
+    """Plain words and the fix for the YAML mistakes people make most; None for others."""
+    problem = str(exc.problem or "")
+    context = str(exc.context or "")
+    mark = exc.problem_mark
+    if mark is None:
+        return None
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "'\\t'" in problem or (mark.column < len(line) and line[mark.column] == "\t"):
+        return LoadError.at(file, mark.line + 1, mark.column + 1, Message("yaml.tab"))
+    if context == "while scanning an alias" and exc.context_mark is not None:
+        at = exc.context_mark
+        return LoadError.at(file, at.line + 1, at.column + 1, Message("yaml.alias"))
+    if problem.startswith("found undefined alias"):
+        name = problem.removeprefix("found undefined alias").strip().strip("'")
+        return LoadError.at(file, mark.line + 1, mark.column + 1,
+                            Message("yaml.undefined_alias", name=name))
+    if problem == "mapping values are not allowed here":
+        head = line[:mark.column]
+        if ": " in head.lstrip().removeprefix("- "):
+            start = head.index(": ") + 2
+            value = line[start:].strip()
+            quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return LoadError.at(file, mark.line + 1, start + 1,
+                                Message("yaml.colon", quoted=quoted))
+        for row in range(mark.line - 1, -1, -1):
+            above = lines[row].strip()
+            if above and not above.startswith("#"):
+                if ":" not in above:
+                    return LoadError.at(file, row + 1, _indent_of(lines[row]) + 1 + len(
+                        above), Message("yaml.missing_colon", line=row + 1, text=above))
+                break
+        return None
+    if problem.startswith("expected <block end>") and "block mapping" in context:
+        return _explain_indent(file, lines, mark.line)
+    closing = {"flow mapping": ("{", "}"), "flow sequence": ("[", "]")}
+    for kind, (opening, close) in closing.items():
+        if kind in context and exc.context_mark is not None and "stream end" in problem:
+            at = exc.context_mark
+            return LoadError.at(file, at.line + 1, at.column + 1,
+                                Message("yaml.unclosed", open=opening, close=close,
+                                        line=at.line + 1))
+    return None
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -275,6 +386,9 @@ def _load_composed(text: str, file: str) -> Source:
         try:
             _compose(_PyLoader, text)
         except yaml.MarkedYAMLError as exc:
+            explained = _explain(file, text, exc)
+            if explained is not None:
+                raise explained from None
             raise _error(file, exc.problem_mark or exc.context_mark,
                          f"invalid YAML: {exc.problem or exc.context}") from None
         except yaml.reader.ReaderError as exc:

@@ -95,8 +95,9 @@ def test_problems_point_into_the_file_they_come_from() -> None:
     with pytest.raises(CheckError) as caught:
         compile_journey(text, file="child.yaml", resolve=resolver(broken_base))
     assert [str(d) for d in caught.value.diagnostics] == [
-        ("base.yaml:19:49: error: transitions[0].gate.expr: CEL: undeclared reference to "
-        "'scor' (in container '')"),
+        ("base.yaml:19:49: error: transitions[0].gate.expr: CEL: unknown name 'scor' (did you "
+         "mean 'score'?); an expression sees the fields (score) and evidence, approvals, "
+         "days_in_stage, now"),
         "child.yaml:5:25: error: unknown field 'nowhere'; fields: score",
     ]
 

@@ -225,10 +225,12 @@ def test_non_mapping_roots_are_refused(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: invalid YAML: but found another document"),
-    ("a: [1, 2\n", ("f.yaml:2:1: error: invalid YAML: expected ',' or ']', but got '<stream "
-                   "end>'")),
+    ("a: [1, 2\n", ("f.yaml:1:4: error: invalid YAML: the '[' at line 1 is never closed; "
+                   "add ']' at the end of its value")),
     ("a: 1\n b: 2\n", "f.yaml:2:3: error: invalid YAML: mapping values are not allowed here"),
-    ("a: *nowhere\n", "f.yaml:1:4: error: invalid YAML: found undefined alias 'nowhere'"),
+    ("a: *nowhere\n", ("f.yaml:1:4: error: invalid YAML: '*nowhere' is a YAML alias, but no "
+                      "anchor '&nowhere' is defined above it; to write the text itself, put "
+                      "it in quotes: \"*nowhere\"")),
     ("1: one\n", "f.yaml:1:1: error: keys must be text; got 1 (int)"),
     ("? [a]\n: b\n", "f.yaml:1:3: error: keys must be text; got ['a'] (list)"),
     ("a: 1\na: 2\n", "f.yaml:2:1: error: duplicate key 'a' (first at line 1)"),
