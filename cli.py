@@ -178,12 +178,19 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--deep", is_flag=True, help="Also prove, with the Z3 solver, what can never "
+              "happen: gates no values can satisfy (given fields' min/max), a "
+              "min_time_in_stage longer than a follow-up transition that always leaves first, "
+              "follow-ups that can never fire, stages that can never be entered or never "
+              "reach a final stage. Expressions outside the subset it understands get a "
+              "'note: not checked'.")
 @pass_ctx
-def validate(ctx: Context, paths: tuple[str, ...]) -> None:
+def validate(ctx: Context, paths: tuple[str, ...], deep: bool) -> None:
     """Check journey files (or directories of them); print every problem with its position.
 
-    Exit 0 when all are valid, 1 when any is not. A file may extend a bundled
-    journey, one in --journeys, or another file given here.
+    Exit 0 when all are valid, 1 when any is not (with --deep: or has a deep-check
+    error; notes alone do not fail). A file may extend a bundled journey, one in
+    --journeys, or another file given here.
     """
     from bompao.definitions import load_yaml  # noqa: PLC0415
     from bompao.definitions.catalog import read_file  # noqa: PLC0415
@@ -208,16 +215,29 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
         return sources.get((key, version)) or ctx.catalog.resolve(key, version)
 
     for source in loaded:
+        findings: list[Any] = []
         try:
-            journey = compile_source(source, resolve=resolve)
+            if deep:
+                from bompao.definitions.deep import deep_check_source  # noqa: PLC0415
+
+                journey, findings = deep_check_source(source, resolve=resolve)
+            else:
+                journey = compile_source(source, resolve=resolve)
         except DefinitionError as exc:
             results.append({"file": source.file, "ok": False,
                             "diagnostics": [d.as_dict() for d in exc.diagnostics]})
             _print_diagnostics(ctx, exc)
             continue
-        results.append({"file": source.file, "ok": True, "journey": journey.key,
+        errors = [f for f in findings if f.severity == "error"]
+        results.append({"file": source.file, "ok": not errors, "journey": journey.key,
                         "version": journey.version, "stages": len(journey.stages),
-                        "transitions": len(journey.transitions), "diagnostics": []})
+                        "transitions": len(journey.transitions), "diagnostics": [],
+                        **({"findings": [f.as_dict() for f in findings]} if deep else {})})
+        if not ctx.as_json:
+            for finding in findings:
+                click.echo(printable(str(finding)), err=True)
+        if errors:
+            continue
         if not ctx.as_json:
             click.echo(f"ok: {source.file} ({journey.ref}: {len(journey.stages)} stages, "
                        f"{len(journey.transitions)} transitions)")
