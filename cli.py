@@ -892,6 +892,69 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
 
 
 @cli.command()
+@click.option("--journey", required=True, metavar="KEY", help="The journey to forecast.")
+@click.option("--version", "version", type=int, help="Forecast with this journey version "
+              "(default: the latest); history is read for every version.")
+@click.option("--partner", help="Learn only from this partner's projects.")
+@click.option("--projects", type=int, default=20, show_default=True,
+              help="Projects in the cohort, all starting in the initial stage.")
+@click.option("--months", type=int, default=12, show_default=True,
+              help="Months to follow the cohort.")
+@click.option("--runs", type=int, default=1000, show_default=True,
+              help="Monte Carlo runs (more runs, steadier figures).")
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same forecast.")
+@click.option("--coach-role", default="coach", show_default=True, metavar="ROLE",
+              help="The role whose load is forecast.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE (html: default bompao-forecast-KEY.html).")
+@pass_ctx
+def simulate(ctx: Context, journey: str, version: int | None, partner: str | None,
+             projects: int, months: int, runs: int, seed: int | None, coach_role: str,
+             fmt: str, output: str | None) -> None:
+    """Forecast a cohort: how many projects reach each stage by month M (mean, 10-90%).
+
+    A Monte Carlo simulation: each stage moves projects on as its finished visits in
+    the event log did (days spent and stage entered next, drawn at random), or, with
+    fewer than 5 such visits, after its expected_duration (plus the main way out's
+    min_time_in_stage) by the first transition declared from it. A follow-up
+    'action: transition' that always succeeds cuts stays at its time. Coach load per
+    month = projects in stages whose follow-ups notify ROLE x coaches per project
+    (the observed mean, else 1). --format json gives
+    {"runs", "months", "stages": {STAGE: {"mean", "p10", "p90"}}, ...}.
+    """
+    from bompao.engine.simulate import forecast, observe  # noqa: PLC0415
+
+    partner = ctx.scope(partner, "simulate --partner")
+    engine = _engine(ctx)
+    compiled = engine.journey(journey, version)
+    observed = observe(engine, journey, partner=partner, coach_role=coach_role)
+    result = forecast(compiled, observed, projects=projects, months=months, runs=runs,
+                      seed=seed, coach_role=coach_role)
+    if fmt == "json" or (ctx.as_json and fmt == "table"):
+        text = json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
+    elif fmt == "html":
+        from bompao.engine.forecast_views import forecast_html  # noqa: PLC0415
+
+        path = Path(output or f"bompao-forecast-{journey}.html")
+        _write(path, forecast_html(result, ctx.lang))
+        ctx.emit({"forecast": "html", "journey": compiled.ref, "output": str(path)},
+                 f"wrote {path}")
+        return
+    else:
+        from bompao.engine.forecast_views import forecast_table  # noqa: PLC0415
+
+        text = forecast_table(result, ctx.lang)
+    if output:
+        _write(Path(output), text + "\n")
+        ctx.emit({"forecast": fmt, "journey": compiled.ref, "output": output},
+                 f"wrote {output}")
+    else:
+        click.echo(printable(text))
+
+
+@cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Where bompao-demo.db and the HTML report go.")
 @click.option("--days", type=click.IntRange(30, 2000), default=425, show_default=True,
