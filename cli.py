@@ -178,12 +178,19 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--deep", is_flag=True, help="Also prove, with the Z3 solver, what can never "
+              "happen: gates no values can satisfy (given fields' min/max), a "
+              "min_time_in_stage longer than a follow-up transition that always leaves first, "
+              "follow-ups that can never fire, stages that can never be entered or never "
+              "reach a final stage. Expressions outside the subset it understands get a "
+              "'note: not checked'.")
 @pass_ctx
-def validate(ctx: Context, paths: tuple[str, ...]) -> None:
+def validate(ctx: Context, paths: tuple[str, ...], deep: bool) -> None:
     """Check journey files (or directories of them); print every problem with its position.
 
-    Exit 0 when all are valid, 1 when any is not. A file may extend a bundled
-    journey, one in --journeys, or another file given here.
+    Exit 0 when all are valid, 1 when any is not (with --deep: or has a deep-check
+    error; notes alone do not fail). A file may extend a bundled journey, one in
+    --journeys, or another file given here.
     """
     from bompao.definitions import load_yaml  # noqa: PLC0415
     from bompao.definitions.catalog import read_file  # noqa: PLC0415
@@ -208,16 +215,29 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
         return sources.get((key, version)) or ctx.catalog.resolve(key, version)
 
     for source in loaded:
+        findings: list[Any] = []
         try:
-            journey = compile_source(source, resolve=resolve)
+            if deep:
+                from bompao.definitions.deep import deep_check_source  # noqa: PLC0415
+
+                journey, findings = deep_check_source(source, resolve=resolve)
+            else:
+                journey = compile_source(source, resolve=resolve)
         except DefinitionError as exc:
             results.append({"file": source.file, "ok": False,
                             "diagnostics": [d.as_dict() for d in exc.diagnostics]})
             _print_diagnostics(ctx, exc)
             continue
-        results.append({"file": source.file, "ok": True, "journey": journey.key,
+        errors = [f for f in findings if f.severity == "error"]
+        results.append({"file": source.file, "ok": not errors, "journey": journey.key,
                         "version": journey.version, "stages": len(journey.stages),
-                        "transitions": len(journey.transitions), "diagnostics": []})
+                        "transitions": len(journey.transitions), "diagnostics": [],
+                        **({"findings": [f.as_dict() for f in findings]} if deep else {})})
+        if not ctx.as_json:
+            for finding in findings:
+                click.echo(printable(str(finding)), err=True)
+        if errors:
+            continue
         if not ctx.as_json:
             click.echo(f"ok: {source.file} ({journey.ref}: {len(journey.stages)} stages, "
                        f"{len(journey.transitions)} transitions)")
@@ -895,6 +915,69 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text.rstrip("\n"))
+
+
+@cli.command()
+@click.option("--journey", required=True, metavar="KEY", help="The journey to forecast.")
+@click.option("--version", "version", type=int, help="Forecast with this journey version "
+              "(default: the latest); history is read for every version.")
+@click.option("--partner", help="Learn only from this partner's projects.")
+@click.option("--projects", type=int, default=20, show_default=True,
+              help="Projects in the cohort, all starting in the initial stage.")
+@click.option("--months", type=int, default=12, show_default=True,
+              help="Months to follow the cohort.")
+@click.option("--runs", type=int, default=1000, show_default=True,
+              help="Monte Carlo runs (more runs, steadier figures).")
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same forecast.")
+@click.option("--coach-role", default="coach", show_default=True, metavar="ROLE",
+              help="The role whose load is forecast.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE (html: default bompao-forecast-KEY.html).")
+@pass_ctx
+def simulate(ctx: Context, journey: str, version: int | None, partner: str | None,
+             projects: int, months: int, runs: int, seed: int | None, coach_role: str,
+             fmt: str, output: str | None) -> None:
+    """Forecast a cohort: how many projects reach each stage by month M (mean, 10-90%).
+
+    A Monte Carlo simulation: each stage moves projects on as its finished visits in
+    the event log did (days spent and stage entered next, drawn at random), or, with
+    fewer than 5 such visits, after its expected_duration (plus the main way out's
+    min_time_in_stage) by the first transition declared from it. A follow-up
+    'action: transition' that always succeeds cuts stays at its time. Coach load per
+    month = projects in stages whose follow-ups notify ROLE x coaches per project
+    (the observed mean, else 1). --format json gives
+    {"runs", "months", "stages": {STAGE: {"mean", "p10", "p90"}}, ...}.
+    """
+    from bompao.engine.simulate import forecast, observe  # noqa: PLC0415
+
+    partner = ctx.scope(partner, "simulate --partner")
+    engine = _engine(ctx)
+    compiled = engine.journey(journey, version)
+    observed = observe(engine, journey, partner=partner, coach_role=coach_role)
+    result = forecast(compiled, observed, projects=projects, months=months, runs=runs,
+                      seed=seed, coach_role=coach_role)
+    if fmt == "json" or (ctx.as_json and fmt == "table"):
+        text = json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
+    elif fmt == "html":
+        from bompao.engine.forecast_views import forecast_html  # noqa: PLC0415
+
+        path = Path(output or f"bompao-forecast-{journey}.html")
+        _write(path, forecast_html(result, ctx.lang))
+        ctx.emit({"forecast": "html", "journey": compiled.ref, "output": str(path)},
+                 f"wrote {path}")
+        return
+    else:
+        from bompao.engine.forecast_views import forecast_table  # noqa: PLC0415
+
+        text = forecast_table(result, ctx.lang)
+    if output:
+        _write(Path(output), text + "\n")
+        ctx.emit({"forecast": fmt, "journey": compiled.ref, "output": output},
+                 f"wrote {output}")
+    else:
+        click.echo(printable(text))
 
 
 @cli.command()

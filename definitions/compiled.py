@@ -30,7 +30,7 @@ from bompao.definitions.model import (
     JourneyDoc,
 )
 from bompao.definitions.texts import duration_text, pick
-from bompao.definitions.values import coerce, from_text, to_cel
+from bompao.definitions.values import check_bounds, coerce, from_text, to_cel
 from bompao.errors import InvalidValue, NotFound
 
 if TYPE_CHECKING:
@@ -463,8 +463,8 @@ class CompiledJourney:
                                            hint=did_you_mean(name, self.doc.fields),
                                            fields=known))
             try:
-                result[name] = from_text(spec.type, value) if text and isinstance(
-                    value, str) else coerce(spec.type, value)
+                result[name] = check_bounds(from_text(spec.type, value) if text and isinstance(
+                    value, str) else coerce(spec.type, value), spec.min, spec.max)
             except ValueError as exc:
                 raise InvalidValue(f"field {name!r}: {exc}") from None
         return result

@@ -103,8 +103,28 @@ class FieldSpec(_Strict):
     type: Literal["string", "int", "float", "bool", "date", "datetime",
                   "list[string]", "list[int]", "list[float]"]
     default: Any = None
+    min: int | Annotated[float, Field(allow_inf_nan=False)] | None = None
+    max: int | Annotated[float, Field(allow_inf_nan=False)] | None = None
     title: Text | None = None
     description: Text | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FieldSpec:
+        if self.min is None and self.max is None:
+            return self
+        if self.type not in ("int", "float"):
+            raise ValueError(f"'min' and 'max' apply to int and float fields; this field "
+                             f"is {self.type}")
+        if self.type == "int" and any(isinstance(b, float) for b in (self.min, self.max)):
+            raise ValueError("an int field's 'min' and 'max' are whole numbers")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        if isinstance(self.default, int | float) and not isinstance(self.default, bool):
+            if self.min is not None and self.default < self.min:
+                raise ValueError(f"default {self.default} is below min {self.min}")
+            if self.max is not None and self.default > self.max:
+                raise ValueError(f"default {self.default} is above max {self.max}")
+        return self
 
 
 class EvidenceSpec(_Strict):

@@ -8,11 +8,12 @@ dates as timestamps at local midnight in the journey's timezone.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["MAX_ITEMS", "MAX_TEXT", "coerce", "from_text", "to_cel"]
+__all__ = ["MAX_ITEMS", "MAX_TEXT", "check_bounds", "coerce", "from_text", "to_cel"]
 
 MAX_TEXT = 10_000
 """Characters a string value may have: gates may combine values (``s + s``), so each
@@ -79,6 +80,24 @@ def coerce(kind: str, value: Any) -> Any:
         if "expected" in str(exc):
             raise
         raise ValueError(f"expected {kind}, got {value!r}") from None
+
+
+def check_bounds(value: Any, minimum: float | None, maximum: float | None) -> Any:
+    """Return ``value`` (a stored int or float, or None) if it lies within the field's
+    declared ``min``/``max``.
+
+    Raises:
+        ValueError: the value is outside the bounds, or NaN where bounds are declared.
+    """
+    if value is None or (minimum is None and maximum is None):
+        return value
+    if isinstance(value, float) and math.isnan(value):  # false against every bound
+        raise ValueError(f"expected a number from {minimum} to {maximum}, got nan")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"expected at least {minimum} (the field's min), got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"expected at most {maximum} (the field's max), got {value}")
+    return value
 
 
 def from_text(kind: str, text: str) -> Any:

@@ -682,3 +682,59 @@ def _second_version(draw: st.DrawFn, data: dict[str, Any], middle: list[str],
                 v2["transitions"][index]["gate"] = gate
             done.append(f"new gate for {v2['transitions'][index]['trigger']}")
     return v2, renames, "v2: " + ("; ".join(done) or "same stages, new version")
+
+
+# -- deep checks: expressions of the CEL subset, over fields x, y (int), f (float), s, b --
+DEEP_FIELDS = {"x": "int", "y": "int", "f": "float", "s": "string", "b": "bool"}
+
+
+def _deep_int(draw: st.DrawFn, depth: int) -> str:
+    leaves = st.sampled_from(["x", "y", "size(s)", "0", "1", "-2", "3", "7",
+                              "9223372036854775807", "4611686018427387904"])
+    if depth <= 0 or draw(st.booleans()):
+        return draw(leaves)
+    op = draw(st.sampled_from(["+", "-", "*", "/", "%", "neg"]))
+    if op == "neg":
+        return f"-({_deep_int(draw, depth - 1)})"
+    return f"({_deep_int(draw, depth - 1)} {op} {_deep_int(draw, depth - 1)})"
+
+
+def _deep_float(draw: st.DrawFn, depth: int) -> str:
+    if depth <= 0 or draw(st.booleans()):
+        return draw(st.sampled_from(["f", "0.0", "1.5", "-2.0", "1e308"]))
+    op = draw(st.sampled_from(["+", "-", "*", "/"]))
+    return f"({_deep_float(draw, depth - 1)} {op} {_deep_float(draw, depth - 1)})"
+
+
+@st.composite
+def deep_expressions(draw: st.DrawFn, depth: int = 3) -> str:
+    """A bool CEL expression inside the deep checks' subset."""
+    if depth <= 0 or draw(st.integers(0, 3)) == 0:
+        kind = draw(st.sampled_from(["int", "float", "string", "bool"]))
+        rel = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+        if kind == "int":
+            return f"{_deep_int(draw, 2)} {rel} {_deep_int(draw, 2)}"
+        if kind == "float":
+            return f"{_deep_float(draw, 2)} {rel} {_deep_float(draw, 2)}"
+        if kind == "string":
+            text = draw(st.sampled_from(["''", "'ab'", "s + 'b'", "s"]))
+            return f"s {draw(st.sampled_from(['==', '!=']))} {text}"
+        return draw(st.sampled_from(["b", "!b", "b == true", "x in [1, 2, 3]"]))
+    op = draw(st.sampled_from(["&&", "||", "!", "?:"]))
+    if op == "!":
+        return f"!({draw(deep_expressions(depth - 1))})"
+    if op == "?:":
+        return (f"({draw(deep_expressions(depth - 1))}) ? ({draw(deep_expressions(depth - 1))})"
+                f" : ({draw(deep_expressions(depth - 1))})")
+    return f"({draw(deep_expressions(depth - 1))}) {op} ({draw(deep_expressions(depth - 1))})"
+
+
+def deep_values() -> st.SearchStrategy[dict[str, Any]]:
+    """Values of the deep fields; a missing key is a field that is not set."""
+    return st.fixed_dictionaries({}, optional={
+        "x": st.sampled_from([0, 1, -1, 2, -7, 3, 2**62, -(2**63), 2**63 - 1]),
+        "y": st.integers(-10, 10),
+        "f": st.sampled_from([0.0, 1.5, -2.0, float("nan"), float("inf"), 1e308]),
+        "s": st.sampled_from(["", "a", "ab", "abc"]),
+        "b": st.booleans(),
+    })

@@ -26,7 +26,7 @@ COMMANDS = [
     ["project", "history"], ["project", "list"], ["project", "migrate"],
     ["project", "export"], ["project", "import"], ["followups", "list"],
     ["scheduler", "run", "--once"], ["scheduler", "status"], ["report", "funnel"],
-    ["report", "at-risk"],
+    ["report", "at-risk"], ["validate", "--deep"], ["simulate"],
 ]
 OPTIONS = ["--journey", "--name", "--partner", "--cohort", "--set", "--role", "--by", "--to",
            "--url", "--note", "--format", "--override", "--reason", "--map", "--dry-run",

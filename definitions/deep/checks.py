@@ -1,0 +1,397 @@
+"""The deep checks: what can never happen in a valid journey, proved with Z3.
+
+Each gate becomes one Z3 formula over the journey's vocabulary (fields within their
+types and ``min``/``max``, evidence, approval counts, time in stage). Findings:
+
+- a gate no values can satisfy (pointed at the expression that can never be true, or
+  at the criterion whose conflict the solver's unsat core names);
+- a gate that cannot pass *in a stage* because a follow-up ``action: transition``
+  that always succeeds leaves the stage first (e.g. a longer ``min_time_in_stage``);
+- a follow-up that can never fire: due after such a follow-up has left, or one whose
+  transition's gate can never pass;
+- a stage that can never be entered, and a stage from which no final stage can be
+  reached, through gates that can pass (an override counts as a way to pass);
+- notes: an expression outside the subset (not checked), and what is assumed of
+  approvals (the journey declares roles, not people).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from bompao.definitions.compiled import CompiledJourney
+from bompao.definitions.deep.cel import OutsideSubset, parse
+from bompao.definitions.deep.smt import Vocabulary, translate
+from bompao.definitions.deep.ways import Way, ways
+from bompao.definitions.durations import Duration
+from bompao.definitions.model import Criterion, FollowUpSpec
+from bompao.definitions.source import Source
+
+__all__ = ["SOLVER_TIMEOUT_MS", "Finding", "day_bounds", "deep_findings"]
+
+SOLVER_TIMEOUT_MS = 2000
+"""How long one solver call may take; past it the question counts as undecided."""
+
+DocPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One deep-check finding at a 1-based position; ``severity`` is error or note."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"file": self.file, "line": self.line, "column": self.column,
+                "severity": self.severity, "message": self.message}
+
+
+def day_bounds(duration: Duration) -> tuple[float, float]:
+    """The fewest and most days ``duration`` can last from any start (months vary from
+    28 to 31 days, years by a leap day, business days by weekends and holidays; a day
+    by a daylight-saving hour)."""
+    n, hour = duration.count, 1 / 24
+    if duration.unit == "day":
+        return n - hour, n + hour
+    if duration.unit == "week":
+        return 7 * n - hour, 7 * n + hour
+    if duration.unit == "month":
+        return max(0.0, n * 30.436875 - 3), n * 30.436875 + 3
+    if duration.unit == "year":
+        return 365 * n - hour, 366 * n + hour
+    # business days: at least n days; at most n weekdays plus up to 30 holidays a year
+    return n - hour, (n + 30 * (n / 250 + 1)) * 7 / 5 + 3
+
+
+@dataclass(frozen=True)
+class _Leave:
+    """A follow-up that always takes a stage's projects elsewhere at ``due``."""
+
+    due: Duration
+    name: str
+    trigger: str
+    path: DocPath
+
+    def text(self) -> str:
+        return (f"follow-up {self.name!r} (after {self.due}, action: transition "
+                f"{self.trigger!r})")
+
+
+def _first_due(spec: FollowUpSpec) -> Duration | None:
+    return spec.after if spec.after is not None else spec.every
+
+
+def _follow_up_name(spec: FollowUpSpec, index: int) -> str:
+    return spec.id or f"#{index + 1} ({spec.action})"
+
+
+class _Deep:
+    def __init__(self, journey: CompiledJourney, source: Source) -> None:
+        self.journey = journey
+        self.source = source
+        self.vocabulary = Vocabulary(journey.doc.fields)
+        self.findings: list[Finding] = []
+        self._formulas: dict[DocPath, Any] = {}
+        self._noted: set[DocPath] = set()
+
+    # -- reporting --------------------------------------------------------------------
+    def report(self, path: DocPath, message: str, *, severity: str = "error",
+               key: bool = False) -> None:
+        mark = self.source.mark(path, key=key)
+        if severity == "note" and mark.file != self.source.file:
+            return  # a note on a base journey's text belongs to validating the base
+        finding = Finding(mark.file, mark.line, mark.column, message, severity)
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    def raw(self, path: DocPath) -> Any:
+        node: Any = self.source.data
+        for step in path:
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+    # -- formulas ---------------------------------------------------------------------
+    def children(self, criterion: Criterion, path: DocPath) -> list[tuple[Criterion, DocPath]]:
+        kind = criterion.kind
+        if kind == "not":
+            assert criterion.not_ is not None
+            return [(criterion.not_, (*path, "not"))]
+        items = (criterion.all_ if kind == "all" else criterion.any_) or []
+        base = path if isinstance(self.raw(path), list) else (*path, kind)
+        return [(child, (*base, index)) for index, child in enumerate(items)]
+
+    def leaf_path(self, criterion: Criterion, path: DocPath) -> DocPath:
+        node = self.raw(path)
+        kind = criterion.kind
+        return (*path, kind) if isinstance(node, dict) and kind in node else path
+
+    def formula(self, criterion: Criterion, path: DocPath) -> Any:
+        if path in self._formulas:
+            return self._formulas[path]
+        kind = criterion.kind
+        result: Any
+        if kind in ("all", "any", "not"):
+            parts = [self.formula(child, at) for child, at in self.children(criterion, path)]
+            result = z3.And(*parts) if kind == "all" else z3.Or(*parts) if kind == "any" \
+                else z3.Not(parts[0])
+        elif kind == "expr":
+            result = self.expression(str(criterion.expr), self.leaf_path(criterion, path))
+        elif kind == "evidence":
+            result = self.vocabulary.evidence(str(criterion.evidence))
+        elif kind == "approval":
+            assert criterion.approval is not None
+            count, _ = self.vocabulary.approvals(criterion.approval.role)
+            result = count >= criterion.approval.count
+        else:
+            assert criterion.min_time_in_stage is not None
+            result = self.vocabulary.time >= day_bounds(criterion.min_time_in_stage)[0]
+        self._formulas[path] = result
+        return result
+
+    def expression(self, text: str, path: DocPath) -> Any:
+        try:
+            return translate(parse(text), self.vocabulary)
+        except OutsideSubset as exc:
+            if path not in self._noted:
+                self._noted.add(path)
+                self.report(path, f"not checked: {text!r} uses {exc}, outside the subset deep "
+                            "checks understand (comparisons, arithmetic, size(), &&, ||, ! on "
+                            "int, float, bool, string and list fields)", severity="note")
+            return z3.Bool(f"unknown:{path}")
+
+    def solve(self, formulas: Sequence[Any]) -> Any:
+        solver = z3.Solver()
+        solver.set("timeout", SOLVER_TIMEOUT_MS)
+        solver.add(*self.vocabulary.constraints, *formulas)
+        return solver.check()
+
+    def conjuncts(self, criterion: Criterion, path: DocPath) -> list[tuple[Criterion, DocPath]]:
+        if criterion.kind != "all":
+            return [(criterion, path)]
+        return [item for child, at in self.children(criterion, path)
+                for item in self.conjuncts(child, at)]
+
+    def describe(self, criterion: Criterion) -> str:
+        kind = criterion.kind
+        if kind == "expr":
+            return f"expression {criterion.expr!r}"
+        if kind == "min_time_in_stage":
+            return f"min_time_in_stage {criterion.min_time_in_stage}"
+        if kind == "approval" and criterion.approval is not None:
+            approval = criterion.approval
+            return f"approval {{role: {approval.role}, count: {approval.count}}}"
+        if kind == "evidence":
+            return f"evidence {criterion.evidence!r}"
+        if kind == "not" and criterion.not_ is not None:
+            return f"not {self.describe(criterion.not_)}"
+        return f"this {kind!r}"
+
+    def fields_text(self, text: str) -> str:
+        parts = []
+        for name, spec in self.journey.doc.fields.items():
+            if name in text and spec.type not in ("date", "datetime"):
+                bounds = "".join(f", {k} {v}" for k, v in (("min", spec.min), ("max", spec.max))
+                                 if v is not None)
+                parts.append(f"{name} is {spec.type}{bounds}")
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    # -- checks -----------------------------------------------------------------------
+    def run(self) -> list[Finding]:
+        all_ways = list(ways(self.journey))
+        leaves = self.leaves(all_ways)
+        passable = self.gates(all_ways, leaves)
+        self.follow_ups(all_ways, leaves, passable)
+        self.reachability(all_ways, passable, leaves)
+        self.approvals_note()
+        self.findings.sort(key=lambda f: (f.file, f.line, f.column, f.severity))
+        return self.findings
+
+    def leaves(self, all_ways: list[Way]) -> dict[str, _Leave]:
+        """Per stage, the earliest follow-up ``action: transition`` that always succeeds."""
+        result: dict[str, _Leave] = {}
+        for stage_name, stage in self.journey.stages.items():
+            for index, spec in enumerate(f.spec for f in stage.follow_ups):
+                due = _first_due(spec)
+                if spec.action != "transition" or due is None or spec.trigger is None:
+                    continue
+                way = next((w for w in all_ways if w.source == stage_name
+                            and w.trigger == spec.trigger), None)
+                if way is None or not (spec.force or way.gate is None
+                                       or self.always(way, due)):
+                    continue
+                current = result.get(stage_name)
+                if current is None or day_bounds(due)[1] < day_bounds(current.due)[1]:
+                    result[stage_name] = _Leave(due, _follow_up_name(spec, index), spec.trigger,
+                                                ("stages", stage_name, "follow_ups", index))
+        return result
+
+    def always(self, way: Way, due: Duration) -> bool:
+        assert way.gate is not None
+        low, high = day_bounds(due)
+        gate = self.formula(way.gate, way.path)
+        time = self.vocabulary.time
+        return bool(self.solve([time >= low, time <= high, z3.Not(gate)]) == z3.unsat)
+
+    def gates(self, all_ways: list[Way], leaves: dict[str, _Leave]) -> dict[Way, bool]:
+        passable: dict[Way, bool] = {}
+        never: set[int] = set()
+        for way in all_ways:
+            if way.gate is None:
+                passable[way] = True
+                continue
+            gate = self.formula(way.gate, way.path)
+            if way.index not in never and self.solve([gate]) == z3.unsat:
+                never.add(way.index)
+                self.explain(way, None)
+            if way.index in never:
+                passable[way] = way.overridable
+                continue
+            leave = leaves.get(way.source)
+            if leave is not None and leave.trigger != way.trigger and self.solve(
+                    [gate, self.vocabulary.time <= day_bounds(leave.due)[1]]) == z3.unsat:
+                self.explain(way, leave)
+                passable[way] = way.overridable
+                continue
+            passable[way] = True
+        return passable
+
+    def explain(self, way: Way, leave: _Leave | None) -> None:
+        assert way.gate is not None
+        where = f"the gate of trigger {way.trigger!r}"
+        if leave is None:
+            for criterion, path in self.conjuncts(way.gate, way.path):
+                if criterion.kind == "expr":
+                    at = self.leaf_path(criterion, path)
+                    if self.solve([self.formula(criterion, path)]) == z3.unsat:
+                        self.report(at, f"{where} can never pass: expression "
+                                    f"{criterion.expr!r} can never be true"
+                                    f"{self.fields_text(str(criterion.expr))}")
+                        return
+        items = self.conjuncts(way.gate, way.path)
+        solver = z3.Solver()
+        solver.set("timeout", SOLVER_TIMEOUT_MS)
+        solver.add(*self.vocabulary.constraints)
+        labels = {}
+        for number, (criterion, path) in enumerate(items):
+            label = z3.Bool(f"criterion:{number}")
+            labels[str(label)] = (criterion, path)
+            solver.assert_and_track(self.formula(criterion, path), label)
+        if leave is not None:
+            solver.add(self.vocabulary.time <= day_bounds(leave.due)[1])
+        solver.check()
+        named = {str(c) for c in solver.unsat_core()}
+        core = [item for label, item in labels.items() if label in named] or items[:1]
+        first, first_path = core[0]
+        at = self.leaf_path(first, first_path) if first.kind not in ("all", "any", "not") \
+            else first_path
+        others = [f"{self.describe(c)} (line {self.source.mark(p).line})" for c, p in core[1:]]
+        if leave is not None:
+            self.report(at, f"{where} can never pass in stage {way.source!r}: "
+                        f"{leave.text()} always leaves the stage first, before "
+                        f"{self.describe(first)}" + (f" together with {', '.join(others)}"
+                                                    if others else ""))
+        elif others:
+            self.report(at, f"{where} can never pass: {self.describe(first)} contradicts "
+                        f"{', '.join(others)}")
+        else:
+            self.report(at, f"{where} can never pass: {self.describe(first)} can never be met")
+
+    def follow_ups(self, all_ways: list[Way], leaves: dict[str, _Leave],
+                   passable: dict[Way, bool]) -> None:
+        for stage_name, stage in self.journey.stages.items():
+            leave = leaves.get(stage_name)
+            for compiled in stage.follow_ups:
+                spec, index = compiled.spec, compiled.index
+                path: DocPath = ("stages", stage_name, "follow_ups", index)
+                name = _follow_up_name(spec, index)
+                due = _first_due(spec)
+                if leave is not None and due is not None and leave.path != path \
+                        and day_bounds(due)[0] > day_bounds(leave.due)[1]:
+                    key = "after" if spec.after is not None else "every"
+                    self.report((*path, key), f"follow-up {name!r} can never fire: "
+                                f"{leave.text()} always leaves stage {stage_name!r} first")
+                if spec.action == "transition" and not spec.force:
+                    way = next((w for w in all_ways if w.source == stage_name
+                                and w.trigger == spec.trigger), None)
+                    if way is not None and not passable.get(way, True) \
+                            and not way.overridable:
+                        self.report((*path, "trigger"), f"follow-up {name!r} can never fire "
+                                    f"its transition: the gate of trigger {spec.trigger!r} "
+                                    f"can never pass from stage {stage_name!r}")
+
+    def reachability(self, all_ways: list[Way], passable: dict[Way, bool],
+                     leaves: dict[str, _Leave]) -> None:
+        stages = self.journey.stages
+        forced = {(name, leave.trigger) for name, leave in leaves.items()}
+        open_ways = [w for w in all_ways if passable.get(w, True)
+                     or (w.source, w.trigger) in forced]
+        entered = {self.journey.initial}
+        frontier = [self.journey.initial]
+        while frontier:
+            here = frontier.pop()
+            for way in open_ways:
+                if way.source == here and way.dest not in entered:
+                    entered.add(way.dest)
+                    frontier.append(way.dest)
+        finishing = {name for name, stage in stages.items() if stage.final}
+        changed = True
+        while changed:
+            changed = False
+            for way in open_ways:
+                if way.dest in finishing and way.source not in finishing:
+                    finishing.add(way.source)
+                    changed = True
+        for name, stage in stages.items():
+            closed = [w for w in all_ways if w.dest == name and w not in open_ways]
+            if name not in entered:
+                ways_in = ", ".join(f"{w.trigger!r} from {w.source!r} (line "
+                                    f"{self.source.mark(w.path).line})" for w in closed)
+                self.report(("stages", name), f"stage {name!r} can never be entered: every way "
+                            f"in has a gate that can never pass: {ways_in or 'none'}", key=True)
+            elif not stage.final and name not in finishing:
+                out = [w for w in all_ways if w.source == name]
+                shut = [f"{w.trigger!r} to {w.dest!r}" for w in out if w not in open_ways]
+                why = f"; gates that can never pass close {', '.join(shut)}" if shut else ""
+                if len(shut) < len(out):
+                    why += ("; the other ways out lead only to stages that cannot finish "
+                            "either" if shut else "; every way out leads only to stages "
+                            "that cannot finish either")
+                self.report(("stages", name), f"no final stage can be reached from stage "
+                            f"{name!r} through gates that can pass{why}", key=True)
+
+    def approvals_note(self) -> None:
+        def has_approval(criterion: Criterion | None) -> bool:
+            if criterion is None:
+                return False
+            if criterion.kind == "approval":
+                return True
+            return any(has_approval(c) for c in
+                       [*(criterion.all_ or []), *(criterion.any_ or []), criterion.not_])
+
+        if any(has_approval(t.gate) for t in self.journey.doc.transitions):
+            self.report(("roles",), "approvals: the journey declares roles, not people (any "
+                        "number of people may approve in a role, each once per stage visit), "
+                        "so an approval count is reported only when the gate itself "
+                        "contradicts it, e.g. with approvals.ROLE in an expression or under "
+                        "'not'", severity="note", key=True)
+
+
+def deep_findings(journey: CompiledJourney, source: Source) -> list[Finding]:
+    """The deep findings of a compiled journey, positioned through ``source`` (the
+    document after ``extends``), errors and notes sorted by position."""
+    return _Deep(journey, source).run()

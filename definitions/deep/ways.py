@@ -1,0 +1,58 @@
+"""The ways out of each stage, as deep checks see them: the one adapter over transitions.
+
+Deep checks never read ``CompiledJourney.transitions`` directly; they read
+:func:`ways`, one :class:`Way` per (transition, source stage, destination). A
+transition with several destinations (``branches:``) becomes one way per branch,
+each with its own gate and position, so reachability and gate checks need no change
+when transitions grow branches: only this function does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bompao.definitions.compiled import CompiledCriterion, CompiledJourney
+from bompao.definitions.model import Criterion
+
+__all__ = ["Way", "ways"]
+
+DocPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Way:
+    """One way from ``source`` to ``dest`` fired by ``trigger`` (compared by identity).
+
+    Attributes:
+        trigger: the trigger.
+        source: the stage it leaves.
+        dest: the stage it enters.
+        gate: the gate's document criterion (None: no gate).
+        compiled: the compiled gate (None: no gate).
+        path: where the gate is in the document (or the transition, without a gate).
+        overridable: some role may override the gate.
+        index: the transition's index in ``transitions``.
+    """
+
+    trigger: str
+    source: str
+    dest: str
+    gate: Criterion | None
+    compiled: CompiledCriterion | None
+    path: DocPath
+    overridable: bool
+    index: int
+
+
+def ways(journey: CompiledJourney) -> Iterator[Way]:
+    """Every way of ``journey``, in declaration order."""
+    for index, (spec, compiled) in enumerate(zip(journey.doc.transitions, journey.transitions,
+                                                 strict=True)):
+        # branches: when a transition has `branches`, yield one Way per branch here,
+        # with the branch's gate and path ("transitions", index, "branches", n, "gate").
+        path: DocPath = ("transitions", index, "gate") if spec.gate is not None \
+            else ("transitions", index)
+        for source in compiled.sources:
+            yield Way(compiled.trigger, source, compiled.dest, spec.gate, compiled.gate, path,
+                      bool(compiled.override_roles), index)
