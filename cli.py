@@ -529,8 +529,12 @@ def project_evidence(ctx: Context, project_id: int, name: str, url: str | None,
 @click.option("--by", required=True, help="The approver.")
 @pass_ctx
 def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
-    """Record an approval (counted since the stage was entered)."""
-    done = _engine(ctx).approve(project_id, role=role, by=by, actor=ctx.actor(by))
+    """Record an approval (counted since the stage was entered).
+
+    The operator's CLI is trusted: it approves as --by acting in --role (within the
+    session's --partner scope). A quorum counts distinct people.
+    """
+    done = _engine(ctx).approve(project_id, role=role, actor=ctx.actor(by, role))
     count = len(done.approvals.get(role, []))
     ctx.emit(done.as_dict(), f"{by} approved project {project_id} as {role} "
              f"({count} in this stage)")
@@ -540,10 +544,17 @@ def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
 @click.argument("project_id", type=int, metavar="ID")
 @click.option("--role", required=True, help="The role, e.g. coach.")
 @click.option("--to", "person", required=True, help="The person.")
+@click.option("--by", help="Who assigns (recorded in the history).")
+@click.option("--as", "acting", metavar="ROLE",
+              help="The role --by assigns in (a journey with assign_roles needs one of them).")
 @pass_ctx
-def project_assign(ctx: Context, project_id: int, role: str, person: str) -> None:
+def project_assign(ctx: Context, project_id: int, role: str, person: str, by: str | None,
+                   acting: str | None) -> None:
     """Assign a person to a role on the project."""
-    done = _engine(ctx).assign(project_id, role=role, person=person, actor=ctx.actor())
+    if acting and not by:
+        raise UsageError("--as needs --by NAME")
+    done = _engine(ctx).assign(project_id, role=role, person=person,
+                               actor=ctx.actor(by, acting))
     ctx.emit(done.as_dict(), f"assigned {person} as {role} of project {project_id}")
 
 

@@ -299,12 +299,12 @@ class _Checker:
                 known = ", ".join(supported[country][:12]) or "none"
                 self.problem(("calendar",), f"unknown subdivision {subdivision!r} of "
                              f"{country!r} in calendar {calendar!r}; subdivisions: {known}")
-        for kind in ("roles", "override_roles"):
+        for kind in ("roles", "override_roles", "assign_roles"):
             seen: set[str] = set()
             for index, role in enumerate(getattr(self.doc, kind)):
                 if kind == "roles" and role in seen:
                     self.problem(("roles", index), f"role {role!r} is declared twice")
-                elif kind == "override_roles":
+                elif kind in ("override_roles", "assign_roles"):
                     self.role((kind, index), role)
                 seen.add(role)
 

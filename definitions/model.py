@@ -318,6 +318,8 @@ class JourneyDoc(_Strict):
     extends: ExtendsRef | None = None
     roles: list[Name] = Field(default_factory=list)
     override_roles: list[Name] = Field(default_factory=list)
+    assign_roles: list[Name] = Field(default_factory=list)
+    """When set, only actors holding one of these roles may assign people to roles."""
     fields: dict[Name, Annotated[FieldSpec, BeforeValidator(_field_shorthand)]] = Field(
         default_factory=dict)
     evidence: dict[Name, Annotated[EvidenceSpec, BeforeValidator(_empty_if_none)]] = Field(

@@ -8,7 +8,6 @@ lost race raises :class:`~bompao.errors.ConflictError` and writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,7 @@ from bompao.definitions.extends import parse_ref
 from bompao.definitions.functions import CelFunction
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
-from bompao.engine.actor import SYSTEM, Actor
+from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
 from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, ProjectState, replay
 from bompao.engine.planning import at_fields, next_row, plan_rows
@@ -57,7 +56,10 @@ __all__ = ["Clock", "Engine", "Listener", "Project"]
 log = logging.getLogger("bompao.engine")
 Clock = Callable[[], datetime]
 Listener = Callable[..., None]
-LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override")
+LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override", "created",
+                  "migrated", "changed")
+"""What :meth:`Engine.on` listens to; ``changed`` fires once for every committed change
+of a project (its ``kind`` is the event's kind), whoever makes it."""
 
 
 def _utc_now() -> datetime:
@@ -191,7 +193,11 @@ class Engine:
     def on(self, kind: str, listener: Listener) -> Listener:
         """Call ``listener(**event)`` after a committed change of ``kind``.
 
-        Kinds: ``stage_entered``, ``stage_exited``, ``gate_refused``, ``override``.
+        Kinds (see docs/embedding.md for each one's arguments): ``stage_entered``,
+        ``stage_exited``, ``gate_refused``, ``override``, ``created`` (a project was
+        created or imported), ``migrated`` (moved to another journey version) and
+        ``changed`` (every committed change of a project, whoever makes it:
+        ``project``, ``kind`` — the event's kind — and ``actor``).
 
         Raises:
             UsageError: an unknown kind.
@@ -219,7 +225,7 @@ class Engine:
         """
         self.actions.register(name, action)
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, kind: str, /, **data: Any) -> None:
         """Call the listeners of ``kind``; the change is committed, so a listener's error
         is logged, not raised."""
         for listener in self._listeners[kind]:
@@ -280,10 +286,14 @@ class Engine:
         self._journeys[(compiled.key, compiled.version)] = compiled
         return compiled.key, compiled.version
 
-    def journey(self, key: str, version: int | None = None) -> CompiledJourney:
+    def journey(self, key: str, version: int | None = None, *,
+                publish: bool = True) -> CompiledJourney:
         """The compiled journey ``key@version`` (latest published when None), compiled once.
 
-        A journey not yet published but known to the catalog is published first.
+        A journey not yet published but known to the catalog is published first, unless
+        ``publish`` is False: then it is compiled from the catalog and nothing is written
+        (what a dry run needs). Publishing opens its own transaction: call this before
+        a change's transaction opens, never inside one.
 
         Raises:
             NotFound: no such journey.
@@ -303,6 +313,9 @@ class Engine:
                 wanted = key if version is None else f"{key}@{version}"
                 raise NotFound(f"unknown journey {wanted!r}; known: "
                                f"{', '.join(known) or 'none'}") from None
+            if not publish:  # not cached: a later call must still publish it
+                return compile_source(entry.source, resolve=self._resolve,
+                                      functions=self.catalog.functions)
             self._publish_source(entry.source)
             return self._journeys[(entry.key, entry.version)]
         cached = self._journeys.get((row.key, row.version))
@@ -372,7 +385,9 @@ class Engine:
             if planned:
                 conn.execute(sa.insert(follow_ups), planned)
             project = Project.from_row(self._row(conn, project_id, actor))
+        self._emit("created", project=project, imported=False, actor=actor)
         self._emit("stage_entered", project=project, stage=stage, trigger=None, actor=actor)
+        self._emit("changed", project=project, kind="created", actor=actor)
         return project
 
     def _row(self, conn: Connection, project_id: int, actor: Actor | None) -> Row[Any]:
@@ -419,6 +434,7 @@ class Engine:
             project = self._write(cursor, row, change, now)
         for kind, data in change.after:
             self._emit(kind, project=project, **data)
+        self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
         return project
 
     def _write(self, cursor: Any, row: ProjectRow, change: _Change, now: datetime) -> Project:
@@ -530,30 +546,49 @@ class Engine:
 
         return self._change(project_id, actor, build)
 
-    def approve(self, project_id: int, role: str, by: str,
+    def approve(self, project_id: int, role: str, by: str | None = None,
                 actor: Actor | None = None) -> Project:
-        """Record that ``by`` approves the project in ``role`` (counts since stage entry).
+        """Record an approval of the project in ``role`` (counted since stage entry).
 
-        The same person approving twice in one stage visit counts once.
+        With an ``actor`` the approval is the actor's own: the actor must hold ``role``,
+        its name is recorded, and ``by`` may only repeat that name (one person cannot
+        approve in another's name). Without an actor the caller is trusted (the
+        operator's script or CLI) and ``by`` names the approver. Names are compared as
+        :func:`~bompao.engine.actor.person_key` does, so a quorum counts distinct people:
+        the same person approving twice in one stage visit is refused.
 
         Raises:
-            NotFound: no such project.
-            InvalidValue: the journey has no such role, or ``by`` is empty.
+            NotFound: no such project (or outside the actor's partner scope).
+            InvalidValue: the journey has no such role, or no approver's name is given.
+            PermissionDenied: the actor does not hold ``role``, or ``by`` names someone
+                else than the actor.
+            ConflictError: that person has already approved in this role and stage visit.
         """
-        if not by or not by.strip():
+        if actor is not None:
+            if by is not None and by.strip() and person_key(by) != person_key(actor.name):
+                raise PermissionDenied(
+                    f"{actor.name!r} cannot approve in the name of {by!r}: an actor "
+                    "approves as itself (leave out by, or pass by=actor.name)")
+            by = actor.name
+        if not by or not clean_name(by):
             raise InvalidValue("an approval needs the approver's name (--by)")
         _check_text(approver=by)
+        approver = clean_name(by)
 
         def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
             _check_role(compiled, role)
+            if actor is not None and not actor.holds(role):
+                raise PermissionDenied(
+                    f"{actor.name!r} does not hold the role {role!r} and cannot approve as "
+                    f"it; {actor.name!r} holds: {actor.describe_roles()}")
             current = list(row.approvals.get(role, []))
-            if any(entry["by"] == by for entry in current):
-                raise ConflictError(f"{by!r} has already approved project {row.id} as "
+            if any(person_key(entry["by"]) == person_key(approver) for entry in current):
+                raise ConflictError(f"{approver!r} has already approved project {row.id} as "
                                     f"{role!r} in stage {row.stage!r}")
-            current.append({"by": by, "at": now.isoformat()})
+            current.append({"by": approver, "at": now.isoformat()})
             return _Change({"approvals": {**row.approvals, role: current}},
-                           {"kind": "approved", "actor": _name(actor) or by, "role": role,
-                            "payload": {"role": role, "by": by}})
+                           {"kind": "approved", "actor": approver, "role": role,
+                            "payload": {"role": role, "by": approver}})
 
         return self._change(project_id, actor, build)
 
@@ -561,22 +596,36 @@ class Engine:
                actor: Actor | None = None) -> Project:
         """Assign ``person`` to ``role`` on the project (e.g. a coach).
 
+        When the journey declares ``assign_roles``, an ``actor`` must hold one of them
+        (a call without an actor is a trusted caller, as for :meth:`approve`).
+
         Raises:
-            NotFound: no such project.
+            NotFound: no such project (or outside the actor's partner scope).
             InvalidValue: the journey has no such role, or ``person`` is empty.
+            PermissionDenied: the journey restricts assigning and the actor holds none
+                of its ``assign_roles``.
         """
-        if not person or not person.strip():
+        if not person or not clean_name(person):
             raise InvalidValue("an assignment needs a person (--to)")
         _check_text(person=person)
+        person = clean_name(person)
 
         def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
             _check_role(compiled, role)
+            allowed = frozenset(compiled.doc.assign_roles)
+            if actor is not None and allowed and not actor.roles & allowed:
+                raise PermissionDenied(
+                    f"assigning people in journey {compiled.ref} needs one of the roles "
+                    f"{', '.join(sorted(allowed))}; {actor.name!r} holds: "
+                    f"{actor.describe_roles()}")
             people = list(row.assignments.get(role, []))
-            if person not in people:
-                people.append(person)
+            # the same person spelt otherwise keeps the spelling first recorded
+            who = next((p for p in people if person_key(p) == person_key(person)), person)
+            if who not in people:
+                people.append(who)
             return _Change({"assignments": {**row.assignments, role: people}},
                            {"kind": "assigned", "actor": _name(actor), "role": role,
-                            "payload": {"role": role, "person": person}})
+                            "payload": {"role": role, "person": who}})
 
         return self._change(project_id, actor, build)
 
@@ -605,7 +654,7 @@ class Engine:
     def _context(self, row: Row[Any], now: datetime) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
-            approvals={role: len(v) for role, v in (row.approvals or {}).items()},
+            approvals=approval_counts(row.approvals),
             entered_at=row.stage_entered_at, now=now)
 
     def _report(self, row: Row[Any], compiled: CompiledJourney, trigger: str,
@@ -841,6 +890,8 @@ class Engine:
         for row, change in results:
             for kind, data in change.after:
                 self._emit(kind, project=moved[row.id], **data)
+            self._emit("changed", project=moved[row.id], kind=change.event["kind"],
+                       actor=actor)
         return [moved[i] for i in ids]
 
     # history -----------------------------------------------------------------------------
@@ -881,52 +932,52 @@ class Engine:
         """Move a project to another version of its journey.
 
         Its stage keeps its name unless ``mapping`` maps it (``OLD=NEW``); fields the new
-        version does not declare are dropped and listed.
+        version does not declare are dropped and listed. The target version is resolved
+        (and, for a real migration, published from the catalog) before the change's
+        transaction opens, so a migration never waits on its own publish. A dry run
+        writes nothing at all: it reads the project, compiles the target (without
+        publishing it) and returns the plan.
+
+        Listeners: ``migrated`` and ``changed`` (and, when the stage changes,
+        ``stage_exited`` and ``stage_entered`` with ``trigger=None``).
 
         Raises:
             NotFound: no such project or version.
             ConflictError: the stage has no counterpart in the new version (the message
-                lists the problems); nothing is written.
+                lists the problems), or the project changed meanwhile; nothing is written.
         """
         mapping = dict(mapping or {})
+        current = self.get(project_id, actor)
+        target = self.journey(current.journey, to_version, publish=not dry_run)
+        if dry_run:
+            return _migration_plan(current, target, mapping, dry_run=True)
         plan: dict[str, Any] = {}
 
         def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
-            target = self.journey(row.journey_key, to_version)
-            problems = [f"--map names stage {old!r} which {target.ref} lacks as target "
-                        f"{new!r}" for old, new in mapping.items() if new not in target.stages]
-            stage = mapping.get(row.stage, row.stage)
-            if stage not in target.stages:
-                problems.append(f"stage {row.stage!r} has no counterpart in {target.ref}; "
-                                f"map it with --map {row.stage}=NEW (stages: "
-                                f"{', '.join(target.stages)})")
-            if problems:
-                raise ConflictError(f"cannot migrate project {row.id}: " + "; ".join(problems))
-            kept = {k: v for k, v in row.fields.items() if k in target.fields}
-            try:
-                kept = {**target.defaults(), **target.coerce_fields(kept)}
-            except InvalidValue as exc:
-                raise ConflictError(f"cannot migrate project {row.id}: {exc}") from None
-            plan.update({"project": row.id, "from_version": row.journey_version,
-                         "to_version": to_version, "from_stage": row.stage, "to_stage": stage,
-                         "dropped_fields": sorted(set(row.fields) - set(kept)),
-                         "fields": kept, "dry_run": dry_run})
-            if dry_run:
-                raise _DryRun
+            if row.journey_key != target.key:  # pragma: no cover - a key never changes
+                raise ConflictError(f"project {row.id} changed journey meanwhile; retry")
+            plan.update(_migration_plan(row, target, mapping, dry_run=False))
+            stage = plan["to_stage"]
             moved = stage != row.stage
             values: dict[str, Any] = {"journey_version": to_version, "stage": stage,
-                                      "fields": kept}
+                                      "fields": plan["fields"]}
+            after: list[tuple[str, dict[str, Any]]] = [
+                ("migrated", {"from_version": row.journey_version, "to_version": to_version,
+                              "actor": actor})]
             if moved:
                 values.update({"visit": row.visit + 1, "approvals": {},
                                "stage_entered_at": _now})
+                after += [("stage_exited", {"stage": row.stage, "trigger": None,
+                                            "actor": actor}),
+                          ("stage_entered", {"stage": stage, "trigger": None,
+                                             "actor": actor})]
             return _Change(values, {"kind": "migrated", "actor": _name(actor),
                                     "from_stage": row.stage, "to_stage": stage,
-                                    "payload": dict(plan)},
+                                    "payload": dict(plan)}, after,
                            cancel=moved, plan=target if moved else None,
                            respec=None if moved else target)
 
-        with contextlib.suppress(_DryRun):
-            self._change(project_id, actor, build)
+        self._change(project_id, actor, build)
         return plan
 
     def list_follow_ups(self, *, project: int | None = None, due_by: datetime | None = None,
@@ -985,8 +1036,33 @@ class Engine:
                 sa.select(projects.c.id).order_by(projects.c.id))]
 
 
-class _DryRun(Exception):
-    """Raised inside a migration's transaction to roll it back."""
+def _migration_plan(row: Any, target: CompiledJourney, mapping: Mapping[str, str], *,
+                    dry_run: bool) -> dict[str, Any]:
+    """What migrating ``row`` (a project or a stored row) to ``target`` does.
+
+    Raises:
+        ConflictError: a mapped or kept stage the target lacks, or a field value the
+            target's types refuse (the message lists every problem).
+    """
+    problems = [f"--map names stage {old!r} which {target.ref} lacks as target "
+                f"{new!r}" for old, new in mapping.items() if new not in target.stages]
+    stage = mapping.get(row.stage, row.stage)
+    if stage not in target.stages:
+        problems.append(f"stage {row.stage!r} has no counterpart in {target.ref}; "
+                        f"map it with --map {row.stage}=NEW (stages: "
+                        f"{', '.join(target.stages)})")
+    if problems:
+        raise ConflictError(f"cannot migrate project {row.id}: " + "; ".join(problems))
+    version = getattr(row, "journey_version", None) or row.version
+    kept = {k: v for k, v in row.fields.items() if k in target.fields}
+    try:
+        kept = {**target.defaults(), **target.coerce_fields(kept)}
+    except InvalidValue as exc:
+        raise ConflictError(f"cannot migrate project {row.id}: {exc}") from None
+    return {"project": row.id, "from_version": version, "to_version": target.version,
+            "from_stage": row.stage, "to_stage": stage,
+            "dropped_fields": sorted(set(row.fields) - set(kept)), "fields": kept,
+            "dry_run": dry_run}
 
 
 def _name(actor: Actor | None) -> str | None:

@@ -107,7 +107,8 @@ def replay(events: Iterable[Event]) -> ProjectState | None:
                 stage=str(event.to_stage), visit=1,
                 stage_entered_at=datetime.fromisoformat(entered) if entered else event.at,
                 fields=dict(p.get("fields", {})), flags=tuple(p.get("flags", ())),
-                assignments={r: list(v) for r, v in p.get("assignments", {}).items()})
+                assignments={r: list(v) for r, v in p.get("assignments", {}).items()},
+                evidence=dict(p.get("evidence", {})))
         elif state is not None:
             state = _apply(state, event)
         if state is not None:
