@@ -259,9 +259,7 @@ class _Checker:
         outgoing: dict[str, set[str]] = {name: set() for name in stages}
         exits: set[str] = set()
         for transition in self.doc.transitions:
-            destinations = [transition.to] if getattr(transition, "to", None) else [
-                branch.to for branch in getattr(transition, "branches", None) or []]
-            for dest in destinations:
+            for dest in _dests(transition):
                 target = known(dest)
                 for name in expand_sources(self.doc, transition.from_, dest):
                     source = known(name)
