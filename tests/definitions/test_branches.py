@@ -159,7 +159,8 @@ def test_an_empty_branch_list_is_refused() -> None:
 
 
 def test_unknown_stage_in_a_branch_is_positioned() -> None:
-    lines = _problems(BRANCHED.replace("      - to: incubate\n", "      - to: incubat\n"))
+    lines = _problems(BRANCHED.replace("      - to: incubate\n        gate",
+                                       "      - to: incubat\n        gate"))
     assert lines[0].startswith("j.yaml:24:13: error: unknown stage 'incubat' (did you mean "
                                "'incubate'?)"), lines
 
