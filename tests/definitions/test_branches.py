@@ -248,6 +248,54 @@ def test_first_passing_branch_wins(journey: CompiledJourney, score: int,
                 assert not any(r.met for _, r in firing.tried[:-1])
 
 
+class _Model:
+    """A model for the unmodified library machine below."""
+
+    def __init__(self, stage: str, ctx: GateContext, force: bool) -> None:
+        self.state, self.context, self.force = stage, ctx, force
+        self.steps: list[tuple[str, str]] = []
+
+
+def _library_machine(journey: CompiledJourney) -> Machine:
+    """The same journey on a plain ``transitions.Machine`` (no subclass, the library's own
+    firing path): the oracle for the journey machine's leaner one."""
+
+    def passes(index: int, branch: Any) -> Any:
+        return lambda event: (branch.evaluate(event.model.context, journey).met
+                              or (event.model.force and index == 0))
+
+    def exited(event: Any) -> None:
+        event.model.steps.append(("exit", event.transition.source))
+
+    def entered(event: Any) -> None:
+        event.model.steps.append(("enter", event.transition.dest))
+
+    machine = Machine(model=None, initial=journey.initial, auto_transitions=False,
+                      send_event=True, states=[
+                          {"name": name, "on_exit": [exited], "on_enter": [entered]}
+                          for name in journey.stages])
+    for transition in journey.transitions:
+        for index, branch in enumerate(transition.branches):
+            machine.add_transition(transition.trigger, list(transition.sources), branch.dest,
+                                   conditions=[passes(index, branch)])
+    return machine
+
+
+def test_the_journey_machine_fires_as_the_library_does(journey: CompiledJourney) -> None:
+    library = _library_machine(journey)
+    for stage, triggers in OFFERED.items():
+        for trigger in triggers:
+            for score in (0, 25, 60, 90):
+                for approvals in (0, 2):
+                    for force in (False, True):
+                        model = _Model(stage, context(score, approvals), force)
+                        taken = library.events[trigger].trigger(model)
+                        firing = journey.fire(stage, trigger, context(score, approvals),
+                                              force=force)
+                        assert (firing.state, firing.steps, firing.taken is not None) == (
+                            model.state, model.steps, taken), (stage, trigger, score, force)
+
+
 def test_the_callbacks_collect_what_to_cancel_and_plan(journey: CompiledJourney) -> None:
     to_test_run = journey.fire("validation", "decide", context(approvals=2))
     assert (to_test_run.cancel, to_test_run.plan) == (True, True)
