@@ -221,3 +221,22 @@ def test_cli_check_with_no_branch_passing_exits_1(engine: Engine, branched: str,
     human = bompao(store_url, "project", "check", str(project_id), "conclude")
     assert human.returncode == 1
     assert "no branch's gate is met (an override takes branch 1 -> done)" in human.stdout
+
+
+def test_the_documented_check_output_is_what_the_cli_prints(engine: Engine,
+                                                            store_url: str) -> None:
+    """``docs/journeys.md`` shows ``project check`` on its branches example."""
+    from tests.definitions.test_docs_examples import DOC, branches_example  # noqa: PLC0415
+
+    engine.publish(branches_example())
+    project = engine.create_project("committee-decision", "Docs", fields={"score": 64})
+    engine.advance(project.id, "submit")
+    engine.approve(project.id, "committee", by="Arun")
+    text = DOC.read_text(encoding="utf-8")
+    shown = text[text.index("  ```text\n  project 7: decide"):]
+    shown = shown[len("  ```text\n"):shown.index("  ```\n", 10)]
+    documented = [line.removeprefix("  ") for line in shown.splitlines()]
+    human = bompao(store_url, "project", "check", str(project.id), "decide")
+    assert human.returncode == 0, human.stderr
+    assert human.stdout.splitlines() == [
+        line.replace("project 7:", f"project {project.id}:") for line in documented]
