@@ -80,6 +80,9 @@ def test_no_branch_passing_refuses_and_writes_nothing(engine: Engine, branched: 
     assert [c.says for c in report.criteria] == ["score >= 80"]  # the first branch's
     assert [(b.to_stage, b.passable) for b in report.branches] == [
         ("done", False), ("archive", False)]
+    assert str(refused.value) == (
+        f"project {project_id} cannot 'conclude' from 'incubate': no branch's gate is met "
+        "(to 'done' missing score >= 80; to 'archive' missing score < 20)")
     assert engine.get(project_id) == before
     assert engine.history(project_id) == history
     assert engine.list_follow_ups(project=project_id) == follow_ups
