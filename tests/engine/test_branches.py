@@ -243,3 +243,44 @@ def test_the_documented_check_output_is_what_the_cli_prints(engine: Engine,
     assert human.returncode == 0, human.stderr
     assert human.stdout.splitlines() == [
         line.replace("project 7:", f"project {project.id}:") for line in documented]
+
+
+PARTNER = """\
+journey: ngo-branches
+version: 1
+extends: social-incubator@1
+partner: NGO Chiang Mai
+transitions:
+  - trigger: start_test_run
+    from: validation
+    branches:
+      - to: test_run
+        gate: {approval: {role: committee, count: 2}, says: {en: Two committee members}}
+      - to: idea
+        gate: {expr: "interviews_done < 3", says: {en: Fewer than 3 interviews}}
+"""
+
+
+def test_a_partner_journey_adds_branches_to_a_bundled_one(engine: Engine) -> None:
+    assert engine.publish(PARTNER) == ("ngo-branches", 1)
+    compiled = engine.journey("ngo-branches", 1)
+    assert compiled.transition("validation", "start_test_run").dests == ("test_run", "idea")
+    assert compiled.transition("idea", "validate").dests == ("validation",)  # the base's
+
+    def at_validation(name: str, interviews: int) -> int:
+        project = engine.create_project("ngo-branches", name,
+                                        fields={"problem_statement": "x" * 30,
+                                                "interviews_done": interviews})
+        engine.add_evidence(project.id, "stakeholder_map", url="https://example.org/m")
+        engine.approve(project.id, "coach", by="Malee")
+        engine.advance(project.id, "validate")
+        return project.id
+
+    few, many = at_validation("Few", 1), at_validation("Many", 12)
+    assert engine.advance(few, "start_test_run").stage == "idea"
+    with pytest.raises(GateRefused):
+        engine.advance(many, "start_test_run")
+    for name in COMMITTEE[:2]:
+        engine.approve(many, "committee", by=name)
+    assert engine.advance(many, "start_test_run").stage == "test_run"
+    assert engine.history(many)[-1].payload["branch"] == {"index": 0, "to": "test_run"}
