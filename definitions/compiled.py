@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -211,7 +212,9 @@ class CompiledFollowUp:
         return spec.every.add(start, timezone=tz, calendar=calendar, times=occurrence + 1)
 
 
-_NO_GATE = {"en": "No gate", "th": "ไม่มีเงื่อนไข"}
+_PASSES = CriterionResult("all", MappingProxyType({"en": "No gate", "th": "ไม่มีเงื่อนไข"}),
+                          True, MappingProxyType({}))
+"""The verdict of no gate (immutable, so one serves every call)."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ class CompiledBranch:
     def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
         """The gate's verdict (an empty ``all`` when there is no gate)."""
         if self.gate is None:
-            return CriterionResult("all", _NO_GATE, True, {})
+            return _PASSES
         return self.gate.evaluate(ctx, journey)
 
 
@@ -429,11 +432,12 @@ class CompiledJourney:
         Raises:
             NotFound: as :meth:`transition`.
         """
-        from bompao.definitions.machine import Firing  # noqa: PLC0415 - loaded with the machine
-
-        self._offered(stage, trigger)
-        firing = Firing(self, stage, context, force=force)
-        self.machine.events[trigger].trigger(firing)
+        machine = self.machine
+        event = machine.events.get(trigger)
+        if event is None or stage not in event.transitions:
+            self._offered(stage, trigger)  # raises the NotFound that says what is offered
+        firing: Firing = machine.firing_cls(self, stage, context, force=force)
+        event.trigger(firing)
         return firing
 
     def coerce_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,13 +15,16 @@ so the machine is only read while it fires and many threads may fire it at once.
   plan those of the stage entered), and the engine writes it.
 - ``from: "*"`` is the machine's wildcard, expanded by :func:`wildcard_sources`: every
   non-final stage that is none of the transition's destinations.
+- :class:`JourneyEvent` and :meth:`BranchTransition.execute` fire with the library's
+  semantics but without its event queue, empty hooks and per-step logging, which
+  cost more than the rest of an advance's transitions step (``bench/state_machine.py``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from transitions import Machine, Transition
+from transitions import Event, EventData, Machine, Transition
 
 from bompao.definitions.checks import wildcard_sources
 
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
         GateContext,
     )
 
-__all__ = ["BranchTransition", "Firing", "JourneyMachine", "build_machine"]
+__all__ = ["BranchTransition", "Firing", "JourneyEvent", "JourneyMachine", "build_machine"]
 
 
 class Firing:
@@ -79,6 +82,56 @@ class BranchTransition(Transition):
         self.compiled = compiled
         self.branch = branch
 
+    def execute(self, event_data: Any) -> bool:
+        """The library's ``Transition.execute`` for a journey branch (conditions, then
+        ``before``, exit, state change, entry), without a log call at every step.
+        ``prepare`` and ``after`` callbacks a journey branch never has."""
+        conditions: list[Any] = self.conditions
+        for condition in conditions:  # Condition.check, for a callable and send_event
+            if condition.func(event_data) != condition.target:
+                return False
+        before: list[Any] = self.before
+        for callback in before:
+            callback(event_data)
+        machine = event_data.machine
+        for callback in machine.states[self.source].on_exit:
+            callback(event_data)
+        setattr(event_data.model, machine.model_attribute, self.dest)
+        event_data.state = entered = machine.states[self.dest]
+        for callback in entered.on_enter:
+            callback(event_data)
+        return True
+
+
+class JourneyEvent(Event):
+    """A ``transitions`` event whose firing skips what journeys never use.
+
+    Same semantics as the library's ``Event.trigger`` (the stage's transitions for the
+    trigger are tried in order; the first whose conditions hold runs its ``before``
+    callbacks, the source's exit callbacks, sets the model's state, runs the
+    destination's entry callbacks), without the event queue, the machine-wide
+    prepare/finalize/before/after hooks (a journey machine has none; the builder makes
+    sure) and a log call at every step: those took most of the 20-50 µs a firing cost.
+    A stage that does not offer the trigger goes to the library's own path, which
+    raises its ``MachineError``. ``tests/definitions/test_branches.py`` checks that both
+    paths agree.
+    """
+
+    def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+        """Fire on ``model``; True when a transition was taken."""
+        found = self.transitions.get(model.state)
+        if not found:
+            return bool(super().trigger(model, *args, **kwargs))
+        machine = self.machine
+        event_data = EventData(machine.states[model.state], self, machine, model, args,
+                               kwargs)
+        for transition in found:
+            event_data.transition = transition
+            if transition.execute(event_data):
+                event_data.result = True
+                return True
+        return False
+
 
 def _gate_passes(event: Any) -> bool:
     """The condition of every branch: its gate, evaluated on the firing's context."""
@@ -114,6 +167,7 @@ class JourneyMachine(Machine):
     wildcard means what ``from: "*"`` means in a journey."""
 
     transition_cls = BranchTransition
+    event_cls = JourneyEvent
 
     def add_transition(self, trigger: str, source: Any, dest: Any = None,  # noqa: PLR0917
                        conditions: Any = None, unless: Any = None, before: Any = None,
@@ -127,6 +181,9 @@ class JourneyMachine(Machine):
                 compiled.dests)
         super().add_transition(trigger, source, dest, conditions, unless, before, after,
                                prepare, **kwargs)
+
+    firing_cls = Firing
+    """The per-call model (so that callers need not import this module to make one)."""
 
     def callbacks(self, funcs: Any, event_data: Any) -> None:
         """Call each callback with the event (every callback here is a plain callable
@@ -147,4 +204,9 @@ def build_machine(journey: CompiledJourney) -> JourneyMachine:
             machine.add_transition(transition.trigger, source, branch.dest,
                                    conditions=[_gate_passes], before=[_take],
                                    compiled=transition, branch=branch)
+    # what JourneyEvent and BranchTransition.execute skip must indeed be empty
+    skipped = (machine.prepare_event, machine.finalize_event, machine.before_state_change,
+               machine.after_state_change, machine.on_final, machine.has_queue)
+    if any(skipped):
+        raise RuntimeError("a journey machine has no machine-wide callbacks and no queue")
     return machine

@@ -253,6 +253,14 @@ class TransitionSpec(_Strict):
     order, the first whose gate passes being taken.
     """
 
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, strict=True,
+        json_schema_extra={"oneOf": [
+            {"required": ["to"], "not": {"required": ["branches"]}},
+            {"required": ["branches"],
+             "not": {"anyOf": [{"required": ["to"]}, {"required": ["gate"]}]}},
+        ]})
+
     trigger: Name
     from_: Name | Literal["*"] | list[Name] = Field(alias="from")
     to: Name | None = None

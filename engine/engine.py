@@ -1093,6 +1093,13 @@ def _check_role(compiled: CompiledJourney, role: str) -> None:
 
 
 def _refusal(report: GateReport) -> str:
+    if len(report.branches) > 1:  # say what each branch misses
+        each = "; ".join(
+            f"to {branch.to_stage!r} missing "
+            + (", ".join(c.says for c in branch.criteria if not c.met) or "its gate")
+            for branch in report.branches)
+        return (f"project {report.project} cannot {report.trigger!r} from "
+                f"{report.from_stage!r}: no branch's gate is met ({each})")
     missing = "; ".join(c.says for c in report.missing) or "the gate is not met"
     return (f"project {report.project} cannot {report.trigger!r} from {report.from_stage!r} "
             f"to {report.to_stage!r}: missing {missing}")

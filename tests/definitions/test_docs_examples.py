@@ -1,0 +1,53 @@
+"""The journeys in ``docs/journeys.md`` marked ``<!-- checked: ... -->`` compile and do
+what the text around them says."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bompao.definitions import CompiledJourney, GateContext, compile_journey
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "journeys.md"
+NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+def checked_blocks(kind: str = "yaml") -> list[str]:
+    """The fenced ``kind`` blocks that follow a ``<!-- checked`` comment."""
+    return re.findall(r"<!-- checked[^>]*-->\n```" + kind + r"\n(.*?)\n```", DOC.read_text(
+        encoding="utf-8"), flags=re.DOTALL)
+
+
+def branches_example() -> str:
+    """The journey of the "Branches" section."""
+    return next(block for block in checked_blocks() if "committee-decision" in block)
+
+
+def _journey() -> CompiledJourney:
+    return compile_journey(branches_example(), file="journeys.md")
+
+
+def test_every_checked_example_compiles() -> None:
+    blocks = checked_blocks()
+    assert blocks
+    for block in blocks:
+        compile_journey(block, file="journeys.md")
+
+
+def test_the_branches_example_does_what_the_text_says() -> None:
+    journey = _journey()
+
+    def decide(score: int, approvals: int) -> str:
+        ctx = GateContext({"score": score}, {}, {"committee": approvals}, NOW, NOW)
+        return str(journey.fire("validation", "decide", ctx).state)
+
+    assert decide(64, 1) == "coaching"  # as the check output in the text shows
+    assert decide(64, 2) == "test_run"  # the first passing branch wins
+    assert decide(10, 0) == "idea"  # the "else"
+    ctx = GateContext({"score": 50}, {}, {}, NOW, NOW)
+    assert journey.fire("test_run", "conclude", ctx).taken is None  # no "else": refused
+    assert journey.fire("test_run", "conclude", ctx, force=True).state == "withdrawn"
+    # "*" is every non-final stage but the destination
+    assert journey.transition("idea", "withdraw").sources == (
+        "idea", "validation", "test_run", "coaching")
