@@ -174,6 +174,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "keep {name!r} or change what uses it",
         "th": "ให้คง {name!r} ไว้ หรือแก้สิ่งที่ใช้มัน",
     },
+    "after_itself": {
+        "en": "stage {stage!r} is placed after itself; 'after' names another stage",
+        "th": "ขั้น {stage!r} ถูกวางไว้หลังตัวเอง 'after' ต้องเป็นชื่อขั้นอื่น",
+    },
     "dead_end": {
         "en": "stage {stage!r} is not final and has no way out: add a transition from it "
               "or mark it 'final: true'",
