@@ -221,6 +221,14 @@ class Message(str):
         """The message in ``lang`` (English where the catalogue has no translation)."""
         return _render(self.key, self.params, lang)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copies and pickles keep the key and parameters (not just the English)."""
+        return _rebuild, (self.key, self.params)
+
+
+def _rebuild(key: str, params: dict[str, Any]) -> Message:
+    return Message(key, **params)
+
 
 def _render(key: str, params: dict[str, Any], lang: str) -> str:
     templates = CATALOGUE[key]

@@ -184,3 +184,13 @@ def test_a_stage_unreachable_only_through_another_is_named_in_its_message() -> N
         "ไปถึงขั้น 'pilot' จากขั้นเริ่มต้น 'idea' ไม่ได้ จึงไปถึง 'pilot_review' ไม่ได้ด้วย",
         "ไปถึงขั้น 'island' จากขั้นเริ่มต้น 'idea' ไม่ได้",
     ]
+
+
+def test_a_message_survives_copy_and_pickle() -> None:
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    message = Message("field.unknown", name="x", ref="j@1", hint="", fields="a")
+    for twin in (copy.deepcopy(message), pickle.loads(pickle.dumps(message))):
+        assert isinstance(twin, Message)
+        assert (twin, twin.render("th")) == (message, message.render("th"))
