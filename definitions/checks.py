@@ -333,6 +333,11 @@ class _Checker:
             self.problem(("stages", name, "initial"), f"several initial stages "
                          f"({_listing(initial)}); exactly one may be initial", key=True)
         for name, stage in self.doc.stages.items():
+            if stage.after is not None and stage.after not in self.doc.stages:
+                self.problem(("stages", name, "after"),
+                             _unknown("stage", stage.after, self.doc.stages))
+            elif stage.after == name:
+                self.problem(("stages", name, "after"), Message("after_itself", stage=name))
             if stage.initial and stage.final:
                 self.problem(("stages", name, "final"),
                              f"stage {name!r} cannot be both initial and final", key=True)

@@ -16,7 +16,7 @@ from typing import Any
 from bompao.definitions.source import Cause, Mark, Positions, Source
 from bompao.errors import DefinitionError, Diagnostic, ExtendsError, NotFound
 
-__all__ = ["Resolver", "parse_ref", "resolve_extends"]
+__all__ = ["Resolver", "order_stages", "parse_ref", "resolve_extends"]
 
 Resolver = Callable[[str, int], Source]
 """Returns the loaded source of journey ``key`` at ``version``; raises NotFound."""
@@ -54,6 +54,7 @@ def resolve_extends(source: Source, resolve: Resolver | None,
             raise ExtendsError([source.diagnostic(
                 ("remove",), "remove: only a journey that extends another can remove from "
                 "it; add 'extends: KEY@VERSION' or drop 'remove'", key=True)])
+        order_stages(source.data.get("stages"))
         return source
     if not isinstance(ref, str) or not _REF.match(ref):
         raise ExtendsError([source.diagnostic(("extends",), f"extends: expected KEY@VERSION, "
@@ -75,6 +76,41 @@ def resolve_extends(source: Source, resolve: Resolver | None,
         raise ExtendsError([where, *exc.diagnostics]) from None
     base = resolve_extends(base, resolve, (*_chain, me))
     return _Merger(base, source, ref).merge()
+
+
+def order_stages(stages: Any) -> None:
+    """Reorder a ``stages`` mapping in place so that each stage with ``after: OTHER``
+    comes right after ``OTHER`` (several after one stage keep their declared order);
+    the others keep theirs. An unknown or cyclic ``after`` leaves the stage where it
+    was (the checks report it). In place, so recorded positions stay valid."""
+    if not isinstance(stages, dict) or not any(
+            isinstance(v, dict) and isinstance(v.get("after"), str) for v in stages.values()):
+        return
+    anchored: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for name, spec in stages.items():
+        anchor = spec.get("after") if isinstance(spec, dict) else None
+        if isinstance(anchor, str) and anchor in stages and anchor != name:
+            anchored.setdefault(anchor, []).append(name)
+        else:
+            roots.append(name)
+    ordered: list[str] = []
+    placed: set[str] = set()
+
+    def place(name: str) -> None:
+        if name in placed:
+            return
+        placed.add(name)
+        ordered.append(name)
+        for child in anchored.get(name, ()):
+            place(child)
+
+    for name in roots:
+        place(name)
+    ordered.extend(name for name in stages if name not in placed)  # a cycle of 'after'
+    items = {name: stages[name] for name in ordered}
+    stages.clear()
+    stages.update(items)
 
 
 class _Merger:
@@ -107,6 +143,7 @@ class _Merger:
             if marks is not None:
                 self.positions.add_entry(result, key, *marks)
         self._remove(result, child.get("remove"))
+        order_stages(result.get("stages"))
         if self.problems:
             raise ExtendsError(sorted(self.problems, key=lambda d: (d.file, d.line, d.column)))
         return Source(file=self.child.file, data=result, positions=self.positions,

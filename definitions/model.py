@@ -216,6 +216,9 @@ class StageSpec(_Strict):
     description: Text | None = None
     expected_duration: DurationValue | None = None
     follow_ups: list[FollowUpSpec] = Field(default_factory=list)
+    after: Name | None = None
+    """Place this stage right after that one in the journey's order (reports, lists):
+    how a partner puts a stage it adds where it belongs instead of last."""
 
 
 class BranchSpec(_Strict):

@@ -7,9 +7,12 @@ and its DOT source otherwise. Text goes through Jinja2 with autoescaping.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import warnings
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,22 +76,52 @@ _XML_HEAD = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 MAX_PROJECTS = 1000
 
 
+_THAI_FAMILIES = ("Noto Sans Thai", "Loma", "Sarabun", "Garuda", "Norasi", "Waree",
+                  "Umpush", "Kinnari", "TlwgTypist", "Laksaman")
+_THAI_SAMPLE = 0x0E01
+"""ก: a font that has it draws Thai."""
+
+
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with warnings.catch_warnings():
+        # without a Thai font (see _thai_fonts) matplotlib warns once per missing glyph;
+        # the browser still draws the text, since the SVG keeps it as text
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
     return _XML_HEAD.sub("", buffer.getvalue(), count=1)
+
+
+@functools.cache
+def _thai_fonts() -> tuple[str, ...]:
+    """The families of installed fonts that draw Thai, best first (registered with
+    matplotlib, whose font cache may predate them). Empty when there is none."""
+    from matplotlib import font_manager  # noqa: PLC0415
+    from matplotlib.ft2font import FT2Font  # noqa: PLC0415
+
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    if not known.intersection(_THAI_FAMILIES):
+        for path in font_manager.findSystemFonts():
+            stem = Path(path).stem.replace(" ", "").lower()
+            if any(stem.startswith(name.replace(" ", "").lower()) for name in _THAI_FAMILIES):
+                try:
+                    if _THAI_SAMPLE in FT2Font(path).get_charmap():
+                        font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError):
+                    continue
+        known = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(name for name in _THAI_FAMILIES if name in known)
 
 
 def _pyplot() -> Any:
     import matplotlib as mpl  # noqa: PLC0415 - only the HTML report plots
 
     mpl.use("Agg")
-    from matplotlib import font_manager  # noqa: PLC0415
     from matplotlib import pyplot as plt  # noqa: PLC0415
 
-    thai = [f.name for f in font_manager.fontManager.ttflist
-            if f.name in ("Noto Sans Thai", "Loma", "Sarabun", "Garuda", "Norasi")]
-    mpl.rcParams["font.family"] = [*dict.fromkeys(thai), "DejaVu Sans"]
+    # a Thai font first, so matplotlib measures Thai labels with the glyphs the browser
+    # draws (the SVG names the same families) and lays each out under its own bar
+    mpl.rcParams["font.family"] = [*_thai_fonts(), "DejaVu Sans"]
     mpl.rcParams["svg.fonttype"] = "none"  # text stays text: the browser shapes Thai
     return plt
 
@@ -97,9 +130,12 @@ def _funnel_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[st
     plt = _pyplot()
     names = [labels[r["stage"]] for r in rows][::-1]
     figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 1))
-    axes.barh(names, [r["reached"] for r in rows][::-1], color="#9fb3c8", label=h["reached"])
+    reached = [r["reached"] for r in rows][::-1]
+    axes.barh(names, reached, color="#9fb3c8", label=h["reached"])
     axes.barh(names, [r["now"] for r in rows][::-1], color="#2680c2", height=0.45,
               label=h["now"])
+    axes.xaxis.set_major_locator(_integer_locator())
+    axes.set_xlim(0, max([*reached, 0]) * 1.05 or 1)
     axes.legend(loc="lower right")
     axes.spines[["top", "right"]].set_visible(False)
     svg = _svg(figure)
@@ -107,17 +143,27 @@ def _funnel_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[st
     return svg
 
 
+def _integer_locator() -> Any:
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
+
+    return MaxNLocator(integer=True, min_n_ticks=2)
+
+
 def _stages_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[str, Any]) -> str:
     plt = _pyplot()
     names = [labels[r["stage"]] for r in rows]
     figure, axes = plt.subplots(figsize=(8, 3.5))
     xs = range(len(rows))
-    axes.bar(xs, [r["median_days"] or 0 for r in rows], color="#2680c2", label=h["median"])
-    axes.scatter(xs, [r["p90_days"] or 0 for r in rows], color="#f0b429", zorder=3,
-                 label=h["p90"])
-    axes.scatter(xs, [r["max_days"] or 0 for r in rows], color="#d64545", marker="_", s=300,
-                 zorder=3, label=h["max"])
-    axes.set_xticks(list(xs), names, rotation=20, ha="right")
+    medians = [r["median_days"] or 0 for r in rows]
+    p90 = [r["p90_days"] or 0 for r in rows]
+    most = [r["max_days"] or 0 for r in rows]
+    axes.bar(xs, medians, color="#2680c2", label=h["median"])
+    axes.scatter(xs, p90, color="#f0b429", zorder=3, label=h["p90"])
+    axes.scatter(xs, most, color="#d64545", marker="_", s=300, zorder=3, label=h["max"])
+    # each label ends at its bar's centre (anchor rotation keeps it there when turned)
+    axes.set_xticks(list(xs), names, rotation=30, ha="right", rotation_mode="anchor")
+    axes.yaxis.set_major_locator(_integer_locator())
+    axes.set_ylim(0, max([*medians, *p90, *most, 0]) * 1.1 or 1)
     axes.legend()
     axes.spines[["top", "right"]].set_visible(False)
     svg = _svg(figure)

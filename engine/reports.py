@@ -45,17 +45,49 @@ class Filters:
         return query
 
 
+_SEARCH_LIMIT = 20_000
+"""Steps of the longest-path search before it settles for the best path found."""
+
+
 def main_path(journey: CompiledJourney) -> list[str]:
-    """The stages reached by following each stage's first declared transition from the start."""
-    path = [journey.initial]
-    while True:
-        offered = journey.triggers(path[-1])
-        if not offered:
-            return path
-        nxt = journey.transition(path[-1], offered[0]).dest
-        if nxt in path:
-            return path
-        path.append(nxt)
+    """The journey's main path: the longest chain of stages from the initial stage to a
+    final one, through transitions written for particular stages (a ``from: "*"``
+    transition, such as ``withdraw``, is a way out, not a step on the path).
+
+    Ties go to the transitions declared first. A partner journey's replaced and added
+    transitions count like the base's, so its own stages are on its path. Without any
+    path to a final stage, the longest chain from the initial stage is the path.
+    """
+    wildcard = {(t.trigger, t.to) for t in journey.doc.transitions if t.from_ == "*"}
+    steps: dict[str, list[str]] = {name: [] for name in journey.stages}
+    for transition in journey.transitions:
+        if (transition.trigger, transition.dest) in wildcard:
+            continue
+        for source in transition.sources:
+            if source in steps and transition.dest not in steps[source]:
+                steps[source].append(transition.dest)
+    best: list[str] = [journey.initial]
+    best_final: list[str] | None = None
+    budget = [_SEARCH_LIMIT]
+
+    def walk(path: list[str]) -> None:
+        nonlocal best, best_final
+        budget[0] -= 1
+        here = path[-1]
+        if journey.stages[here].final:
+            if best_final is None or len(path) > len(best_final):
+                best_final = list(path)
+            return
+        if len(path) > len(best):
+            best = list(path)
+        for nxt in steps.get(here, ()):
+            if nxt not in path and budget[0] > 0:
+                path.append(nxt)
+                walk(path)
+                path.pop()
+
+    walk([journey.initial])
+    return best_final or best
 
 
 class Reports:

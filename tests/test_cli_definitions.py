@@ -228,7 +228,8 @@ def test_schema_as_a_process() -> None:
     assert (result.code, result.err) == (0, "")
     schema = json.loads(result.out)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["required"]) == {"journey", "version", "stages"}
+    assert set(schema["required"]) == {"journey", "version"}  # stages unless it extends
+    assert schema["then"] == {"required": ["stages"]}
 
 
 # --- diagram -----------------------------------------------------------------------------------

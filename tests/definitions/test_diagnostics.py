@@ -57,6 +57,22 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
          f"problem_statement, target_group) {SEES}; override or remove the transition "
          "'hand_off' from 'showcase' as well"),
     ]),
+    # --- shapes the JSON Schema also refuses (tests/definitions/test_schema.py) ---------
+    "criterion_two_kinds": (SchemaError, [
+        ("broken/criterion_two_kinds.yaml:13:11: error: transitions[0].gate: a criterion needs "
+         "exactly one of all, any, not, expr, evidence, approval, min_time_in_stage; got "
+         "'expr', 'evidence'"),
+    ]),
+    "follow_up_no_time": (SchemaError, [
+        ("broken/follow_up_no_time.yaml:11:9: error: stages.start.follow_ups[0]: a follow-up "
+         "needs 'after', 'every' or 'at'"),
+        ("broken/follow_up_no_time.yaml:12:9: error: stages.start.follow_ups[1]: a follow-up "
+         "with 'at' takes neither 'after' nor 'every'"),
+    ]),
+    "remove_alone": (ExtendsError, [
+        ("broken/remove_alone.yaml:9:1: error: remove: only a journey that extends another can "
+         "remove from it; add 'extends: KEY@VERSION' or drop 'remove'"),
+    ]),
     "thai_key": (SchemaError, [
         ("broken/thai_key.yaml:5:3: error: stage key 'ไอเดีย' is not a valid name: keys are "
          "lower-case English letters, digits and '_'; keep the Thai as its title: "
@@ -173,7 +189,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
     ]),
     "unknown_key": (SchemaError, [
         ("broken/unknown_key.yaml:6:5: error: unknown key 'titel' in stages.start (did you mean "
-        "'title'?); allowed: description, expected_duration, final, follow_ups, initial, title"),
+        "'title'?); allowed: after, description, expected_duration, final, follow_ups, "
+        "initial, title"),
         ("broken/unknown_key.yaml:12:5: error: unknown key 'guard' in transitions[0]; allowed: "
         "branches, description, from, gate, override_roles, roles, title, to, trigger"),
     ]),
@@ -225,8 +242,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "
         "valid list, got 'coach'"),
         ("broken/schema_problems.yaml:13:5: error: unknown key 'titel' in stages.done (did you "
-        "mean 'title'?); allowed: description, expected_duration, final, follow_ups, initial, "
-        "title"),
+        "mean 'title'?); allowed: after, description, expected_duration, final, follow_ups, "
+        "initial, title"),
         ("broken/schema_problems.yaml:15:5: error: transitions[0]: a transition needs 'to' "
         "(one destination) or 'branches' (several, tried in order)"),
         ("broken/schema_problems.yaml:17:11: error: transitions[0].gate: a criterion needs "

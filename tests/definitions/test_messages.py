@@ -152,3 +152,45 @@ def test_a_message_renders_nested_messages_in_the_same_language() -> None:
     inner = Message("kind.number")
     outer = Message("kind.other", name=inner)
     assert (str(outer), outer.render("th")) == ("a number", "ตัวเลข")
+
+
+CHAIN = """\
+journey: chain
+version: 1
+stages:
+  idea: {initial: true}
+  pilot: {}
+  pilot_review: {}
+  island: {}
+  done: {final: true}
+transitions:
+  - {trigger: go, from: idea, to: done}
+  - {trigger: review, from: pilot, to: pilot_review}
+  - {trigger: finish, from: pilot_review, to: done}
+  - {trigger: loop, from: island, to: island}
+"""
+
+
+def test_a_stage_unreachable_only_through_another_is_named_in_its_message() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        compile_journey(CHAIN, file="chain.yaml")
+    diagnostics = caught.value.diagnostics
+    assert [str(d) for d in diagnostics] == [
+        ("chain.yaml:5:3: error: stage 'pilot' cannot be reached from the initial stage "
+         "'idea', and so neither can 'pilot_review'"),
+        "chain.yaml:7:3: error: stage 'island' cannot be reached from the initial stage 'idea'",
+    ]
+    assert [localise(d.message, "th") for d in diagnostics] == [
+        "ไปถึงขั้น 'pilot' จากขั้นเริ่มต้น 'idea' ไม่ได้ จึงไปถึง 'pilot_review' ไม่ได้ด้วย",
+        "ไปถึงขั้น 'island' จากขั้นเริ่มต้น 'idea' ไม่ได้",
+    ]
+
+
+def test_a_message_survives_copy_and_pickle() -> None:
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    message = Message("field.unknown", name="x", ref="j@1", hint="", fields="a")
+    for twin in (copy.deepcopy(message), pickle.loads(pickle.dumps(message))):
+        assert isinstance(twin, Message)
+        assert (twin, twin.render("th")) == (message, message.render("th"))

@@ -2,8 +2,9 @@
 
 python-statemachine style: for each level of the document, the schema's property
 names equal the pydantic model's keys, and equal the ``allowed:`` list the parser
-prints for an unknown key there. A small validator (the keywords the schema uses)
-then checks that documents the parser accepts are accepted by the schema too.
+prints for an unknown key there. An independent validator (the ``jsonschema``
+package) then runs over every bundled journey, the partner fixtures and every broken
+fixture, and its accept/reject is compared with ``bompao validate``'s (issue 15).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from bompao.definitions import JourneyCatalog, JourneyDoc, compile_journey
+from bompao.definitions import JourneyCatalog, JourneyDoc, compile_journey, load_yaml
 from bompao.definitions.model import (
     Approval,
     Criterion,
@@ -31,7 +32,7 @@ from bompao.definitions.model import (
     TransitionSpec,
 )
 from bompao.definitions.schema import journey_schema
-from bompao.errors import ExtendsError, SchemaError
+from bompao.errors import CheckError, DefinitionError, ExtendsError, LoadError, SchemaError
 
 REPO = Path(__file__).resolve().parents[2]
 BOMPAO = Path(sys.executable).with_name("bompao")
@@ -134,7 +135,10 @@ def test_the_schema_is_well_formed(schema: dict[str, Any]) -> None:
             re.compile(node["pattern"])
         if isinstance(node.get("properties"), dict) and "required" in node:
             assert set(node["required"]) <= set(node["properties"])
-    assert schema["required"] == ["journey", "version", "stages"]
+    assert schema["required"] == ["journey", "version"]
+    # stages are required unless the journey extends another
+    assert (schema["if"], schema["then"]) == ({"not": {"required": ["extends"]}},
+                                              {"required": ["stages"]})
 
 
 @pytest.mark.parametrize("level", list(MODELS))
@@ -169,82 +173,10 @@ def test_the_minimal_document_compiles() -> None:
 
 # --- documents: what the parser accepts, the schema accepts --------------------------------
 
-def _matches(instance: Any, node: Any, root: dict[str, Any]) -> bool:
-    """A JSON Schema validator for the keywords ``journey_schema()`` uses."""
-    if node is True or node == {}:
-        return True
-    if node is False:
-        return False
-    if "$ref" in node:
-        return _matches(instance, root["$defs"][node["$ref"].removeprefix("#/$defs/")], root)
-    checks = [_keyword(instance, key, value, node, root) for key, value in node.items()]
-    return all(checks)
-
-
-def _is_type(instance: Any, kind: str) -> bool:
-    return {
-        "object": isinstance(instance, dict), "array": isinstance(instance, list),
-        "string": isinstance(instance, str), "null": instance is None,
-        "boolean": isinstance(instance, bool),
-        "integer": isinstance(instance, int) and not isinstance(instance, bool),
-        "number": isinstance(instance, int | float) and not isinstance(instance, bool),
-    }[kind]
-
-
-def _keyword(instance: Any, key: str, value: Any, node: dict[str, Any],
-             root: dict[str, Any]) -> bool:
-    number = isinstance(instance, int | float) and not isinstance(instance, bool)
-    result = True
-    if key == "type":
-        kinds = value if isinstance(value, list) else [value]
-        result = any(_is_type(instance, k) for k in kinds)
-    elif key == "anyOf":
-        result = any(_matches(instance, sub, root) for sub in value)
-    elif key == "enum":
-        result = instance in value
-    elif key == "const":
-        result = instance == value
-    elif key == "pattern" and isinstance(instance, str):
-        result = re.search(value, instance) is not None
-    elif key == "maxLength" and isinstance(instance, str):
-        result = len(instance) <= value
-    elif key == "minimum" and number:
-        result = instance >= value
-    elif key == "maximum" and number:
-        result = instance <= value
-    elif key == "items" and isinstance(instance, list):
-        result = all(_matches(item, value, root) for item in instance)
-    elif key == "required" and isinstance(instance, dict):
-        result = all(name in instance for name in value)
-    elif key == "propertyNames" and isinstance(instance, dict):
-        result = all(_matches(name, value, root) for name in instance)
-    elif isinstance(instance, dict) and key in ("properties", "patternProperties",
-                                                 "additionalProperties"):
-        result = _object(instance, key, node, root)
-    return result
-
-
-def _object(instance: dict[str, Any], key: str, node: dict[str, Any],
-            root: dict[str, Any]) -> bool:
-    properties = node.get("properties", {})
-    patterns = node.get("patternProperties", {})
-    for name, value in instance.items():
-        matched = [sub for pattern, sub in patterns.items() if re.search(pattern, name)]
-        if key == "properties" and name in properties:
-            if not _matches(value, properties[name], root):
-                return False
-        elif key == "patternProperties":
-            if not all(_matches(value, sub, root) for sub in matched):
-                return False
-        elif key == "additionalProperties" and name not in properties and not matched:
-            extra = node["additionalProperties"]
-            if not _matches(value, extra, root):
-                return False
-    return True
-
-
 def accepted_by_schema(text: str, schema: dict[str, Any]) -> bool:
-    return _matches(yaml.safe_load(text), schema, schema)
+    """The independent validator (the ``jsonschema`` package, draft 2020-12) on the data
+    as an editor's YAML 1.2 reads it (yes/no and dates stay text, like bompao's loader)."""
+    return Draft202012Validator(schema).is_valid(load_yaml(text).data)
 
 
 def test_the_validator_refuses_what_it_should(schema: dict[str, Any]) -> None:
@@ -284,3 +216,68 @@ def test_shorthands_the_parser_accepts_are_in_the_schema(name: str,
     text = MINIMAL.replace(find, replace) + append
     compile_journey(text, file="shorthand.yaml")  # the parser accepts it
     assert accepted_by_schema(text, schema)
+
+
+# --- the schema agrees with bompao validate (issue 15) --------------------------------------
+
+FIXTURES = REPO / "tests" / "fixtures"
+COMPARED = sorted([*(REPO / "journeys").glob("*.yaml"), *(FIXTURES / "partners").glob("*.yaml"),
+                   *(FIXTURES / "valid").glob("*.yaml"), *(FIXTURES / "broken").glob("*.yaml")])
+REJECTED_BY_BOTH_FOR_EXTENDS = {"remove_alone"}
+"""ExtendsError fixtures a schema can see: 'remove' without 'extends'. The other
+extends problems (an unknown base, a cycle, removing what the base lacks) need the base."""
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, bool]:
+    """``bompao --json validate`` over every compared file at once: file -> ok."""
+    ran = subprocess.run([str(BOMPAO), "--json", "validate", *map(str, COMPARED)],
+                         capture_output=True, text=True, cwd=REPO, check=False)
+    assert ran.returncode in (0, 1), ran.stderr
+    return {Path(row["file"]).resolve().as_posix(): row["ok"]
+            for row in json.loads(ran.stdout)["files"]}
+
+
+def _kind(path: Path) -> type[DefinitionError] | None:
+    """Which step of bompao refuses the file (None: it is valid)."""
+    try:
+        compile_journey(path.read_bytes(), file=str(path), resolve=_resolve)
+    except DefinitionError as exc:
+        return type(exc)
+    return None
+
+
+def _resolve(key: str, version: int) -> Any:
+    for path in (FIXTURES / "broken").glob("cycle_*.yaml"):
+        source = load_yaml(path.read_bytes(), str(path))
+        if (source.data.get("journey"), source.data.get("version")) == (key, version):
+            return source
+    return JourneyCatalog().resolve(key, version)
+
+
+@pytest.mark.parametrize("path", COMPARED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_schema_and_bompao_validate_agree(path: Path, schema: dict[str, Any],
+                                              verdicts: dict[str, bool]) -> None:
+    """Valid for bompao ⇒ valid for the schema (no false error in an editor); refused by
+    bompao's schema step ⇒ refused by the schema; refused only for what needs the whole
+    journey (references, reachability, CEL, the base) ⇒ the schema cannot tell."""
+    ok = verdicts[path.resolve().as_posix()]
+    kind = _kind(path)
+    assert ok is (kind is None)
+    if kind is LoadError:
+        return  # not YAML an editor can read either
+    valid = Draft202012Validator(schema).is_valid(load_yaml(path.read_bytes()).data)
+    if kind is None:
+        assert valid, "bompao accepts it: the schema must too"
+    elif kind is SchemaError or path.stem in REJECTED_BY_BOTH_FOR_EXTENDS:
+        assert not valid, "bompao's schema step refuses it: the JSON Schema must too"
+    else:
+        assert kind in (CheckError, ExtendsError)
+        assert valid, "a problem only the whole journey shows: the schema accepts it"
+
+
+def test_the_comparison_covers_each_verdict(verdicts: dict[str, bool]) -> None:
+    kinds = {_kind(path) for path in COMPARED}
+    assert kinds == {None, LoadError, SchemaError, CheckError, ExtendsError}
+    assert any(verdicts.values())
+    assert not all(verdicts.values())
