@@ -259,7 +259,13 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
     enter = np.zeros(count)
     first = np.full((count, n_stages), np.inf)
     first[:, stage[0]] = 0.0
-    occupied = np.zeros((runs, months + 2, n_stages))
+    cells = runs * (months + 2) * n_stages
+    occupied = np.zeros(cells)
+
+    def flat(run: np.ndarray[Any, Any], month: np.ndarray[Any, Any],
+             where: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        index: np.ndarray[Any, Any] = (run * (months + 2) + month) * n_stages + where
+        return index
     days, dest = sampler.stays(stage)
     leave = enter + days
 
@@ -269,8 +275,9 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
         stop = np.minimum(np.ceil(np.minimum(until, horizon + MONTH_DAYS) / MONTH_DAYS - 1e-12),
                           months + 1).astype(np.int64)
         keep = start < stop
-        np.add.at(occupied, (run_of[who][keep], start[keep], stage[who][keep]), 1)
-        np.add.at(occupied, (run_of[who][keep], stop[keep], stage[who][keep]), -1)
+        runs_kept, stages_kept = run_of[who][keep], stage[who][keep]
+        occupied[:] += np.bincount(flat(runs_kept, start[keep], stages_kept), minlength=cells)
+        occupied[:] -= np.bincount(flat(runs_kept, stop[keep], stages_kept), minlength=cells)
 
     for _ in range(MAX_STEPS):
         moving = np.flatnonzero(leave <= horizon)
@@ -284,11 +291,12 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
         leave[moving] = enter[moving] + days
     everyone = np.arange(count)
     occupy(everyone, np.full(count, np.inf))
-    occupancy = np.cumsum(occupied, axis=1)[:, :months + 1, :]
+    shape = (runs, months + 2, n_stages)
+    occupancy = np.cumsum(occupied.reshape(shape), axis=1)[:, :months + 1, :]
     month_reached = np.ceil(first / MONTH_DAYS - 1e-12)
-    reached_at = np.zeros((runs, months + 2, n_stages))
     rows, cols = np.nonzero(month_reached <= months)
-    np.add.at(reached_at, (run_of[rows], month_reached[rows, cols].astype(np.int64), cols), 1)
+    reached_at = np.bincount(flat(run_of[rows], month_reached[rows, cols].astype(np.int64), cols),
+                             minlength=cells).reshape(shape)
     reached = np.cumsum(reached_at, axis=1)[:, :months + 1, :]
     coached = _coached(journey, coach_role)
     per_project = observed.coaches_per_project
