@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import z3
 from hypothesis import given, settings
-from strategies import DEEP_FIELDS, deep_expressions, deep_values
+from strategies import DEEP_FIELDS, Family, deep_expressions, deep_values, generated_journeys
 
 from bompao.definitions import JourneyCatalog, bundled_dir, compile_journey
 from bompao.definitions.deep import deep_check
@@ -140,6 +140,27 @@ def test_an_auto_transition_with_a_gate_that_may_fail_does_not_always_leave() ->
         ("the gate of trigger 'go' can never pass in stage 'a': follow-up '#1 (transition)' "
          "(after 1 month, action: transition 'leave') always leaves the stage first, before "
          "min_time_in_stage 6 months")]
+
+
+def test_a_follow_up_whose_transition_can_never_pass() -> None:
+    text = _one_way("{expr: 'score < 0'}", fields="score: {type: int, default: 0, min: 0}",
+                    follow_ups="{id: push, after: 2 days, action: transition, trigger: go}")
+    assert [(f.line, f.message) for f in deep_check(text) if f.severity == "error"] == [
+        (9, "follow-up 'push' can never fire its transition: the gate of trigger 'go' can "
+            "never pass from stage 'a'"),
+        (15, "the gate of trigger 'go' can never pass: expression 'score < 0' can never be "
+             "true (score is int, min 0)")]
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(family=generated_journeys())
+def test_generated_journeys_are_deep_checked_at_real_positions(family: Family) -> None:
+    text = family.versions[1]
+    lines = text.count("\n") + 1
+    for finding in deep_check(text, file="g.yaml"):
+        assert finding.file == "g.yaml"
+        assert 1 <= finding.line <= lines
+        assert finding.severity in ("error", "note")
 
 
 def test_a_month_is_not_always_longer_than_31_days() -> None:
