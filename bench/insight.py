@@ -15,6 +15,7 @@ timed on 100 runs and scaled to 1,000).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import random
 import statistics
@@ -86,6 +87,17 @@ def python_loop_forecast(journey: Any, runs: int, projects: int, months: int,
     return result
 
 
+def _bench_definitions() -> Any:
+    """``bench/definitions.py``, loaded by path (``definitions`` is also a package here)."""
+    spec = importlib.util.spec_from_file_location("bompao_bench_definitions",
+                                                  REPO / "bench" / "definitions.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def process_pair(deep: list[str], plain: list[str], processes: int) -> tuple[float, float]:
     """Median seconds of the two commands, run alternately (the first pair warms up)."""
     measured: dict[int, list[float]] = {0: [], 1: []}
@@ -133,6 +145,13 @@ def main(argv: list[str] | None = None) -> list[Row]:
         Row("  baseline: plain validate of the same (in process)", plain, "s", digits=3),
         Row("  deep / plain", deep / plain, "x", digits=1),
     ]
+    generated = _bench_definitions().generate_journey(200)
+    rows += [Row("validate --deep of the 200-stage generated journey (in process)",
+                 median_s(lambda: deep_check(generated, file="generated.yaml"), runs), "s",
+                 digits=3),
+             Row("  baseline: plain validate of the same (in process)",
+                 median_s(lambda: compile_journey(generated, file="generated.yaml"), runs), "s",
+                 digits=3)]
     names = [name for name, _ in texts]
     deep_p, plain_p = process_pair([str(BOMPAO), "validate", "--deep", *names],
                                    [str(BOMPAO), "validate", *names], processes)

@@ -103,8 +103,12 @@ class _Deep:
         self.source = source
         self.vocabulary = Vocabulary(journey.doc.fields)
         self.findings: list[Finding] = []
+        self._reported: set[Finding] = set()
         self._formulas: dict[DocPath, Any] = {}
         self._noted: set[DocPath] = set()
+        self._solver = z3.Solver()
+        self._solver.set("timeout", SOLVER_TIMEOUT_MS)
+        self._asserted = 0
 
     # -- reporting --------------------------------------------------------------------
     def report(self, path: DocPath, message: str, *, severity: str = "error",
@@ -113,7 +117,8 @@ class _Deep:
         if severity == "note" and mark.file != self.source.file:
             return  # a note on a base journey's text belongs to validating the base
         finding = Finding(mark.file, mark.line, mark.column, message, severity)
-        if finding not in self.findings:
+        if finding not in self._reported:
+            self._reported.add(finding)
             self.findings.append(finding)
 
     def raw(self, path: DocPath) -> Any:
@@ -166,7 +171,9 @@ class _Deep:
     def expression(self, text: str, path: DocPath) -> Any:
         try:
             return translate(parse(text), self.vocabulary)
-        except OutsideSubset as exc:
+        except (OutsideSubset, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = OutsideSubset("more nesting than deep checks follow")
             if path not in self._noted:
                 self._noted.add(path)
                 self.report(path, f"not checked: {text!r} uses {exc}, outside the subset deep "
@@ -175,10 +182,18 @@ class _Deep:
             return z3.Bool(f"unknown:{path}")
 
     def solve(self, formulas: Sequence[Any]) -> Any:
-        solver = z3.Solver()
-        solver.set("timeout", SOLVER_TIMEOUT_MS)
-        solver.add(*self.vocabulary.constraints, *formulas)
-        return solver.check()
+        # one incremental solver: the vocabulary's facts are asserted once, each
+        # question inside push/pop (several times faster than a solver per question)
+        solver = self._solver
+        facts = self.vocabulary.constraints
+        solver.add(*facts[self._asserted:])
+        self._asserted = len(facts)
+        solver.push()
+        try:
+            solver.add(*formulas)
+            return solver.check()
+        finally:
+            solver.pop()
 
     def conjuncts(self, criterion: Criterion, path: DocPath) -> list[tuple[Criterion, DocPath]]:
         if criterion.kind != "all":

@@ -146,10 +146,10 @@ def test_a_follow_up_whose_transition_can_never_pass() -> None:
     text = _one_way("{expr: 'score < 0'}", fields="score: {type: int, default: 0, min: 0}",
                     follow_ups="{id: push, after: 2 days, action: transition, trigger: go}")
     assert [(f.line, f.message) for f in deep_check(text) if f.severity == "error"] == [
-        (9, "follow-up 'push' can never fire its transition: the gate of trigger 'go' can "
-            "never pass from stage 'a'"),
-        (15, "the gate of trigger 'go' can never pass: expression 'score < 0' can never be "
-             "true (score is int, min 0)")]
+        (9, ("follow-up 'push' can never fire its transition: the gate of trigger 'go' can "
+             "never pass from stage 'a'")),
+        (15, ("the gate of trigger 'go' can never pass: expression 'score < 0' can never be "
+              "true (score is int, min 0)"))]
 
 
 @settings(max_examples=40, deadline=None, database=None)
