@@ -45,9 +45,12 @@ MONTH_DAYS = 365.2425 / 12
 """Days in a forecast month: the same 30.44 days a journey's ``1 month`` lasts on average."""
 MIN_HISTORY = 5
 """Finished visits a stage needs before its history replaces ``expected_duration``."""
-MAX_STEPS = 10_000
-"""Stage changes followed per project at most (a guard against zero-day cycles)."""
-LIMITS = {"projects": 100_000, "months": 240, "runs": 100_000, "cells": 50_000_000}
+MAX_STEPS = 1_000
+"""Stage changes followed per project at most (a guard against cycles of zero-day stays
+in the history); a forecast that needed more says so (``truncated``)."""
+LIMITS = {"projects": 100_000, "months": 240, "runs": 100_000, "cells": 20_000_000}
+"""Bounds of the counts; ``cells`` bounds both projects × runs × stages and runs ×
+(months + 2) × stages, the sizes of the arrays a forecast holds (8 bytes each)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,9 @@ class Forecast:
     coached: list[str]
     coaches_per_project: float
     models: dict[str, StageModel]
+    truncated: int = 0
+    """Projects still moving after :data:`MAX_STEPS` stage changes (then held where they
+    were); 0 in any forecast whose stays are not near zero days."""
 
     @staticmethod
     def _summary(values: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -192,18 +198,21 @@ class Forecast:
             "coached_stages": self.coached,
             "coaches_per_project": round(self.coaches_per_project, 3),
             "model": {name: model.describe(self.stages) for name, model in self.models.items()},
+            "truncated": self.truncated,
         }
 
 
-def _check(projects: int, months: int, runs: int, seed: int | None) -> None:
+def _check(projects: int, months: int, runs: int, seed: int | None, stages: int) -> None:
     if seed is not None and not 0 <= seed < 2**63:
         raise InvalidValue(f"--seed must be from 0 to 2**63 - 1; got {seed}")
     for name, value in (("projects", projects), ("months", months), ("runs", runs)):
         if not 1 <= value <= LIMITS[name]:
             raise InvalidValue(f"--{name} must be from 1 to {LIMITS[name]:,}; got {value}")
-    if projects * runs * (months + 1) > LIMITS["cells"]:
-        raise InvalidValue(f"--projects × --runs × (--months + 1) must be at most "
-                           f"{LIMITS['cells']:,}; got {projects * runs * (months + 1):,}")
+    for what, cells in (("--projects × --runs", projects * runs * stages),
+                        ("--runs × (--months + 2)", runs * (months + 2) * stages)):
+        if cells > LIMITS["cells"]:
+            raise InvalidValue(f"{what} × {stages} stages must be at most "
+                               f"{LIMITS['cells']:,}; got {cells:,}")
 
 
 def _coached(journey: CompiledJourney, role: str) -> list[str]:
@@ -248,7 +257,7 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
     Raises:
         InvalidValue: a count out of range (see :data:`LIMITS`).
     """
-    _check(projects, months, runs, seed)
+    _check(projects, months, runs, seed, len(journey.stages))
     observed = observed or Observed()
     names = list(journey.stages)
     models = stage_models(journey, observed)
@@ -279,9 +288,13 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
         occupied[:] += np.bincount(flat(runs_kept, start[keep], stages_kept), minlength=cells)
         occupied[:] -= np.bincount(flat(runs_kept, stop[keep], stages_kept), minlength=cells)
 
-    for _ in range(MAX_STEPS):
+    truncated = 0
+    for step in range(MAX_STEPS + 1):
         moving = np.flatnonzero(leave <= horizon)
         if moving.size == 0:
+            break
+        if step == MAX_STEPS:
+            truncated = int(moving.size)
             break
         occupy(moving, leave[moving])
         enter[moving] = leave[moving]
@@ -303,7 +316,7 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
     coached_index = [names.index(n) for n in coached]
     load = occupancy[:, :, coached_index].sum(axis=2) * per_project
     return Forecast(journey, names, projects, months, runs, seed, reached, occupancy, load,
-                    coached, per_project, models)
+                    coached, per_project, models, truncated)
 
 
 def observe(engine: Any, journey_key: str, *, partner: str | None = None,
