@@ -7,14 +7,24 @@ import json
 import math
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 import z3
 from hypothesis import given, settings
-from strategies import DEEP_FIELDS, Family, deep_expressions, deep_values, generated_journeys
+from hypothesis import strategies as st
+from strategies import (
+    DEEP_FIELDS,
+    Family,
+    deep_expressions,
+    deep_gates,
+    deep_values,
+    generated_journeys,
+)
 
-from bompao.definitions import JourneyCatalog, bundled_dir, compile_journey
+from bompao.definitions import GateContext, JourneyCatalog, bundled_dir, compile_journey
 from bompao.definitions.deep import deep_check
 from bompao.definitions.deep.cel import OutsideSubset, parse
 from bompao.definitions.deep.smt import Vocabulary, translate
@@ -240,6 +250,40 @@ def test_z3_agrees_with_cel_on_every_value(text: str, values: dict[str, object])
     except RuntimeError:
         met = False
     assert _z3_met(text, values) == met
+
+
+def _gate_journey(gate: object) -> str:
+    fields = ", ".join(f"{name}: {{type: {kind}}}" for name, kind in DEEP_FIELDS.items())
+    return (f"journey: g\nversion: 1\nroles: [coach]\nfields: {{{fields}}}\n"
+            "evidence: {e1: {}, e2: {}}\nstages:\n  a: {initial: true}\n  b: {final: true}\n"
+            f"transitions:\n  - {{trigger: go, from: a, to: b, gate: {json.dumps(gate)}}}\n"
+            "  - {trigger: leave, from: a, to: b}\n")
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, database=None)
+@given(gate=deep_gates(), data=st.data())
+def test_a_gate_said_never_to_pass_never_passes_in_the_engine(gate: object,
+                                                             data: st.DataObject) -> None:
+    """The oracle is the engine's own gate evaluation on random projects and times."""
+    text = _gate_journey(gate)
+    assert yaml.safe_load(text)["transitions"][0]["gate"] == gate
+    journey = compile_journey(text)
+    never = any("the gate of trigger 'go' can never pass" in f.message
+                for f in deep_check(text))
+    transition = journey.transition("a", "go")
+    for _ in range(15):
+        entered = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+            hours=data.draw(st.integers(0, 24 * 365)))
+        coach = data.draw(st.integers(0, 3))
+        ctx = GateContext(
+            fields=data.draw(deep_values()),
+            evidence={e: {} for e in data.draw(st.sets(st.sampled_from(["e1", "e2"])))},
+            approvals={"coach": coach} if coach else {},
+            entered_at=entered,
+            now=entered + timedelta(hours=data.draw(st.integers(0, 24 * 120))))
+        if transition.evaluate(ctx, journey).met:
+            assert not never, f"deep checks said never, but it passed with {ctx}"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
