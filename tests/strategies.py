@@ -734,7 +734,8 @@ def deep_values() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({}, optional={
         "x": st.sampled_from([0, 1, -1, 2, -7, 3, 2**62, -(2**63), 2**63 - 1]),
         "y": st.integers(-10, 10),
-        "f": st.sampled_from([0.0, 1.5, -2.0, float("nan"), float("inf"), 1e308]),
+        "f": st.sampled_from([0.0, -0.0, 1.5, -2.0, float("nan"), float("inf"), float("-inf"),
+                              1e308]),
         "s": st.sampled_from(["", "a", "ab", "abc"]),
         "b": st.booleans(),
     })

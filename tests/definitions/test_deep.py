@@ -220,10 +220,10 @@ def _z3_met(text: str, values: dict[str, object]) -> bool:
     specs = {name: FieldSpec(type=kind) for name, kind in DEEP_FIELDS.items()}  # type: ignore[arg-type]
     vocabulary = Vocabulary(specs)
     formula = translate(parse(text), vocabulary)
+    terms = {name: vocabulary.field(name) for name in DEEP_FIELDS}  # before the constraints
     solver = z3.Solver()
     solver.add(*vocabulary.constraints, formula)
-    for name in DEEP_FIELDS:
-        term = vocabulary.field(name)
+    for name, term in terms.items():
         solver.add(term.defined == (name in values))
         if name not in values:
             continue
@@ -231,8 +231,8 @@ def _z3_met(text: str, values: dict[str, object]) -> bool:
         if isinstance(value, bool | int):
             solver.add(term.value == value)
         elif isinstance(value, float):
-            solver.add(z3.fpEQ(term.value, z3.FPVal(value, z3.Float64())) if value == value
-                       else z3.fpIsNaN(term.value))
+            # '==' is identity: +0.0 and -0.0 differ (fpEQ would let Z3 pick -0.0)
+            solver.add(term.value == z3.FPVal(value, z3.Float64()))
         else:
             solver.add(term.value == z3.StringVal(str(value)))
     return bool(solver.check() == z3.sat)
