@@ -244,10 +244,12 @@ class _Deep:
                 due = _first_due(spec)
                 if spec.action != "transition" or due is None or spec.trigger is None:
                     continue
-                way = next((w for w in all_ways if w.source == stage_name
-                            and w.trigger == spec.trigger), None)
-                if way is None or not (spec.force or way.gate is None
-                                       or self.always(way, due)):
+                # with branches, one trigger has several ways: one that always passes
+                # (an "else" without a gate) is enough
+                taken = [w for w in all_ways if w.source == stage_name
+                         and w.trigger == spec.trigger]
+                if not taken or not (spec.force or any(w.gate is None or self.always(w, due)
+                                                       for w in taken)):
                     continue
                 current = result.get(stage_name)
                 if current is None or day_bounds(due)[1] < day_bounds(current.due)[1]:
@@ -263,24 +265,25 @@ class _Deep:
         return bool(self.solve([time >= low, time <= high, z3.Not(gate)]) == z3.unsat)
 
     def gates(self, all_ways: list[Way], leaves: dict[str, _Leave]) -> dict[Way, bool]:
+        """Per way, whether its gate can pass in its stage (overrides aside)."""
         passable: dict[Way, bool] = {}
-        never: set[int] = set()
+        never: set[DocPath] = set()  # by gate position: branches of one trigger differ
         for way in all_ways:
             if way.gate is None:
                 passable[way] = True
                 continue
             gate = self.formula(way.gate, way.path)
-            if way.index not in never and self.solve([gate]) == z3.unsat:
-                never.add(way.index)
+            if way.path not in never and self.solve([gate]) == z3.unsat:
+                never.add(way.path)
                 self.explain(way, None)
-            if way.index in never:
-                passable[way] = way.overridable
+            if way.path in never:
+                passable[way] = False
                 continue
             leave = leaves.get(way.source)
             if leave is not None and leave.trigger != way.trigger and self.solve(
                     [gate, self.vocabulary.time <= day_bounds(leave.due)[1]]) == z3.unsat:
                 self.explain(way, leave)
-                passable[way] = way.overridable
+                passable[way] = False
                 continue
             passable[way] = True
         return passable
@@ -341,10 +344,9 @@ class _Deep:
                     self.report((*path, key), f"follow-up {name!r} can never fire: "
                                 f"{leave.text()} always leaves stage {stage_name!r} first")
                 if spec.action == "transition" and not spec.force:
-                    way = next((w for w in all_ways if w.source == stage_name
-                                and w.trigger == spec.trigger), None)
-                    if way is not None and not passable.get(way, True) \
-                            and not way.overridable:
+                    taken = [w for w in all_ways if w.source == stage_name
+                             and w.trigger == spec.trigger]
+                    if taken and not any(passable.get(w, True) for w in taken):
                         self.report((*path, "trigger"), f"follow-up {name!r} can never fire "
                                     f"its transition: the gate of trigger {spec.trigger!r} "
                                     f"can never pass from stage {stage_name!r}")
@@ -353,7 +355,7 @@ class _Deep:
                      leaves: dict[str, _Leave]) -> None:
         stages = self.journey.stages
         forced = {(name, leave.trigger) for name, leave in leaves.items()}
-        open_ways = [w for w in all_ways if passable.get(w, True)
+        open_ways = [w for w in all_ways if passable.get(w, True) or w.overridable
                      or (w.source, w.trigger) in forced]
         entered = {self.journey.initial}
         frontier = [self.journey.initial]

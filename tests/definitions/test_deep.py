@@ -160,6 +160,11 @@ def test_a_follow_up_whose_transition_can_never_pass() -> None:
              "never pass from stage 'a'")),
         (15, ("the gate of trigger 'go' can never pass: expression 'score < 0' can never be "
               "true (score is int, min 0)"))]
+    # a person may override the gate, a follow-up (without force) may not
+    overridable = text.replace("    to: b\n    gate:", "    to: b\n    override_roles: [coach]\n"
+                               "    gate:")
+    assert overridable != text
+    assert [f.line for f in deep_check(overridable) if f.severity == "error"] == [9, 16]
 
 
 @settings(max_examples=40, deadline=None, database=None)
