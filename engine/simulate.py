@@ -11,7 +11,8 @@ stage moves its projects on by one of two models:
 - **expected_duration** — otherwise, a stay lasts the stage's ``minimum`` (the
   ``min_time_in_stage`` of the main way out, if any) plus an exponential time, so
   that its mean is the stage's ``expected_duration``; the project then takes the main
-  way out: the first transition declared from the stage, not counting ``from: "*"``.
+  way out: the first transition declared from the stage, not counting ``from: "*"``
+  (its first branch, for a transition with ``branches``).
   A follow-up ``action: transition`` that always succeeds (``force: true`` or no
   gate) cuts the stay at its time and takes its transition instead.
 
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from bompao.definitions import CompiledJourney
+from bompao.definitions.ways import Way, ways
 from bompao.errors import InvalidValue
 
 __all__ = ["MIN_HISTORY", "MONTH_DAYS", "Forecast", "Observed", "StageModel", "forecast",
@@ -94,34 +96,32 @@ class StageModel:
         return result
 
 
-def _always_leaves(journey: CompiledJourney, stage: str) -> tuple[float, str] | None:
+def _always_leaves(out: list[Way], journey: CompiledJourney,
+                   stage: str) -> tuple[float, str] | None:
     best: tuple[float, str] | None = None
     for follow_up in journey.stages[stage].follow_ups:
         spec = follow_up.spec
         due = spec.after if spec.after is not None else spec.every
         if spec.action != "transition" or due is None or spec.trigger is None:
             continue
-        way = next((t for t in journey.transitions
-                    if t.trigger == spec.trigger and stage in t.sources), None)
-        if way is not None and (spec.force or way.gate is None) \
-                and (best is None or due.approx_days() < best[0]):
+        taken = [w for w in out if w.trigger == spec.trigger]
+        # forced: the first way (branch) is taken; else the first without a gate
+        way = taken[0] if spec.force and taken else next(
+            (w for w in taken if w.gate is None), None)
+        if way is not None and (best is None or due.approx_days() < best[0]):
             best = (due.approx_days(), way.dest)
     return best
 
 
-def _main_way(journey: CompiledJourney, stage: str) -> tuple[str, float] | None:
-    declared = [(spec, compiled) for spec, compiled in
-                zip(journey.doc.transitions, journey.transitions, strict=True)
-                if stage in compiled.sources]
-    chosen = next(((s, c) for s, c in declared if s.from_ != "*"), None) or \
-        (declared[0] if declared else None)
+def _main_way(out: list[Way]) -> tuple[str, float] | None:
+    chosen = next((w for w in out if not w.wildcard), None) or (out[0] if out else None)
     if chosen is None:
         return None
-    gate = chosen[0].gate
+    gate = chosen.gate
     criteria = ([] if gate is None else gate.all_ if gate.kind == "all" else [gate]) or []
     minimum = max((c.min_time_in_stage.approx_days() for c in criteria
                    if c.min_time_in_stage is not None), default=0.0)
-    return chosen[1].dest, minimum
+    return chosen.dest, minimum
 
 
 def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, StageModel]:
@@ -129,6 +129,7 @@ def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, Stag
     names = list(journey.stages)
     index = {name: i for i, name in enumerate(names)}
     models: dict[str, StageModel] = {}
+    all_ways = list(ways(journey))
     for name, stage in journey.stages.items():
         if stage.final:
             models[name] = StageModel("final")
@@ -138,8 +139,9 @@ def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, Stag
             models[name] = StageModel("history", np.array([d for d, _ in seen], dtype=float),
                                       np.array([index[n] for _, n in seen], dtype=np.int64))
             continue
-        leaves = _always_leaves(journey, name)
-        main = _main_way(journey, name)
+        out = [w for w in all_ways if w.source == name]
+        leaves = _always_leaves(out, journey, name)
+        main = _main_way(out)
         cut, cut_to = (leaves[0], index[leaves[1]]) if leaves else (float("inf"), -1)
         if stage.expected_duration is not None and main is not None:
             minimum = min(main[1], cut)

@@ -26,10 +26,10 @@ import z3
 from bompao.definitions.compiled import CompiledJourney
 from bompao.definitions.deep.cel import OutsideSubset, parse
 from bompao.definitions.deep.smt import Vocabulary, translate
-from bompao.definitions.deep.ways import Way, ways
 from bompao.definitions.durations import Duration
 from bompao.definitions.model import Criterion, FollowUpSpec
 from bompao.definitions.source import Source
+from bompao.definitions.ways import Way, ways
 
 __all__ = ["SOLVER_TIMEOUT_MS", "Finding", "day_bounds", "deep_findings"]
 
