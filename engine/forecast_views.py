@@ -24,7 +24,9 @@ _TEXT = {
            "chart_reached": "Projects that reached each stage (mean, 10–90% band)",
            "chart_load": "Coach load at the end of each month (mean, 10–90%)",
            "history": "history ({n} visits)", "expected_duration": "expected duration",
-           "stays": "stays (no history, no expected_duration)", "final": "final"},
+           "stays": "stays (no history, no expected_duration)", "final": "final",
+           "truncated": "Note: {n} projects were still moving after 1,000 stage changes "
+                        "and were held where they were."},
     "th": {"title": "การคาดการณ์รุ่นโครงการ", "stage": "ขั้น", "reached": "ถึงภายในเดือนที่ {m}",
            "p10": "10%", "p90": "90%", "model": "แบบจำลอง", "load": "ภาระงานโค้ช",
            "month": "เดือน", "head": "{ref}: {n} โครงการ, {m} เดือน, {r} รอบ{seed}",
@@ -33,7 +35,9 @@ _TEXT = {
            "chart_reached": "โครงการที่ถึงแต่ละขั้น (ค่าเฉลี่ย, ช่วง 10–90%)",
            "chart_load": "ภาระงานโค้ช ณ สิ้นเดือน (ค่าเฉลี่ย, ช่วง 10–90%)",
            "history": "ประวัติ ({n} ครั้ง)", "expected_duration": "ระยะเวลาที่คาดไว้",
-           "stays": "คงอยู่ (ไม่มีประวัติและไม่มี expected_duration)", "final": "ขั้นสุดท้าย"},
+           "stays": "คงอยู่ (ไม่มีประวัติและไม่มี expected_duration)", "final": "ขั้นสุดท้าย",
+           "truncated": "หมายเหตุ: {n} โครงการยังเปลี่ยนขั้นอยู่หลังเปลี่ยนขั้นครบ 1,000 ครั้ง "
+                        "จึงหยุดไว้ที่ขั้นนั้น"},
 }
 
 
@@ -82,6 +86,8 @@ def forecast_table(forecast: Forecast, lang: str = "en") -> str:
                                                                         strict=True)), row[4]]
         lines.append("  ".join(cells).rstrip())
     lines += ["", _load_note(forecast, t)]
+    if forecast.truncated:
+        lines.append(t["truncated"].format(n=forecast.truncated))
     return "\n".join(lines)
 
 

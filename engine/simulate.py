@@ -11,7 +11,8 @@ stage moves its projects on by one of two models:
 - **expected_duration** — otherwise, a stay lasts the stage's ``minimum`` (the
   ``min_time_in_stage`` of the main way out, if any) plus an exponential time, so
   that its mean is the stage's ``expected_duration``; the project then takes the main
-  way out: the first transition declared from the stage, not counting ``from: "*"``.
+  way out: the first transition declared from the stage, not counting ``from: "*"``
+  (its first branch, for a transition with ``branches``).
   A follow-up ``action: transition`` that always succeeds (``force: true`` or no
   gate) cuts the stay at its time and takes its transition instead.
 
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from bompao.definitions import CompiledJourney
+from bompao.definitions.ways import Way, ways
 from bompao.errors import InvalidValue
 
 __all__ = ["MIN_HISTORY", "MONTH_DAYS", "Forecast", "Observed", "StageModel", "forecast",
@@ -45,9 +47,12 @@ MONTH_DAYS = 365.2425 / 12
 """Days in a forecast month: the same 30.44 days a journey's ``1 month`` lasts on average."""
 MIN_HISTORY = 5
 """Finished visits a stage needs before its history replaces ``expected_duration``."""
-MAX_STEPS = 10_000
-"""Stage changes followed per project at most (a guard against zero-day cycles)."""
-LIMITS = {"projects": 100_000, "months": 240, "runs": 100_000, "cells": 50_000_000}
+MAX_STEPS = 1_000
+"""Stage changes followed per project at most (a guard against cycles of zero-day stays
+in the history); a forecast that needed more says so (``truncated``)."""
+LIMITS = {"projects": 100_000, "months": 240, "runs": 100_000, "cells": 20_000_000}
+"""Bounds of the counts; ``cells`` bounds both projects × runs × stages and runs ×
+(months + 2) × stages, the sizes of the arrays a forecast holds (8 bytes each)."""
 
 
 @dataclass(frozen=True)
@@ -91,34 +96,32 @@ class StageModel:
         return result
 
 
-def _always_leaves(journey: CompiledJourney, stage: str) -> tuple[float, str] | None:
+def _always_leaves(out: list[Way], journey: CompiledJourney,
+                   stage: str) -> tuple[float, str] | None:
     best: tuple[float, str] | None = None
     for follow_up in journey.stages[stage].follow_ups:
         spec = follow_up.spec
         due = spec.after if spec.after is not None else spec.every
         if spec.action != "transition" or due is None or spec.trigger is None:
             continue
-        way = next((t for t in journey.transitions
-                    if t.trigger == spec.trigger and stage in t.sources), None)
-        if way is not None and (spec.force or way.gate is None) \
-                and (best is None or due.approx_days() < best[0]):
+        taken = [w for w in out if w.trigger == spec.trigger]
+        # forced: the first way (branch) is taken; else the first without a gate
+        way = taken[0] if spec.force and taken else next(
+            (w for w in taken if w.gate is None), None)
+        if way is not None and (best is None or due.approx_days() < best[0]):
             best = (due.approx_days(), way.dest)
     return best
 
 
-def _main_way(journey: CompiledJourney, stage: str) -> tuple[str, float] | None:
-    declared = [(spec, compiled) for spec, compiled in
-                zip(journey.doc.transitions, journey.transitions, strict=True)
-                if stage in compiled.sources]
-    chosen = next(((s, c) for s, c in declared if s.from_ != "*"), None) or \
-        (declared[0] if declared else None)
+def _main_way(out: list[Way]) -> tuple[str, float] | None:
+    chosen = next((w for w in out if not w.wildcard), None) or (out[0] if out else None)
     if chosen is None:
         return None
-    gate = chosen[0].gate
+    gate = chosen.gate
     criteria = ([] if gate is None else gate.all_ if gate.kind == "all" else [gate]) or []
     minimum = max((c.min_time_in_stage.approx_days() for c in criteria
                    if c.min_time_in_stage is not None), default=0.0)
-    return chosen[1].dest, minimum
+    return chosen.dest, minimum
 
 
 def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, StageModel]:
@@ -126,6 +129,7 @@ def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, Stag
     names = list(journey.stages)
     index = {name: i for i, name in enumerate(names)}
     models: dict[str, StageModel] = {}
+    all_ways = list(ways(journey))
     for name, stage in journey.stages.items():
         if stage.final:
             models[name] = StageModel("final")
@@ -135,8 +139,9 @@ def stage_models(journey: CompiledJourney, observed: Observed) -> dict[str, Stag
             models[name] = StageModel("history", np.array([d for d, _ in seen], dtype=float),
                                       np.array([index[n] for _, n in seen], dtype=np.int64))
             continue
-        leaves = _always_leaves(journey, name)
-        main = _main_way(journey, name)
+        out = [w for w in all_ways if w.source == name]
+        leaves = _always_leaves(out, journey, name)
+        main = _main_way(out)
         cut, cut_to = (leaves[0], index[leaves[1]]) if leaves else (float("inf"), -1)
         if stage.expected_duration is not None and main is not None:
             minimum = min(main[1], cut)
@@ -169,6 +174,9 @@ class Forecast:
     coached: list[str]
     coaches_per_project: float
     models: dict[str, StageModel]
+    truncated: int = 0
+    """Projects still moving after :data:`MAX_STEPS` stage changes (then held where they
+    were); 0 in any forecast whose stays are not near zero days."""
 
     @staticmethod
     def _summary(values: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -192,18 +200,21 @@ class Forecast:
             "coached_stages": self.coached,
             "coaches_per_project": round(self.coaches_per_project, 3),
             "model": {name: model.describe(self.stages) for name, model in self.models.items()},
+            "truncated": self.truncated,
         }
 
 
-def _check(projects: int, months: int, runs: int, seed: int | None) -> None:
+def _check(projects: int, months: int, runs: int, seed: int | None, stages: int) -> None:
     if seed is not None and not 0 <= seed < 2**63:
         raise InvalidValue(f"--seed must be from 0 to 2**63 - 1; got {seed}")
     for name, value in (("projects", projects), ("months", months), ("runs", runs)):
         if not 1 <= value <= LIMITS[name]:
             raise InvalidValue(f"--{name} must be from 1 to {LIMITS[name]:,}; got {value}")
-    if projects * runs * (months + 1) > LIMITS["cells"]:
-        raise InvalidValue(f"--projects × --runs × (--months + 1) must be at most "
-                           f"{LIMITS['cells']:,}; got {projects * runs * (months + 1):,}")
+    for what, cells in (("--projects × --runs", projects * runs * stages),
+                        ("--runs × (--months + 2)", runs * (months + 2) * stages)):
+        if cells > LIMITS["cells"]:
+            raise InvalidValue(f"{what} × {stages} stages must be at most "
+                               f"{LIMITS['cells']:,}; got {cells:,}")
 
 
 def _coached(journey: CompiledJourney, role: str) -> list[str]:
@@ -248,7 +259,7 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
     Raises:
         InvalidValue: a count out of range (see :data:`LIMITS`).
     """
-    _check(projects, months, runs, seed)
+    _check(projects, months, runs, seed, len(journey.stages))
     observed = observed or Observed()
     names = list(journey.stages)
     models = stage_models(journey, observed)
@@ -259,7 +270,13 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
     enter = np.zeros(count)
     first = np.full((count, n_stages), np.inf)
     first[:, stage[0]] = 0.0
-    occupied = np.zeros((runs, months + 2, n_stages))
+    cells = runs * (months + 2) * n_stages
+    occupied = np.zeros(cells)
+
+    def flat(run: np.ndarray[Any, Any], month: np.ndarray[Any, Any],
+             where: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        index: np.ndarray[Any, Any] = (run * (months + 2) + month) * n_stages + where
+        return index
     days, dest = sampler.stays(stage)
     leave = enter + days
 
@@ -269,12 +286,17 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
         stop = np.minimum(np.ceil(np.minimum(until, horizon + MONTH_DAYS) / MONTH_DAYS - 1e-12),
                           months + 1).astype(np.int64)
         keep = start < stop
-        np.add.at(occupied, (run_of[who][keep], start[keep], stage[who][keep]), 1)
-        np.add.at(occupied, (run_of[who][keep], stop[keep], stage[who][keep]), -1)
+        runs_kept, stages_kept = run_of[who][keep], stage[who][keep]
+        occupied[:] += np.bincount(flat(runs_kept, start[keep], stages_kept), minlength=cells)
+        occupied[:] -= np.bincount(flat(runs_kept, stop[keep], stages_kept), minlength=cells)
 
-    for _ in range(MAX_STEPS):
+    truncated = 0
+    for step in range(MAX_STEPS + 1):
         moving = np.flatnonzero(leave <= horizon)
         if moving.size == 0:
+            break
+        if step == MAX_STEPS:
+            truncated = int(moving.size)
             break
         occupy(moving, leave[moving])
         enter[moving] = leave[moving]
@@ -284,18 +306,19 @@ def forecast(journey: CompiledJourney, observed: Observed | None = None, *, proj
         leave[moving] = enter[moving] + days
     everyone = np.arange(count)
     occupy(everyone, np.full(count, np.inf))
-    occupancy = np.cumsum(occupied, axis=1)[:, :months + 1, :]
+    shape = (runs, months + 2, n_stages)
+    occupancy = np.cumsum(occupied.reshape(shape), axis=1)[:, :months + 1, :]
     month_reached = np.ceil(first / MONTH_DAYS - 1e-12)
-    reached_at = np.zeros((runs, months + 2, n_stages))
     rows, cols = np.nonzero(month_reached <= months)
-    np.add.at(reached_at, (run_of[rows], month_reached[rows, cols].astype(np.int64), cols), 1)
+    reached_at = np.bincount(flat(run_of[rows], month_reached[rows, cols].astype(np.int64), cols),
+                             minlength=cells).reshape(shape)
     reached = np.cumsum(reached_at, axis=1)[:, :months + 1, :]
     coached = _coached(journey, coach_role)
     per_project = observed.coaches_per_project
     coached_index = [names.index(n) for n in coached]
     load = occupancy[:, :, coached_index].sum(axis=2) * per_project
     return Forecast(journey, names, projects, months, runs, seed, reached, occupancy, load,
-                    coached, per_project, models)
+                    coached, per_project, models, truncated)
 
 
 def observe(engine: Any, journey_key: str, *, partner: str | None = None,

@@ -734,7 +734,32 @@ def deep_values() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({}, optional={
         "x": st.sampled_from([0, 1, -1, 2, -7, 3, 2**62, -(2**63), 2**63 - 1]),
         "y": st.integers(-10, 10),
-        "f": st.sampled_from([0.0, 1.5, -2.0, float("nan"), float("inf"), 1e308]),
+        "f": st.sampled_from([0.0, -0.0, 1.5, -2.0, float("nan"), float("inf"), float("-inf"),
+                              1e308]),
         "s": st.sampled_from(["", "a", "ab", "abc"]),
         "b": st.booleans(),
     })
+
+
+@st.composite
+def deep_gates(draw: st.DrawFn, depth: int = 2) -> Any:
+    """A gate over the deep fields, evidence ``e1``/``e2``, approvals by ``coach`` and the
+    time in stage, as YAML-ready data."""
+    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+        kind = draw(st.sampled_from(["expr", "days", "evidence", "approval", "time"]))
+        if kind == "expr":
+            return {"expr": draw(deep_expressions(depth=1))}
+        if kind == "days":
+            return {"expr": f"days_in_stage {draw(st.sampled_from(['<', '>=']))} "
+                            f"{draw(st.integers(0, 70))}"}
+        if kind == "evidence":
+            return {"evidence": draw(st.sampled_from(["e1", "e2"]))}
+        if kind == "approval":
+            return {"approval": {"role": "coach", "count": draw(st.integers(1, 3))}}
+        unit = draw(st.sampled_from(["days", "weeks", "months", "business days"]))
+        return {"min_time_in_stage": f"{draw(st.integers(1, 3 if unit == 'months' else 40))} "
+                                     f"{unit}"}
+    kind = draw(st.sampled_from(["all", "any", "not"]))
+    if kind == "not":
+        return {"not": draw(deep_gates(depth - 1))}
+    return {kind: draw(st.lists(deep_gates(depth - 1), min_size=1, max_size=3))}

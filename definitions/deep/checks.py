@@ -26,10 +26,10 @@ import z3
 from bompao.definitions.compiled import CompiledJourney
 from bompao.definitions.deep.cel import OutsideSubset, parse
 from bompao.definitions.deep.smt import Vocabulary, translate
-from bompao.definitions.deep.ways import Way, ways
 from bompao.definitions.durations import Duration
 from bompao.definitions.model import Criterion, FollowUpSpec
 from bompao.definitions.source import Source
+from bompao.definitions.ways import Way, ways
 
 __all__ = ["SOLVER_TIMEOUT_MS", "Finding", "day_bounds", "deep_findings"]
 
@@ -103,8 +103,12 @@ class _Deep:
         self.source = source
         self.vocabulary = Vocabulary(journey.doc.fields)
         self.findings: list[Finding] = []
+        self._reported: set[Finding] = set()
         self._formulas: dict[DocPath, Any] = {}
         self._noted: set[DocPath] = set()
+        self._solver = z3.Solver()
+        self._solver.set("timeout", SOLVER_TIMEOUT_MS)
+        self._asserted = 0
 
     # -- reporting --------------------------------------------------------------------
     def report(self, path: DocPath, message: str, *, severity: str = "error",
@@ -113,7 +117,8 @@ class _Deep:
         if severity == "note" and mark.file != self.source.file:
             return  # a note on a base journey's text belongs to validating the base
         finding = Finding(mark.file, mark.line, mark.column, message, severity)
-        if finding not in self.findings:
+        if finding not in self._reported:
+            self._reported.add(finding)
             self.findings.append(finding)
 
     def raw(self, path: DocPath) -> Any:
@@ -166,7 +171,9 @@ class _Deep:
     def expression(self, text: str, path: DocPath) -> Any:
         try:
             return translate(parse(text), self.vocabulary)
-        except OutsideSubset as exc:
+        except (OutsideSubset, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = OutsideSubset("more nesting than deep checks follow")
             if path not in self._noted:
                 self._noted.add(path)
                 self.report(path, f"not checked: {text!r} uses {exc}, outside the subset deep "
@@ -175,10 +182,18 @@ class _Deep:
             return z3.Bool(f"unknown:{path}")
 
     def solve(self, formulas: Sequence[Any]) -> Any:
-        solver = z3.Solver()
-        solver.set("timeout", SOLVER_TIMEOUT_MS)
-        solver.add(*self.vocabulary.constraints, *formulas)
-        return solver.check()
+        # one incremental solver: the vocabulary's facts are asserted once, each
+        # question inside push/pop (several times faster than a solver per question)
+        solver = self._solver
+        facts = self.vocabulary.constraints
+        solver.add(*facts[self._asserted:])
+        self._asserted = len(facts)
+        solver.push()
+        try:
+            solver.add(*formulas)
+            return solver.check()
+        finally:
+            solver.pop()
 
     def conjuncts(self, criterion: Criterion, path: DocPath) -> list[tuple[Criterion, DocPath]]:
         if criterion.kind != "all":
@@ -229,10 +244,12 @@ class _Deep:
                 due = _first_due(spec)
                 if spec.action != "transition" or due is None or spec.trigger is None:
                     continue
-                way = next((w for w in all_ways if w.source == stage_name
-                            and w.trigger == spec.trigger), None)
-                if way is None or not (spec.force or way.gate is None
-                                       or self.always(way, due)):
+                # with branches, one trigger has several ways: one that always passes
+                # (an "else" without a gate) is enough
+                taken = [w for w in all_ways if w.source == stage_name
+                         and w.trigger == spec.trigger]
+                if not taken or not (spec.force or any(w.gate is None or self.always(w, due)
+                                                       for w in taken)):
                     continue
                 current = result.get(stage_name)
                 if current is None or day_bounds(due)[1] < day_bounds(current.due)[1]:
@@ -248,24 +265,25 @@ class _Deep:
         return bool(self.solve([time >= low, time <= high, z3.Not(gate)]) == z3.unsat)
 
     def gates(self, all_ways: list[Way], leaves: dict[str, _Leave]) -> dict[Way, bool]:
+        """Per way, whether its gate can pass in its stage (overrides aside)."""
         passable: dict[Way, bool] = {}
-        never: set[int] = set()
+        never: set[DocPath] = set()  # by gate position: branches of one trigger differ
         for way in all_ways:
             if way.gate is None:
                 passable[way] = True
                 continue
             gate = self.formula(way.gate, way.path)
-            if way.index not in never and self.solve([gate]) == z3.unsat:
-                never.add(way.index)
+            if way.path not in never and self.solve([gate]) == z3.unsat:
+                never.add(way.path)
                 self.explain(way, None)
-            if way.index in never:
-                passable[way] = way.overridable
+            if way.path in never:
+                passable[way] = False
                 continue
             leave = leaves.get(way.source)
             if leave is not None and leave.trigger != way.trigger and self.solve(
                     [gate, self.vocabulary.time <= day_bounds(leave.due)[1]]) == z3.unsat:
                 self.explain(way, leave)
-                passable[way] = way.overridable
+                passable[way] = False
                 continue
             passable[way] = True
         return passable
@@ -326,10 +344,9 @@ class _Deep:
                     self.report((*path, key), f"follow-up {name!r} can never fire: "
                                 f"{leave.text()} always leaves stage {stage_name!r} first")
                 if spec.action == "transition" and not spec.force:
-                    way = next((w for w in all_ways if w.source == stage_name
-                                and w.trigger == spec.trigger), None)
-                    if way is not None and not passable.get(way, True) \
-                            and not way.overridable:
+                    taken = [w for w in all_ways if w.source == stage_name
+                             and w.trigger == spec.trigger]
+                    if taken and not any(passable.get(w, True) for w in taken):
                         self.report((*path, "trigger"), f"follow-up {name!r} can never fire "
                                     f"its transition: the gate of trigger {spec.trigger!r} "
                                     f"can never pass from stage {stage_name!r}")
@@ -338,7 +355,7 @@ class _Deep:
                      leaves: dict[str, _Leave]) -> None:
         stages = self.journey.stages
         forced = {(name, leave.trigger) for name, leave in leaves.items()}
-        open_ways = [w for w in all_ways if passable.get(w, True)
+        open_ways = [w for w in all_ways if passable.get(w, True) or w.overridable
                      or (w.source, w.trigger) in forced]
         entered = {self.journey.initial}
         frontier = [self.journey.initial]

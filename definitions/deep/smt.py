@@ -55,6 +55,7 @@ class Vocabulary:
         self._terms: dict[str, Term] = {}
         self._evidence: dict[str, Any] = {}
         self._approvals: dict[str, tuple[Any, Any]] = {}
+        self._lengths: dict[str, Any] = {}
         self.time = z3.Real("T")
         self.days = z3.Int("days_in_stage")
         self.constraints += [self.time >= 0, self.days == z3.ToInt(self.time)]
@@ -89,6 +90,8 @@ class Vocabulary:
         elif kind == "string":
             value = z3.String(name)
             self.constraints.append(z3.Length(value) <= MAX_TEXT)
+            if name in self._lengths:
+                self.constraints.append(z3.Length(value) == self._lengths[name])
         elif kind.startswith("list["):
             value = z3.Int(f"size:{name}")
             self.constraints.append(z3.And(value >= 0, value <= MAX_ITEMS))
@@ -98,6 +101,17 @@ class Vocabulary:
         term = Term(value, present, kind)
         self._terms[name] = term
         return term
+
+    def length(self, name: str) -> Term:
+        """``size()`` of string field ``name``: an integer, so that a journey whose
+        strings are only measured never needs the (slow) theory of strings."""
+        if name not in self._lengths:
+            length = z3.Int(f"size:{name}")
+            self.constraints.append(z3.And(length >= 0, length <= MAX_TEXT))
+            self._lengths[name] = length
+            if name in self._terms:
+                self.constraints.append(z3.Length(self._terms[name].value) == length)
+        return Term(self._lengths[name], z3.Bool(f"set:{name}"), "int")
 
     def evidence(self, name: str) -> Any:
         """Whether evidence ``name`` is attached."""
@@ -189,7 +203,11 @@ class _Translator:
             entry = self.member(args[0])
             return Term(entry.defined, z3.BoolVal(True), "bool")
         if name == "size" and len(args) == 1:
-            inner = self.term(args[0])
+            target = args[0]
+            if target.kind == "var" and self.v.fields.get(target.value) is not None \
+                    and self.v.fields[target.value].type == "string":
+                return self.v.length(target.value)
+            inner = self.term(target)
             if inner.type == "string":
                 return Term(z3.Length(inner.value), inner.defined, "int")
             if inner.type == "list":

@@ -7,14 +7,24 @@ import json
 import math
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 import z3
 from hypothesis import given, settings
-from strategies import DEEP_FIELDS, deep_expressions, deep_values
+from hypothesis import strategies as st
+from strategies import (
+    DEEP_FIELDS,
+    Family,
+    deep_expressions,
+    deep_gates,
+    deep_values,
+    generated_journeys,
+)
 
-from bompao.definitions import JourneyCatalog, bundled_dir, compile_journey
+from bompao.definitions import GateContext, JourneyCatalog, bundled_dir, compile_journey
 from bompao.definitions.deep import deep_check
 from bompao.definitions.deep.cel import OutsideSubset, parse
 from bompao.definitions.deep.smt import Vocabulary, translate
@@ -142,6 +152,32 @@ def test_an_auto_transition_with_a_gate_that_may_fail_does_not_always_leave() ->
          "min_time_in_stage 6 months")]
 
 
+def test_a_follow_up_whose_transition_can_never_pass() -> None:
+    text = _one_way("{expr: 'score < 0'}", fields="score: {type: int, default: 0, min: 0}",
+                    follow_ups="{id: push, after: 2 days, action: transition, trigger: go}")
+    assert [(f.line, f.message) for f in deep_check(text) if f.severity == "error"] == [
+        (9, ("follow-up 'push' can never fire its transition: the gate of trigger 'go' can "
+             "never pass from stage 'a'")),
+        (15, ("the gate of trigger 'go' can never pass: expression 'score < 0' can never be "
+              "true (score is int, min 0)"))]
+    # a person may override the gate, a follow-up (without force) may not
+    overridable = text.replace("    to: b\n    gate:", "    to: b\n    override_roles: [coach]\n"
+                               "    gate:")
+    assert overridable != text
+    assert [f.line for f in deep_check(overridable) if f.severity == "error"] == [9, 16]
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(family=generated_journeys())
+def test_generated_journeys_are_deep_checked_at_real_positions(family: Family) -> None:
+    text = family.versions[1]
+    lines = text.count("\n") + 1
+    for finding in deep_check(text, file="g.yaml"):
+        assert finding.file == "g.yaml"
+        assert 1 <= finding.line <= lines
+        assert finding.severity in ("error", "note")
+
+
 def test_a_month_is_not_always_longer_than_31_days() -> None:
     text = _one_way("[{min_time_in_stage: 31 days}]",
                     follow_ups="{after: 1 month, action: transition, trigger: leave}")
@@ -189,10 +225,10 @@ def _z3_met(text: str, values: dict[str, object]) -> bool:
     specs = {name: FieldSpec(type=kind) for name, kind in DEEP_FIELDS.items()}  # type: ignore[arg-type]
     vocabulary = Vocabulary(specs)
     formula = translate(parse(text), vocabulary)
+    terms = {name: vocabulary.field(name) for name in DEEP_FIELDS}  # before the constraints
     solver = z3.Solver()
     solver.add(*vocabulary.constraints, formula)
-    for name in DEEP_FIELDS:
-        term = vocabulary.field(name)
+    for name, term in terms.items():
         solver.add(term.defined == (name in values))
         if name not in values:
             continue
@@ -200,8 +236,8 @@ def _z3_met(text: str, values: dict[str, object]) -> bool:
         if isinstance(value, bool | int):
             solver.add(term.value == value)
         elif isinstance(value, float):
-            solver.add(z3.fpEQ(term.value, z3.FPVal(value, z3.Float64())) if value == value
-                       else z3.fpIsNaN(term.value))
+            # '==' is identity: +0.0 and -0.0 differ (fpEQ would let Z3 pick -0.0)
+            solver.add(term.value == z3.FPVal(value, z3.Float64()))
         else:
             solver.add(term.value == z3.StringVal(str(value)))
     return bool(solver.check() == z3.sat)
@@ -219,6 +255,40 @@ def test_z3_agrees_with_cel_on_every_value(text: str, values: dict[str, object])
     except RuntimeError:
         met = False
     assert _z3_met(text, values) == met
+
+
+def _gate_journey(gate: object) -> str:
+    fields = ", ".join(f"{name}: {{type: {kind}}}" for name, kind in DEEP_FIELDS.items())
+    return (f"journey: g\nversion: 1\nroles: [coach]\nfields: {{{fields}}}\n"
+            "evidence: {e1: {}, e2: {}}\nstages:\n  a: {initial: true}\n  b: {final: true}\n"
+            f"transitions:\n  - {{trigger: go, from: a, to: b, gate: {json.dumps(gate)}}}\n"
+            "  - {trigger: leave, from: a, to: b}\n")
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, database=None)
+@given(gate=deep_gates(), data=st.data())
+def test_a_gate_said_never_to_pass_never_passes_in_the_engine(gate: object,
+                                                             data: st.DataObject) -> None:
+    """The oracle is the engine's own gate evaluation on random projects and times."""
+    text = _gate_journey(gate)
+    assert yaml.safe_load(text)["transitions"][0]["gate"] == gate
+    journey = compile_journey(text)
+    never = any("the gate of trigger 'go' can never pass" in f.message
+                for f in deep_check(text))
+    transition = journey.transition("a", "go")
+    for _ in range(15):
+        entered = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+            hours=data.draw(st.integers(0, 24 * 365)))
+        coach = data.draw(st.integers(0, 3))
+        ctx = GateContext(
+            fields=data.draw(deep_values()),
+            evidence={e: {} for e in data.draw(st.sets(st.sampled_from(["e1", "e2"])))},
+            approvals={"coach": coach} if coach else {},
+            entered_at=entered,
+            now=entered + timedelta(hours=data.draw(st.integers(0, 24 * 120))))
+        if transition.evaluate(ctx, journey).met:
+            assert not never, f"deep checks said never, but it passed with {ctx}"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ import pytest
 
 from bompao.definitions import compile_journey
 from bompao.engine import Actor, Engine
+from bompao.engine.forecast_views import forecast_table
 from bompao.engine.simulate import Observed, forecast, observe
 from bompao.errors import InvalidValue
 
@@ -123,7 +124,9 @@ def test_the_same_seed_gives_the_same_forecast() -> None:
     ({"months": 241}, "--months must be from 1 to 240; got 241"),
     ({"seed": -1}, "--seed must be from 0 to 2**63 - 1; got -1"),
     ({"projects": 100_000, "runs": 100_000},
-     "--projects × --runs × (--months + 1) must be at most 50,000,000; got 130,000,000,000"),
+     "--projects × --runs × 5 stages must be at most 20,000,000; got 50,000,000,000"),
+    ({"runs": 100_000, "months": 240},
+     "--runs × (--months + 2) × 5 stages must be at most 20,000,000; got 121,000,000"),
 ])
 def test_out_of_range_counts_are_refused(kwargs: dict[str, int], message: str) -> None:
     journey = compile_journey(CHAIN.replace("to: gone", "to: s4"))
@@ -191,6 +194,19 @@ def test_history_in_the_database_drives_the_forecast(store_url: str) -> None:
     without = forecast(journey, Observed(), projects=n, months=2, runs=200, seed=2)
     assert without.models["a"].source == "expected_duration"
     assert without.reached[:, 2, 2].sum() == 0  # no history: only the main way, to 'b'
+
+
+def test_zero_day_cycles_are_cut_and_said() -> None:
+    """A history where projects bounce between two stages in no time at all."""
+    journey = compile_journey(CHAIN.replace("to: gone", "to: s4"))
+    bounce = Observed({"s0": [(0.0, "s1")] * 5, "s1": [(0.0, "s0")] * 5})
+    result = forecast(journey, bounce, projects=3, months=2, runs=4, seed=1)
+    assert result.truncated == 12
+    assert result.as_dict()["truncated"] == 12
+    assert (result.reached[:, 2, :2] == 3).all()
+    assert forecast_table(result).splitlines()[-1] == (
+        "Note: 12 projects were still moving after 1,000 stage changes and were held where "
+        "they were.")
 
 
 def _cli(db: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,12 @@
-"""The ways out of each stage, as deep checks see them: the one adapter over transitions.
+"""The ways out of each stage: the one adapter over transitions for deep checks and the
+forecast.
 
-Deep checks never read ``CompiledJourney.transitions`` directly; they read
-:func:`ways`, one :class:`Way` per (transition, source stage, destination). A
-transition with several destinations (``branches:``) becomes one way per branch,
-each with its own gate and position, so reachability and gate checks need no change
-when transitions grow branches: only this function does.
+``bompao validate --deep`` and ``bompao simulate`` never read
+``CompiledJourney.transitions`` directly; they read :func:`ways`, one :class:`Way` per
+(transition, source stage, destination) in declaration order. A transition with
+several destinations (``branches:``) becomes one way per branch, in branch order,
+each with its own gate and position, so their checks and models need no change when
+transitions grow branches: only this function does.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Way:
         path: where the gate is in the document (or the transition, without a gate).
         overridable: some role may override the gate.
         index: the transition's index in ``transitions``.
+        wildcard: the transition is declared ``from: "*"``.
     """
 
     trigger: str
@@ -43,6 +46,7 @@ class Way:
     path: DocPath
     overridable: bool
     index: int
+    wildcard: bool = False
 
 
 def ways(journey: CompiledJourney) -> Iterator[Way]:
@@ -55,4 +59,4 @@ def ways(journey: CompiledJourney) -> Iterator[Way]:
             else ("transitions", index)
         for source in compiled.sources:
             yield Way(compiled.trigger, source, compiled.dest, spec.gate, compiled.gate, path,
-                      bool(compiled.override_roles), index)
+                      bool(compiled.override_roles), index, spec.from_ == "*")
