@@ -53,10 +53,16 @@ def ways(journey: CompiledJourney) -> Iterator[Way]:
     """Every way of ``journey``, in declaration order."""
     for index, (spec, compiled) in enumerate(zip(journey.doc.transitions, journey.transitions,
                                                  strict=True)):
-        # branches: when a transition has `branches`, yield one Way per branch here,
-        # with the branch's gate and path ("transitions", index, "branches", n, "gate").
-        path: DocPath = ("transitions", index, "gate") if spec.gate is not None \
-            else ("transitions", index)
-        for source in compiled.sources:
-            yield Way(compiled.trigger, source, compiled.dest, spec.gate, compiled.gate, path,
-                      bool(compiled.override_roles), index, spec.from_ == "*")
+        specs = spec.branches if spec.branches is not None else None
+        for branch in compiled.branches:
+            if specs is not None:
+                gate = specs[branch.index].gate
+                path: DocPath = ("transitions", index, "branches", branch.index, "gate") \
+                    if gate is not None else ("transitions", index, "branches", branch.index)
+            else:
+                gate = spec.gate
+                path = ("transitions", index, "gate") if gate is not None \
+                    else ("transitions", index)
+            for source in compiled.sources:
+                yield Way(compiled.trigger, source, branch.dest, gate, branch.gate, path,
+                          bool(compiled.override_roles), index, spec.from_ == "*")

@@ -318,3 +318,19 @@ def test_cli_validate_deep_json() -> None:
     assert result["ok"] is False
     assert [(f["line"], f["severity"]) for f in result["findings"]] == [
         (18, "note"), (22, "note"), (42, "error")]
+
+
+def test_each_branch_is_a_way_with_its_own_gate_and_position() -> None:
+    text = ("journey: t\nversion: 1\nroles: [coach]\nfields:\n  score: {type: int, default: 0}\n"
+            "stages:\n  a: {initial: true}\n  b: {final: true}\n  c: {final: true}\n"
+            "transitions:\n  - trigger: go\n    from: a\n    branches:\n"
+            "      - to: b\n        gate: {expr: 'score > 10 && score < 5'}\n"
+            "      - to: c\n")
+    errors = [(f.line, f.message) for f in deep_check(text) if f.severity == "error"]
+    # the impossible first branch is found at its own gate (line 15); the second branch
+    # (no gate) still reaches a final stage, so 'a' is not cut off
+    assert errors == [
+        (8, "stage 'b' can never be entered: every way in has a gate that can never pass: "
+            "'go' from 'a' (line 15)"),
+        (15, "the gate of trigger 'go' can never pass: expression 'score > 10 && score < 5' "
+             "can never be true (score is int)")]
