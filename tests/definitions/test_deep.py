@@ -330,7 +330,7 @@ def test_each_branch_is_a_way_with_its_own_gate_and_position() -> None:
     # the impossible first branch is found at its own gate (line 15); the second branch
     # (no gate) still reaches a final stage, so 'a' is not cut off
     assert errors == [
-        (8, "stage 'b' can never be entered: every way in has a gate that can never pass: "
-            "'go' from 'a' (line 15)"),
-        (15, "the gate of trigger 'go' can never pass: expression 'score > 10 && score < 5' "
-             "can never be true (score is int)")]
+        (8, ("stage 'b' can never be entered: every way in has a gate that can never pass: "
+             "'go' from 'a' (line 15)")),
+        (15, ("the gate of trigger 'go' can never pass: expression 'score > 10 && score < 5' "
+              "can never be true (score is int)"))]
