@@ -167,9 +167,11 @@ class Dispatcher:
                   stop: Callable[[], bool] | None = None) -> RoundResult:
         """Claim one batch, then deliver and record it follow-up by follow-up.
 
-        Each external effect's outcome is committed right after it (effects that end
-        within ``record_within`` seconds of the first unrecorded one share a commit), so
-        a daemon killed mid-round repeats at most the deliveries of that last moment.
+        Each external effect's outcome is committed right after it; only effects that
+        all happen within ``record_within`` seconds of the start of the first
+        unrecorded one share a commit. A delivery that takes longer is committed on its
+        own, so a daemon killed mid-round repeats at most the delivery in hand (or the
+        effects of its last ``record_within`` seconds).
         Between deliveries the lease of what is still in hand is renewed once half of
         it has run, so a long round never outlasts its lease.
         """
@@ -194,7 +196,7 @@ class Dispatcher:
         horizon: datetime | None = None
         moving: set[int] = set()
         window = self.config.record_within
-        since: float | None = None  # when the oldest unrecorded delivery ended
+        since: float | None = None  # when the oldest unrecorded delivery began
         for claim in claims:
             if (stop is not None and stop()) or (horizon is not None
                                                  and claim["due_at"] > horizon) or (
@@ -212,11 +214,10 @@ class Dispatcher:
                 if run.follow_up.action not in INTERNAL:
                     self._keep_lease()
                     run.channels = channels.get(claim["id"])
+                    since = time.perf_counter() if since is None else since
                     self._deliver(run, project, now)
                     runs.append(run)
-                    ended = time.perf_counter()
-                    since = ended if since is None else since
-                    if ended - since >= window:
+                    if time.perf_counter() - since >= window:
                         self._record(runs, [], now, result)
                         runs, since = [], None
                     continue

@@ -38,11 +38,29 @@ def expire_leases(conn: Connection, owner: str, now: datetime) -> int:
     """End the leases ``owner`` holds now, so that any daemon may claim them at once.
 
     A daemon starting under a name a dead one used calls this: the dead one's claims
-    are taken over straight away instead of when their lease would have ended.
+    are taken over straight away instead of when their lease would have ended. A round
+    delivers in (due, id) order and records each effect as it happens, so of what the
+    dead daemon still held only the oldest was in hand; the others were never reached
+    and get their attempt back (a crash loop must not use up every claimed follow-up's
+    attempts, only the one that was being delivered).
+
+    Returns:
+        How many claims were freed.
     """
-    return int(conn.execute(sa.update(follow_ups).where(
-        follow_ups.c.status == "running", follow_ups.c.lease_owner == owner)
-        .values(lease_until=now)).rowcount)
+    held = list(conn.execute(
+        sa.select(follow_ups.c.id).where(follow_ups.c.status == "running",
+                                         follow_ups.c.lease_owner == owner)
+        .order_by(follow_ups.c.due_at, follow_ups.c.id)).scalars())
+    if not held:
+        return 0
+    conn.execute(sa.update(follow_ups).where(follow_ups.c.id == held[0]).values(
+        lease_until=now))
+    for start in range(1, len(held), 500):
+        conn.execute(sa.update(follow_ups).where(follow_ups.c.id.in_(held[start:start + 500]))
+                     .values(lease_until=now, attempts=sa.func.max(follow_ups.c.attempts - 1, 0)
+                             if conn.dialect.name == "sqlite" else
+                             sa.func.greatest(follow_ups.c.attempts - 1, 0)))
+    return len(held)
 
 
 def statuses(conn: Connection, ids: Sequence[int], partner: str | None = None
