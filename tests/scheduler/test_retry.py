@@ -169,10 +169,10 @@ def test_follow_ups_lacking_configuration_are_reported_before_they_fail(
     code, out, err = cli(capsys, *base, "journeys", "publish", str(journey_file))
     assert (code, out) == (0, "published needs-config@1\n")
     assert err.splitlines() == [
-        "warning: needs-config@1 stage 'a' follow-up 'ping' (webhook) will fail: webhook "
-        "endpoint 'crm' is not in the configuration ([webhooks.NAME]; configured: chat)",
-        "warning: needs-config@1 stage 'a' follow-up 'letter' (email) will fail: email "
-        "needs an SMTP server ([smtp] host)"]
+        ("warning: needs-config@1 stage 'a' follow-up 'ping' (webhook) will fail: webhook "
+        "endpoint 'crm' is not in the configuration ([webhooks.NAME]; configured: chat)"),
+        ("warning: needs-config@1 stage 'a' follow-up 'letter' (email) will fail: email "
+        "needs an SMTP server ([smtp] host)")]
     code, out, err = cli(capsys, *base, "--json", "scheduler", "status")
     assert code == 0
     assert [(p["journey"], p["follow_up"]) for p in json.loads(out)["unconfigured"]] == [
