@@ -362,6 +362,8 @@ def journeys_show(ctx: Context, journey: str) -> None:
 def _engine(ctx: Context, *, create: bool = False) -> Any:
     from bompao.engine import Engine  # noqa: PLC0415 - SQLAlchemy only for database commands
 
+    if ctx.config_path:
+        ctx.config  # noqa: B018 - loading it applies the operator's [calendars] days
     return Engine.from_url(ctx.db, catalog=ctx.catalog, create=create)
 
 

@@ -21,6 +21,7 @@ from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
 from bompao.definitions.model import (
+    CalendarSpec,
     Criterion,
     EvidenceSpec,
     FieldSpec,
@@ -283,8 +284,8 @@ class CompiledJourney:
         return self.doc.timezone
 
     @property
-    def calendar(self) -> str | None:
-        """The holiday calendar for business days."""
+    def calendar(self) -> str | CalendarSpec | None:
+        """The holiday calendar for business days (a country code or the long form)."""
         return self.doc.calendar
 
     @property

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bompao.definitions.durations import add_operator_days
 from bompao.errors import UsageError
 
 __all__ = ["Config", "SmtpConfig", "WebhookConfig", "load_config"]
@@ -136,7 +137,7 @@ class Config:
         """The language of ``journey``'s follow-up messages: the operator's choice for the
         journey, else the operator's for all, else the journey's ``language``, else en."""
         return (self.languages.get(journey.key) or self.language
-                or getattr(journey, "language", None) or "en")
+                or getattr(getattr(journey, "doc", None), "language", None) or "en")
 
     def secrets(self) -> list[str]:
         """Every secret value (passwords, webhook URLs and headers), for redaction."""
@@ -305,6 +306,7 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
     if not isinstance(people, dict):
         raise UsageError(f"{where}: [people] must map names to email addresses")
     defaults = Config()
+    add_operator_days(calendars)  # business days everywhere count the operator's holidays
     return Config(
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
