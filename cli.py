@@ -384,6 +384,8 @@ def journeys_show(ctx: Context, journey: str) -> None:
 def _engine(ctx: Context, *, create: bool = False) -> Any:
     from bompao.engine import Engine  # noqa: PLC0415 - SQLAlchemy only for database commands
 
+    if ctx.config_path:
+        ctx.config  # noqa: B018 - loading it applies the operator's [calendars] days
     return Engine.from_url(ctx.db, catalog=ctx.catalog, create=create)
 
 
@@ -395,7 +397,9 @@ def init(ctx: Context) -> None:
     engine = _engine(ctx, create=True)
     published = engine.init()
     refs = [f"{key}@{version}" for key, version in published]
-    ctx.emit({"database": engine.db.url_display, "published": refs},
+    warnings = _warn_unconfigured(engine, ctx.config)
+    ctx.emit({"database": engine.db.url_display, "published": refs,
+              "unconfigured": warnings},
              f"database ready: {engine.db.url_display}\npublished: {', '.join(refs)}")
 
 
@@ -429,7 +433,9 @@ def journeys_publish(ctx: Context, paths: tuple[str, ...]) -> None:
     engine = _engine(ctx)
     done = [engine.publish(path) for path in _files(paths)]
     refs = [f"{key}@{version}" for key, version in done]
-    ctx.emit({"published": refs}, "\n".join(f"published {r}" for r in refs))
+    warnings = _warn_unconfigured(engine, ctx.config, journeys=done)
+    ctx.emit({"published": refs, "unconfigured": warnings},
+             "\n".join(f"published {r}" for r in refs))
 
 
 def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -774,49 +780,84 @@ def scheduler() -> None:
 @click.option("--once", is_flag=True, help="Run what is due, then exit (for cron and tests).")
 @click.option("--now", "now_text", metavar="TIME",
               help="With --once: run what is due at TIME (ISO 8601; no offset means UTC).")
+@click.option("--name", metavar="NAME",
+              help="This daemon's name (default: [scheduler] name, BOMPAO_DAEMON_NAME, "
+              "HOST-PID); a name a live daemon holds is refused.")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), metavar="PORT",
-              help="Serve Prometheus metrics (runs, failures, lag) on this port.")
+              envvar="BOMPAO_METRICS_PORT",
+              help="Serve Prometheus metrics (runs, failures, lag) on this port "
+              "(env BOMPAO_METRICS_PORT).")
 @pass_ctx
-def scheduler_run(ctx: Context, once: bool, now_text: str | None,
+def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | None,
                   metrics_port: int | None) -> None:
     """Run due follow-ups: as a daemon until SIGTERM/SIGINT, or once with --once."""
+    import dataclasses  # noqa: PLC0415
     import logging  # noqa: PLC0415
 
     ctx.unscoped("scheduler run")
     if now_text and not once:
         raise UsageError("--now needs --once")
+    if name is not None and not name.strip():
+        raise UsageError("--name needs a daemon name")
     config = ctx.config
+    if name is not None:
+        config = dataclasses.replace(config, daemon_name=name.strip())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = _engine(ctx)
+    _warn_unconfigured(engine, config)
+    alive_within = max(90.0, 3 * config.poll_interval)
     if once:
         from bompao.engine.dispatch import Dispatcher  # noqa: PLC0415
+        from bompao.engine.observe import Heartbeat  # noqa: PLC0415
 
-        result = Dispatcher(engine, config).run_due(_time(now_text))
+        heartbeat = Heartbeat(engine, config.daemon_name, engine.now(),
+                              alive_within=alive_within)
+        heartbeat.claim()
+        try:
+            result = Dispatcher(engine, config).run_due(_time(now_text))
+        finally:
+            heartbeat.drop()
     else:
         from bompao.engine.scheduler import Daemon  # noqa: PLC0415
 
-        metrics = None
+        daemon = Daemon(engine, config, None, alive_within=alive_within)
+        daemon.heartbeat.claim()  # refuse a taken name before opening the metrics port
         if metrics_port is not None:
             from bompao.engine.observe import Metrics  # noqa: PLC0415
 
-            metrics = Metrics(metrics_port, config.daemon_name)
-        result = Daemon(engine, config, metrics).run()
+            daemon.metrics = Metrics(metrics_port, config.daemon_name)
+        result = daemon.run()
     summary = result.as_dict()
     ctx.emit({**summary, "runs": result.outcomes},
              ", ".join(f"{k} {v}" for k, v in summary.items()))
 
 
+def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None
+                       ) -> list[dict[str, Any]]:
+    """Print a ``warning:`` line per follow-up whose endpoint or channel the operator
+    configuration lacks (it would fail when it falls due); return them."""
+    from bompao.engine.observe import unconfigured  # noqa: PLC0415
+
+    found = unconfigured(engine, config, journeys)
+    for problem in found:
+        click.echo(printable(f"warning: {problem['message']}"), err=True)
+    return found
+
+
 @scheduler.command("status")
 @pass_ctx
 def scheduler_status(ctx: Context) -> None:
-    """Show the live daemons, the lag of the oldest due follow-up and the failed ones."""
-    from bompao.engine.observe import status  # noqa: PLC0415
+    """Show the live daemons, the lag of the oldest due follow-up, the failed ones and the
+    follow-ups that will fail because the configuration lacks their endpoint or channel."""
+    from bompao.engine.observe import status, unconfigured  # noqa: PLC0415
 
     ctx.unscoped("scheduler status")
     config = ctx.config
-    found = status(_engine(ctx), alive_within=max(90.0, 3 * config.poll_interval))
+    engine = _engine(ctx)
+    found = status(engine, alive_within=max(90.0, 3 * config.poll_interval))
+    found["unconfigured"] = unconfigured(engine, config)
     if ctx.as_json:
         ctx.emit(found)
         return
@@ -831,7 +872,24 @@ def scheduler_status(ctx: Context) -> None:
     lines.append(f"failed: {found['failed']}")
     lines.extend(f"  #{f['id']} project {f['project']} {f['spec']} ({f['action']}): "
                  f"{f['error']}" for f in found["failed_recent"])
+    if found["unconfigured"]:
+        lines.append(f"will fail (not configured): {len(found['unconfigured'])}")
+        lines.extend(f"  {p['message']}" for p in found["unconfigured"])
     click.echo("\n".join(lines))
+
+
+@scheduler.command("forget")
+@click.argument("name", metavar="NAME")
+@pass_ctx
+def scheduler_forget(ctx: Context, name: str) -> None:
+    """Clear the heartbeat of daemon NAME, which died without stopping (a live one is
+    refused: stop it instead)."""
+    from bompao.engine.observe import forget  # noqa: PLC0415
+
+    ctx.unscoped("scheduler forget")
+    config = ctx.config
+    forget(_engine(ctx), name, alive_within=max(90.0, 3 * config.poll_interval))
+    ctx.emit({"forgotten": name}, f"forgot daemon {name}")
 
 
 @cli.group()
@@ -861,6 +919,32 @@ def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: in
     table(["id", "project", "stage", "follow-up", "action", "due", "status", "error"],
           [[r["id"], r["project"], r["stage"], f"{r['spec']}#{r['occurrence']}", r["action"],
             r["due_at"], r["status"], r["last_error"] or ""] for r in rows])
+
+
+@followups.command("retry")
+@click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
+@click.option("--failed", "all_failed", is_flag=True, help="Every failed follow-up (with "
+              "--project and --since to narrow).")
+@click.option("--project", "project_id", type=int, metavar="ID",
+              help="With --failed: only this project's.")
+@click.option("--since", metavar="TIME", help="With --failed: only those that failed at or "
+              "after TIME (ISO 8601).")
+@pass_ctx
+def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
+                    project_id: int | None, since: str | None) -> None:
+    """Put failed follow-ups back to pending, due now; a notify resends only the channels
+    that failed. Give IDs, or --failed."""
+    if bool(ids) == all_failed:
+        raise UsageError("give follow-up IDs or --failed (not both)")
+    if ids and (project_id is not None or since is not None):
+        raise UsageError("--project and --since go with --failed, not with IDs")
+    engine = _engine(ctx)
+    from bompao.engine.observe import retry  # noqa: PLC0415
+
+    done = retry(engine, list(ids) if ids else None, project=project_id,
+                 since=_time(since), partner=ctx.scope(None, "--partner"))
+    ctx.emit(done, f"{len(done)} follow-up{'' if len(done) == 1 else 's'} pending again, "
+             "due now")
 
 
 @cli.command()

@@ -9,6 +9,7 @@ cannot work, ``at:`` on a non-date field, templates that do not parse.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -284,8 +285,9 @@ class _Checker:
         except (ZoneInfoNotFoundError, ValueError):
             self.problem(("timezone",), f"unknown timezone {self.doc.timezone!r}; use an "
                          "IANA name such as 'Asia/Bangkok'")
-        calendar = self.doc.calendar
-        if calendar not in (None, "TH"):
+        spec = self.doc.calendar
+        calendar = spec if spec is None or isinstance(spec, str) else spec.country
+        if calendar is not None and calendar != "TH":
             from holidays.utils import list_supported_countries  # noqa: PLC0415 - slow import
 
             supported = list_supported_countries()
@@ -297,6 +299,18 @@ class _Checker:
                 known = ", ".join(supported[country][:12]) or "none"
                 self.problem(("calendar",), f"unknown subdivision {subdivision!r} of "
                              f"{country!r} in calendar {calendar!r}; subdivisions: {known}")
+        categories = getattr(self.doc.calendar, "categories", None)
+        if categories is not None:
+            from holidays import country_holidays  # noqa: PLC0415 - slow import
+
+            country = str(calendar).partition("-")[0]
+            with contextlib.suppress(NotImplementedError):
+                offered = country_holidays(country).supported_categories
+                for index, category in enumerate(categories):
+                    if category not in offered:
+                        self.problem(("calendar", "categories", index),
+                                     f"unknown holiday category {category!r} for {country!r}; "
+                                     f"categories: {', '.join(sorted(offered))}")
         for kind in ("roles", "override_roles", "assign_roles"):
             seen: set[str] = set()
             for index, role in enumerate(getattr(self.doc, kind)):

@@ -24,6 +24,7 @@ from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
 from bompao.definitions.messages import Message, did_you_mean
 from bompao.definitions.model import (
+    CalendarSpec,
     Criterion,
     EvidenceSpec,
     FieldSpec,
@@ -333,8 +334,8 @@ class CompiledJourney:
         return self.doc.timezone
 
     @property
-    def calendar(self) -> str | None:
-        """The holiday calendar for business days."""
+    def calendar(self) -> str | CalendarSpec | None:
+        """The holiday calendar for business days (a country code or the long form)."""
         return self.doc.calendar
 
     @property

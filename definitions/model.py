@@ -6,6 +6,7 @@ generated from these classes, so the schema and the parser accept the same keys.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -310,6 +311,21 @@ class RemoveSpec(_Strict):
     evidence: list[Name] = Field(default_factory=list)
 
 
+class CalendarSpec(_Strict):
+    """The long ``calendar:`` form: a country's holidays of some categories, a weekend,
+    days added and removed (see ``definitions.durations.Calendar``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=False)
+
+    country: CalendarCode
+    categories: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,30}$")]] = Field(
+        default_factory=lambda: ["public"], min_length=1)
+    weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
+    add: dict[date, Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=dict)
+    remove: list[date] = Field(default_factory=list)
+
+
 class JourneyDoc(_Strict):
     """A whole journey document (after ``extends`` is resolved)."""
 
@@ -324,7 +340,8 @@ class JourneyDoc(_Strict):
     title: Text | None = None
     description: Text | None = None
     timezone: str = "Asia/Bangkok"
-    calendar: CalendarCode | None = "TH"
+    calendar: CalendarCode | CalendarSpec | None = "TH"
+    language: Literal["en", "th"] | None = None
     partner: Annotated[str, StringConstraints(max_length=100)] | None = None
     extends: ExtendsRef | None = None
     roles: list[Name] = Field(default_factory=list)

@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from importlib.metadata import entry_points
 from typing import Any
+
+import tenacity
 
 from bompao.definitions import CompiledFollowUp, CompiledJourney
 from bompao.definitions.templates import render
@@ -54,6 +56,9 @@ class ActionContext:
     config: Config
     now: datetime
     lang: str = "en"
+    channels: dict[str, str] = field(default_factory=dict)
+    """notify: each channel's outcome, ``done`` or ``failed: ...``. Filled in as the
+    channels are tried; a retry starts with the earlier outcomes and skips the done ones."""
 
     @property
     def spec(self) -> Any:
@@ -132,7 +137,8 @@ def send_email(ctx: ActionContext, to: list[str], subject: str, body: str) -> No
     message["From"] = smtp.sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Message-ID"] = f"<{ctx.idempotency_key}@bompao>"
+    message["Date"] = format_datetime(ctx.now)
+    message["Message-ID"] = f"<{ctx.idempotency_key}@{smtp.domain}>"
     message["X-Bompao-Idempotency-Key"] = ctx.idempotency_key
     message.set_content(body)
     try:
@@ -147,8 +153,12 @@ def send_email(ctx: ActionContext, to: list[str], subject: str, body: str) -> No
         raise ActionFailed(ctx.config.redact(f"email to {', '.join(to)} failed: {exc}")) from None
 
 
+class _Attempt(Exception):
+    """One failed POST; tenacity retries it."""
+
+
 def post_webhook(ctx: ActionContext, hook: WebhookConfig, body: dict[str, Any]) -> str:
-    """POST ``body`` to a configured endpoint, retrying with exponential backoff.
+    """POST ``body`` to a configured endpoint, retrying with exponential backoff (tenacity).
 
     Raises:
         ActionFailed: every attempt failed (the message names the endpoint, not its URL).
@@ -156,23 +166,31 @@ def post_webhook(ctx: ActionContext, hook: WebhookConfig, body: dict[str, Any]) 
     data = json.dumps(body, ensure_ascii=False, default=str).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": ctx.idempotency_key,
                "User-Agent": "bompao", **hook.headers}
-    error = ""
-    for attempt in range(hook.retries + 1):
-        if attempt:
-            time.sleep(hook.backoff * 2 ** (attempt - 1))
+
+    def attempt() -> str:
         request = urllib.request.Request(  # noqa: S310 - http(s) only, checked in config
             hook.url, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=hook.timeout) as response:  # noqa: S310 - operator URL
                 return f"webhook {hook.name!r} answered {response.status}"
         except urllib.error.HTTPError as exc:
-            error = f"HTTP {exc.code}"
+            raise _Attempt(f"HTTP {exc.code}") from None
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            error = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(
+            raise _Attempt("timed out" if isinstance(reason, TimeoutError) or "timed out" in str(
                 reason) else type(reason).__name__ + (f": {reason}" if str(reason) else "")
-    raise ActionFailed(ctx.config.redact(
-        f"webhook {hook.name!r} failed after {hook.retries + 1} attempts: {error}"))
+            ) from None
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(hook.retries + 1),
+        wait=tenacity.wait_exponential(multiplier=hook.backoff, exp_base=2, min=hook.backoff,
+                                       max=max(hook.backoff, 60.0)),
+        retry=tenacity.retry_if_exception_type(_Attempt), reraise=True)
+    try:
+        return str(retrying(attempt))
+    except _Attempt as exc:
+        raise ActionFailed(ctx.config.redact(
+            f"webhook {hook.name!r} failed after {hook.retries + 1} attempts: {exc}")) from None
 
 
 def _webhook(ctx: ActionContext) -> str:
@@ -185,24 +203,55 @@ def _webhook(ctx: ActionContext) -> str:
 
 
 def _notify(ctx: ActionContext) -> str:
+    """Every channel is tried, whatever the others do; each outcome lands in
+    ``ctx.channels``. Channels done in an earlier attempt are not sent again."""
     recipients = ctx.recipients()
     text = ctx.message()
     people = [person for _, person in recipients]
-    log.info(json.dumps({"notify": ctx.project.id, "to": people, "roles": list(ctx.spec.to),
-                         "message": text, "key": ctx.idempotency_key}, ensure_ascii=False))
-    sent = ["log"]
+    sent: list[str] = []
+    failed: list[str] = []
     for channel in ctx.config.channels:
-        if channel == "email":
-            addresses = [a for a in (_email_of(ctx.config, p) for p in people) if a]
-            if addresses:
-                send_email(ctx, addresses, ctx.message("subject") if ctx.spec.subject
-                           else f"[bompao] {ctx.project.name}", text)
-                sent.append(f"email to {len(addresses)}")
-        elif channel.startswith("webhook:"):
-            post_webhook(ctx, ctx.config.webhooks[channel[8:]], ctx.payload())
-            sent.append(channel)
+        if ctx.channels.get(channel) == "done":
+            continue
+        try:
+            said = _channel(ctx, channel, people, text)
+        except ActionFailed as exc:
+            ctx.channels[channel] = f"failed: {exc}"
+            failed.append(f"{channel}: {exc}")
+            continue
+        ctx.channels[channel] = "done"
+        sent.append(said)
     who = ", ".join(people) if people else f"nobody assigned as {', '.join(ctx.spec.to)}"
-    return f"notified {who} via {', '.join(sent)}"
+    if failed:
+        raise ActionFailed(f"notify {who}: {len(failed)} of {len(ctx.channels)} channels "
+                           f"failed: {'; '.join(failed)}")
+    return f"notified {who} via {', '.join(sent) or 'nothing new'}"
+
+
+def _channel(ctx: ActionContext, channel: str, people: list[str], text: str) -> str:
+    """Deliver a notify message through one channel.
+
+    Raises:
+        ActionFailed: the channel is not configured or delivery failed.
+    """
+    if channel == "log":
+        log.info(json.dumps({"notify": ctx.project.id, "to": people, "roles": list(ctx.spec.to),
+                             "message": text, "key": ctx.idempotency_key}, ensure_ascii=False))
+        return "log"
+    if channel == "email":
+        addresses = [a for a in (_email_of(ctx.config, p) for p in people) if a]
+        if not addresses:
+            return "email to nobody (no addresses)"
+        send_email(ctx, addresses, ctx.message("subject") if ctx.spec.subject
+                   else f"[bompao] {ctx.project.name}", text)
+        return f"email to {len(addresses)}"
+    if channel.startswith("webhook:"):
+        hook = ctx.config.webhooks.get(channel[8:])
+        if hook is None:
+            raise ActionFailed(f"unknown webhook endpoint {channel[8:]!r}")
+        post_webhook(ctx, hook, ctx.payload())
+        return channel
+    raise ActionFailed(f"unknown notify channel {channel!r}")
 
 
 def _email(ctx: ActionContext) -> str:

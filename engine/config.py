@@ -13,9 +13,13 @@ name = "daemon-1"          # default: HOST-PID
 poll_interval = 30         # seconds between polls, besides waking at the earliest due time
 lease = 300                # seconds a claimed follow-up stays ours
 batch = 500                # follow-ups claimed per round
+record_within = 0.01       # seconds: effects this close together share one commit
+heartbeat = 5              # seconds between heartbeats and lease renewals in a round
 
 [notify]
-channels = ["log", "email", "webhook:chat"]   # log is always on
+channels = ["log", "email", "webhook:chat"]   # log is always on; each one is tried
+language = "th"           # the language of every follow-up message (default: the journey's)
+languages = { social-incubator = "en" }        # per journey key, before `language`
 
 [smtp]
 host = "smtp.example.org"
@@ -24,6 +28,7 @@ starttls = true
 username = "bompao"
 password = "..."
 sender = "bompao@example.org"
+message_id_domain = "example.org"   # default: the sender's domain
 
 [webhooks.chat]
 url = "https://chat.example.org/hooks/abc"
@@ -34,6 +39,9 @@ headers = { Authorization = "Bearer ..." }
 
 [people]                  # names used in assignments -> email addresses
 Malee = "malee@example.org"
+
+[calendars.TH]            # holidays added to a calendar without editing journeys
+add = { "2026-06-02" = "Special holiday" }
 ```
 Environment: ``BOMPAO_DATABASE_URL``, ``BOMPAO_SMTP_HOST``, ``BOMPAO_SMTP_PORT``,
 ``BOMPAO_SMTP_USERNAME``, ``BOMPAO_SMTP_PASSWORD``, ``BOMPAO_SMTP_SENDER``,
@@ -50,13 +58,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bompao.definitions.durations import add_operator_days
 from bompao.errors import UsageError
 
 __all__ = ["Config", "SmtpConfig", "WebhookConfig", "load_config"]
 
-_TOP = {"database", "scheduler", "notify", "smtp", "webhooks", "people"}
-_SCHEDULER = {"name", "poll_interval", "lease", "batch"}
-_SMTP = {"host", "port", "starttls", "ssl", "username", "password", "sender", "timeout"}
+_TOP = {"database", "scheduler", "notify", "smtp", "webhooks", "people", "calendars"}
+_SCHEDULER = {"name", "poll_interval", "lease", "batch", "record_within", "heartbeat"}
+_NOTIFY = {"channels", "language", "languages"}
+_SMTP = {"host", "port", "starttls", "ssl", "username", "password", "sender", "timeout",
+         "message_id_domain"}
+_LANGUAGES = ("en", "th")
 _WEBHOOK = {"url", "timeout", "retries", "backoff", "headers"}
 _SECRET = "***"  # noqa: S105 - the mask shown instead of a secret
 
@@ -73,6 +85,16 @@ class SmtpConfig:
     password: str | None = field(default=None, repr=False)
     sender: str = "bompao@localhost"
     timeout: float = 10.0
+    message_id_domain: str | None = None
+    """The domain of Message-IDs; default: the sender address's domain."""
+
+    @property
+    def domain(self) -> str:
+        """The Message-ID domain: configured, else the sender's, else ``localhost``."""
+        if self.message_id_domain:
+            return self.message_id_domain
+        address = self.sender.rsplit("<", 1)[-1].rstrip(">").strip()
+        return address.rpartition("@")[2] or "localhost"
 
 
 @dataclass(frozen=True)
@@ -96,10 +118,26 @@ class Config:
     poll_interval: float = 30.0
     lease: float = 300.0
     batch: int = 500
+    record_within: float = 0.01
+    """Seconds: effects ending this close to the first unrecorded one share a commit."""
+    heartbeat: float = 5.0
+    """Seconds between heartbeats (and lease renewals) while a daemon works."""
     channels: tuple[str, ...] = ("log",)
+    language: str | None = None
+    """The language of every follow-up message (overrides the journeys' own)."""
+    languages: dict[str, str] = field(default_factory=dict)
+    """Journey key -> message language, overriding ``language`` and the journey's."""
+    calendars: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Calendar (country code) -> extra holidays (ISO date -> name) the operator adds."""
     smtp: SmtpConfig | None = None
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+
+    def language_for(self, journey: Any) -> str:
+        """The language of ``journey``'s follow-up messages: the operator's choice for the
+        journey, else the operator's for all, else the journey's ``language``, else en."""
+        return (self.languages.get(journey.key) or self.language
+                or getattr(getattr(journey, "doc", None), "language", None) or "en")
 
     def secrets(self) -> list[str]:
         """Every secret value (passwords, webhook URLs and headers), for redaction."""
@@ -177,6 +215,27 @@ def _from_env(env: dict[str, str], key: str) -> float | None:
     return value
 
 
+def _calendars(table: Any, where: str) -> dict[str, dict[str, str]]:
+    from datetime import date  # noqa: PLC0415
+
+    found: dict[str, dict[str, str]] = {}
+    for code, entry in _check_keys(table, set(table) if isinstance(table, dict) else set(),
+                                   "calendars", where).items():
+        entry = _check_keys(entry, {"add"}, f"calendars.{code}", where)  # noqa: PLW2901
+        days = _check_keys(entry.get("add", {}), set(entry.get("add", {})),
+                           f"calendars.{code}.add", where)
+        added: dict[str, str] = {}
+        for day, name in days.items():
+            try:
+                text = date.fromisoformat(str(day)).isoformat()
+            except ValueError:
+                raise UsageError(f"{where}: [calendars.{code}.add] key {str(day)!r} is not a "
+                                 "date; expected YYYY-MM-DD") from None
+            added[text] = str(name)
+        found[str(code)] = added
+    return found
+
+
 def load_config(path: str | Path | None = None, *, environ: dict[str, str] | None = None
                 ) -> Config:
     """Read the TOML file at ``path`` (or ``$BOMPAO_CONFIG``; none is fine) and the env.
@@ -202,7 +261,18 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
         raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: "
                          f"{', '.join(sorted(_TOP))}")
     scheduler = _check_keys(data.get("scheduler", {}), _SCHEDULER, "scheduler", where)
-    notify = _check_keys(data.get("notify", {}), {"channels"}, "notify", where)
+    notify = _check_keys(data.get("notify", {}), _NOTIFY, "notify", where)
+    language = notify.get("language")
+    if language is not None and language not in _LANGUAGES:
+        raise UsageError(f"{where}: [notify] language {language!r} is not one of "
+                         f"{', '.join(_LANGUAGES)}")
+    languages = _check_keys(notify.get("languages", {}), set(notify.get("languages", {})),
+                            "notify.languages", where)
+    for key, value in languages.items():
+        if value not in _LANGUAGES:
+            raise UsageError(f"{where}: [notify.languages] {key!r} = {value!r} is not one of "
+                             f"{', '.join(_LANGUAGES)}")
+    calendars = _calendars(data.get("calendars", {}), where)
     smtp_table = dict(_check_keys(data.get("smtp", {}), _SMTP, "smtp", where))
     for key in ("host", "port", "username", "password", "sender"):
         value = env.get(f"BOMPAO_SMTP_{key.upper()}")
@@ -236,6 +306,7 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
     if not isinstance(people, dict):
         raise UsageError(f"{where}: [people] must map names to email addresses")
     defaults = Config()
+    add_operator_days(calendars)  # business days everywhere count the operator's holidays
     return Config(
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
@@ -245,5 +316,10 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
         lease=_number(_from_env(env, "BOMPAO_LEASE") or scheduler.get("lease", 300),
                       "lease", where),
         batch=int(_number(scheduler.get("batch", 500), "batch", where, minimum=1)),
+        record_within=_number(scheduler.get("record_within", 0.01), "record_within", where,
+                              minimum=0),
+        heartbeat=_number(scheduler.get("heartbeat", 5), "heartbeat", where, minimum=0.05),
         channels=("log", *[c for c in channels if c != "log"]),
+        language=language, languages={str(k): str(v) for k, v in languages.items()},
+        calendars=calendars,
         smtp=smtp, webhooks=hooks, people={str(k): str(v) for k, v in people.items()})

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bompao.definitions import CompiledFollowUp, CompiledJourney
@@ -33,6 +33,7 @@ from bompao.engine.config import Config
 from bompao.engine.gates import GateReport
 from bompao.engine.planning import next_row, plan_rows
 from bompao.errors import BompaoError
+from bompao.storage import followups
 from bompao.storage.hotpath import ProjectRow
 
 __all__ = ["MAX_ATTEMPTS", "Dispatcher", "RoundResult"]
@@ -74,6 +75,10 @@ class _Run:
     outcome: str = "done"
     detail: str = ""
     seconds: float = 0.0
+    channels: dict[str, str] | None = None
+    """notify: each channel's outcome (those recorded earlier, then this run's)."""
+    after: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Listener calls (kind, data) due once the run's transaction commits."""
 
 
 class _Batch:
@@ -132,6 +137,8 @@ class Dispatcher:
         self.config = config or Config()
         self.actions = actions or engine.actions
         self.name = self.config.daemon_name
+        self._read: dict[int, ProjectRow] = {}
+        self._lease_until = datetime.min.replace(tzinfo=UTC)
 
     def run_due(self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None,
                 limit: int | None = None) -> RoundResult:
@@ -158,15 +165,26 @@ class Dispatcher:
 
     def run_round(self, now: datetime, batch: int, *,
                   stop: Callable[[], bool] | None = None) -> RoundResult:
-        """Claim, deliver and record one batch."""
+        """Claim one batch, then deliver and record it follow-up by follow-up.
+
+        Each external effect's outcome is committed right after it; only effects that
+        all happen within ``record_within`` seconds of the start of the first
+        unrecorded one share a commit. A delivery that takes longer is committed on its
+        own, so a daemon killed mid-round repeats at most the delivery in hand (or the
+        effects of its last ``record_within`` seconds).
+        Between deliveries the lease of what is still in hand is renewed once half of
+        it has run, so a long round never outlasts its lease.
+        """
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
         clock = self.engine.now()
-        lease_until = clock + timedelta(seconds=self.config.lease)
+        self._lease_until = clock + timedelta(seconds=self.config.lease)
         with hot.transaction() as cursor:
             claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
-                               lease_until=lease_until, limit=batch)
+                               lease_until=self._lease_until, limit=batch)
+            channels = followups.channel_outcomes(
+                hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
         result = RoundResult(claimed=len(claims))
         if not claims:
             return result
@@ -177,6 +195,8 @@ class Dispatcher:
         released: list[dict[str, Any]] = []
         horizon: datetime | None = None
         moving: set[int] = set()
+        window = self.config.record_within
+        since: float | None = None  # when the oldest unrecorded delivery began
         for claim in claims:
             if (stop is not None and stop()) or (horizon is not None
                                                  and claim["due_at"] > horizon) or (
@@ -185,18 +205,45 @@ class Dispatcher:
                 # for it waits for the next round, which sees where it went
                 released.append(claim)
                 continue
-            run = self._prepare(claim, projects.get(claim["project_id"]))
-            upcoming = self._upcoming(run, projects.get(claim["project_id"]), now)
+            project = self._read.get(claim["project_id"])
+            run = self._prepare(claim, project)
+            upcoming = self._upcoming(run, project, now)
             if upcoming is not None and (horizon is None or upcoming < horizon):
                 horizon = upcoming
-            if run.outcome == "pending" and run.follow_up is not None:
-                self._deliver(run, projects[claim["project_id"]], now)
+            if run.outcome == "pending" and run.follow_up is not None and project is not None:
+                if run.follow_up.action not in INTERNAL:
+                    self._keep_lease()
+                    run.channels = channels.get(claim["id"])
+                    since = time.perf_counter() if since is None else since
+                    self._deliver(run, project, now)
+                    runs.append(run)
+                    if time.perf_counter() - since >= window:
+                        self._record(runs, [], now, result)
+                        runs, since = [], None
+                    continue
                 if run.follow_up.action == "transition":
                     moving.add(claim["project_id"])
             runs.append(run)
         self._record(runs, released, now, result)
         result.claimed -= len(released)
         return result
+
+    def _keep_lease(self) -> None:
+        """Renew the lease of everything in hand once half of it has run."""
+        clock = self.engine.now()
+        if (self._lease_until - clock).total_seconds() > self.config.lease / 2:
+            return
+        self.renew()
+
+    def renew(self) -> None:
+        """Extend the lease of every follow-up this daemon holds by a whole lease.
+
+        Thread-safe: the daemon's keeper thread calls it while a delivery hangs.
+        """
+        until = self.engine.now() + timedelta(seconds=self.config.lease)
+        with self.engine.hot.transaction() as cursor:
+            followups.renew(self.engine.hot, cursor, self.name, until)
+        self._lease_until = until
 
     @staticmethod
     def _upcoming(run: _Run, project: ProjectRow | None, now: datetime) -> datetime | None:
@@ -236,19 +283,24 @@ class Dispatcher:
         assert run.journey is not None
         return ActionContext(project, run.journey, run.follow_up, run.claim["occurrence"],
                              run.claim["due_at"], run.claim["idempotency_key"], self.config,
-                             now)
+                             now, self.config.language_for(run.journey),
+                             dict(run.channels or {}))
 
     def _deliver(self, run: _Run, project: ProjectRow, now: datetime) -> None:
         assert run.follow_up is not None
         if run.follow_up.action in INTERNAL:
             return
         start = time.perf_counter()
+        ctx = self._context(run, project, now)
         try:
-            run.detail = self.actions.run(self._context(run, project, now))
+            run.detail = self.actions.run(ctx)
             run.outcome = "done"
         except ActionFailed as exc:
             run.outcome, run.detail = "failed", str(exc)
         run.detail = self.config.redact(run.detail)  # whatever a plugin says
+        if ctx.channels:
+            run.channels = {name: self.config.redact(said)
+                            for name, said in ctx.channels.items()}
         run.seconds = time.perf_counter() - start
 
     def _record(self, runs: list[_Run], released: list[dict[str, Any]], now: datetime,
@@ -295,10 +347,28 @@ class Dispatcher:
                 raise BompaoError("a project changed while its row was locked")
             hot.append_events(cursor, batch.events)
             hot.finish(cursor, finished)
+            followups.save_channels(hot, cursor, [(r.channels, r.claim["id"]) for r in runs
+                                                  if r.channels])
             # a transition later in the batch may have moved a project on: what was planned
             # for the visit it left is not planned at all
             hot.plan(cursor, [plan for plan in batch.plans
                               if plan["visit"] == batch.rows[plan["project_id"]].visit])
+        # committed: later deliveries of the round see the projects as they are now
+        for pid, row in batch.rows.items():
+            self._read[pid] = row._replace(lock_version=batch.lock[pid])
+        self._notify_listeners(runs, batch)
+
+    def _notify_listeners(self, runs: list[_Run], batch: _Batch) -> None:
+        """Call the engine's listeners for the committed changes the runs made."""
+        from bompao.engine.engine import Project  # noqa: PLC0415 - engine imports us
+
+        for run in runs:
+            for kind, data in run.after:
+                row = self._read.get(run.claim["project_id"])
+                if kind == "gate_refused":
+                    self.engine._emit(kind, **data)
+                elif row is not None:
+                    self.engine._emit(kind, project=Project.from_row(row), **data)
 
     def _release(self, cursor: Any, claims: list[dict[str, Any]], batch: _Batch,
                  finished: list[tuple[str, datetime, str | None, int]]) -> None:
@@ -344,7 +414,10 @@ class Dispatcher:
         if isinstance(change, GateReport):
             run.outcome = "refused"
             run.detail = "gate not met: " + "; ".join(c.says for c in change.missing)
+            run.after.append(("gate_refused", {"project_id": row.id, "report": change,
+                                               "actor": SYSTEM}))
             return
+        run.after.extend(change.after)
         run.outcome, run.detail = "done", f"{spec.trigger} -> {change.values['stage']}"
         moved = batch.append(row.id, change.event, **change.values)
         if change.cancel:
@@ -364,7 +437,8 @@ class Dispatcher:
                         "outcome": run.outcome, "detail": run.detail,
                         "idempotency_key": claim["idempotency_key"],
                         "due_at": claim["due_at"].isoformat(),
-                        "daemon": self.name}})
+                        "daemon": self.name,
+                        **({"channels": run.channels} if run.channels else {})}})
 
     def _next(self, run: _Run, project_id: int, batch: _Batch) -> None:
         row = batch.rows[project_id]

@@ -1,9 +1,11 @@
 """Watching the daemons: heartbeats in the database, a status summary, Prometheus metrics.
 
-Each daemon writes a heartbeat row (name, pid, host, started, last beat) every round
-and removes it when it stops cleanly; ``bompao scheduler status`` shows the live ones,
-the lag of the oldest due follow-up and the failed follow-ups. ``--metrics-port``
-serves Prometheus metrics (prometheus-client) for runs, failures and lag.
+Each daemon writes a heartbeat row (name, pid, host, started, last beat) when it
+starts, every ``heartbeat`` seconds while it runs (during a long round too) and
+removes it when it stops cleanly; a name a live daemon holds is refused. ``bompao
+scheduler status`` shows the live ones, the lag of the oldest due follow-up and the
+failed follow-ups. ``--metrics-port`` serves Prometheus metrics (prometheus-client)
+for runs, failures and lag.
 """
 
 from __future__ import annotations
@@ -15,27 +17,115 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bompao.errors import BompaoError, NotFound, UsageError
+from bompao.storage import daemons as daemons_store
+from bompao.storage import followups
 from bompao.storage.tables import daemons, follow_ups
 
-__all__ = ["Metrics", "beat", "forget", "status"]
+__all__ = ["Heartbeat", "Metrics", "alive", "forget", "status"]
 
 
-def beat(engine: Any, name: str, started: datetime) -> None:
-    """Record that daemon ``name`` is alive now."""
+class Heartbeat:
+    """Daemon ``name``'s heartbeat row, held by this process.
+
+    Args:
+        engine: the engine (its clock stamps the beats).
+        name: the daemon's name.
+        started: when the daemon started.
+        alive_within: seconds after its last beat a daemon on another host still counts
+            as alive (on this host, a daemon is alive while its process is).
+    """
+
+    def __init__(self, engine: Any, name: str, started: datetime, *,
+                 alive_within: float = 90.0) -> None:
+        self.engine = engine
+        self.name = name
+        self.started = started
+        self.alive_within = alive_within
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.held = False
+
+    def _ours(self) -> dict[str, Any]:
+        return {"pid": self.pid, "host": self.host, "started": self.started}
+
+    def claim(self) -> None:
+        """Take the name: write the first beat, and free what a dead holder had claimed.
+
+        Raises:
+            UsageError: a live daemon holds the name.
+        """
+        if self.held:
+            return
+        now = self.engine.now()
+        with self.engine.db.begin() as conn:
+            holder = daemons_store.claim_name(conn, self.name, now=now,
+                                              holder_alive=lambda row: alive(row, now,
+                                                                             self.alive_within),
+                                              **self._ours())
+            if holder is None:
+                followups.expire_leases(conn, self.name, now)
+        self.held = holder is None
+        if holder is not None:
+            raise UsageError(
+                f"daemon name {self.name!r} is held by a live daemon (pid {holder.pid} on "
+                f"{holder.host}, last beat {holder.heartbeat_at.isoformat()}); choose another "
+                "--name, or stop that one (or run 'bompao scheduler forget' if it is dead)")
+
+    def beat(self) -> bool:
+        """Record that we are alive now; False when our row was forgotten meanwhile."""
+        with self.engine.db.begin() as conn:
+            return daemons_store.beat(conn, self.name, now=self.engine.now(), **self._ours())
+
+    def drop(self) -> None:
+        """Remove our own row (we stop cleanly); a row another process wrote stays."""
+        with self.engine.db.begin() as conn:
+            daemons_store.drop(conn, self.name, **self._ours())
+        self.held = False
+
+
+def _process_lives(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def alive(row: Any, now: datetime, within: float, *, beating: bool = False) -> bool:
+    """Whether the daemon of a heartbeat row lives.
+
+    On this host, whether its process does (and, with ``beating``, also beat within
+    ``within`` seconds); on another host, whether it beat within ``within`` seconds.
+    """
+    fresh = bool(row.heartbeat_at >= now - timedelta(seconds=within))
+    if row.host == socket.gethostname():
+        return _process_lives(row.pid) and (fresh or not beating)
+    return fresh
+
+
+def forget(engine: Any, name: str, *, alive_within: float = 90.0) -> None:
+    """Clear the heartbeat of daemon ``name``, which has died.
+
+    Raises:
+        NotFound: no daemon of that name has a heartbeat.
+        BompaoError: the daemon is alive (stop it instead).
+    """
     now = engine.now()
     with engine.db.begin() as conn:
-        updated = conn.execute(sa.update(daemons).where(daemons.c.name == name).values(
-            pid=os.getpid(), host=socket.gethostname(), heartbeat_at=now)).rowcount
-        if not updated:
-            conn.execute(sa.insert(daemons).values(
-                name=name, pid=os.getpid(), host=socket.gethostname(), started_at=started,
-                heartbeat_at=now))
-
-
-def forget(engine: Any, name: str) -> None:
-    """Remove daemon ``name``'s heartbeat (it stopped cleanly)."""
-    with engine.db.begin() as conn:
-        conn.execute(sa.delete(daemons).where(daemons.c.name == name))
+        rows = {row.name: row for row in daemons_store.listing(conn)}
+        row = rows.get(name)
+        if row is None:
+            raise NotFound(f"no daemon named {name!r} has a heartbeat; daemons: "
+                           f"{', '.join(sorted(rows)) or 'none'}")
+        if alive(row, now, alive_within):
+            raise BompaoError(f"daemon {name!r} is alive (pid {row.pid} on {row.host}, last "
+                              f"beat {row.heartbeat_at.isoformat()}); stop it instead")
+        daemons_store.forget(conn, name)
 
 
 def status(engine: Any, *, alive_within: float = 90.0, failed_limit: int = 20
@@ -61,12 +151,11 @@ def status(engine: Any, *, alive_within: float = 90.0, failed_limit: int = 20
                       follow_ups.c.action, follow_ups.c.last_error, follow_ups.c.finished_at)
             .where(follow_ups.c.status == "failed")
             .order_by(follow_ups.c.finished_at.desc()).limit(failed_limit)))
-    limit = now - timedelta(seconds=alive_within)
     return {
         "daemons": [{"name": r.name, "pid": r.pid, "host": r.host,
                      "started_at": r.started_at.isoformat(),
                      "heartbeat_at": r.heartbeat_at.isoformat(),
-                     "alive": r.heartbeat_at >= limit} for r in rows],
+                     "alive": alive(r, now, alive_within, beating=True)} for r in rows],
         "due": int(due),
         "oldest_due_at": oldest.isoformat() if oldest else None,
         "lag_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
@@ -121,3 +210,71 @@ class Metrics:
     def close(self) -> None:
         """Stop serving."""
         self.server.shutdown()
+
+
+def unconfigured(engine: Any, config: Any, journeys: Any = None) -> list[dict[str, Any]]:
+    """Follow-ups of published journeys that will fail for want of configuration: a
+    webhook endpoint missing from ``[webhooks]``, email without ``[smtp]``, a notify
+    whose ``email`` channel has no ``[smtp]``.
+
+    Args:
+        journeys: only these ``(key, version)`` pairs (default: every published one).
+    """
+    refs = journeys if journeys is not None else [
+        (j["journey"], j["version"]) for j in engine.list_journeys()]
+    found: list[dict[str, Any]] = []
+    endpoints = ", ".join(sorted(config.webhooks)) or "none configured"
+    for key, version in refs:
+        journey = engine.journey(key, version)
+        for stage in journey.stages.values():
+            for follow_up in stage.follow_ups:
+                missing = None
+                if follow_up.action == "webhook" and str(
+                        follow_up.spec.endpoint) not in config.webhooks:
+                    missing = (f"webhook endpoint {follow_up.spec.endpoint!r} is not in the "
+                               f"configuration ([webhooks.NAME]; configured: {endpoints})")
+                elif follow_up.action == "email" and config.smtp is None:
+                    missing = "email needs an SMTP server ([smtp] host)"
+                elif follow_up.action == "notify" and "email" in config.channels and (
+                        config.smtp is None):
+                    missing = "the notify channel 'email' needs an SMTP server ([smtp] host)"
+                if missing is not None:
+                    found.append({
+                        "journey": journey.ref, "stage": stage.name,
+                        "follow_up": follow_up.name, "action": follow_up.action,
+                        "message": f"{journey.ref} stage {stage.name!r} follow-up "
+                                   f"{follow_up.name!r} ({follow_up.action}) will fail: "
+                                   f"{missing}"})
+    return found
+
+
+def retry(engine: Any, ids: list[int] | None, *, project: int | None = None,
+          since: datetime | None = None, partner: str | None = None) -> list[int]:
+    """Put failed follow-ups back to pending, due now: ``ids``, or (None) every failed one
+    of ``project`` that failed at or after ``since``. All or nothing.
+
+    Returns:
+        The ids now pending again.
+
+    Raises:
+        NotFound: an id that does not exist (or belongs to another partner).
+        UsageError: an id that is not failed (nothing is changed).
+    """
+    now = engine.now()
+    with engine.db.begin() as conn:
+        if ids is None:
+            chosen = followups.failed_ids(conn, project=project, since=since, partner=partner)
+        else:
+            chosen = list(dict.fromkeys(ids))
+            found = followups.statuses(conn, chosen, partner)
+            unknown = [i for i in chosen if i not in found]
+            if unknown:
+                raise NotFound(f"no follow-up with id {unknown[0]}"
+                               + (f" (nor {', '.join(map(str, unknown[1:6]))})"
+                                  if len(unknown) > 1 else "")
+                               + "; see 'bompao followups list --status failed'")
+            other = [i for i in chosen if found[i] != "failed"]
+            if other:
+                raise UsageError(f"follow-up {other[0]} is {found[other[0]]}, not failed; only "
+                                 "failed follow-ups can be retried (nothing was changed)")
+        return followups.retry(conn, chosen, now)

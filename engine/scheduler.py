@@ -19,7 +19,7 @@ from typing import Any
 
 from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher, RoundResult
-from bompao.engine.observe import beat, forget, status
+from bompao.engine.observe import Heartbeat, status
 
 __all__ = ["Daemon"]
 
@@ -34,7 +34,8 @@ class Daemon:
         config: poll interval, lease, batch size, daemon name.
     """
 
-    def __init__(self, engine: Any, config: Config, metrics: Any = None) -> None:
+    def __init__(self, engine: Any, config: Config, metrics: Any = None, *,
+                 alive_within: float = 90.0) -> None:
         self.engine = engine
         self.config = config
         self.metrics = metrics
@@ -44,6 +45,8 @@ class Daemon:
         self.total = RoundResult()
         self._busy = threading.Lock()
         self._scheduler: Any = None
+        self.heartbeat = Heartbeat(engine, config.daemon_name, self.started,
+                                   alive_within=alive_within)
 
     def stop(self, *_: Any) -> None:
         """Ask the daemon to finish the follow-up in hand and exit."""
@@ -58,7 +61,7 @@ class Daemon:
             self.total.add(result)
             if result.claimed:
                 log.info("round: %s", result.as_dict())
-            beat(self.engine, self.config.daemon_name, self.started)
+            self.heartbeat.beat()
             if self.metrics is not None:
                 self.metrics.record(result.outcomes, status(self.engine)["lag_seconds"],
                                     self.engine.now())
@@ -80,8 +83,24 @@ class Daemon:
         self._scheduler.add_job(self.tick, "date", run_date=when, id="wake",
                                 replace_existing=True, misfire_grace_time=None)
 
+    def _keep(self) -> None:
+        """The keeper thread: every ``heartbeat`` seconds, beat and renew the leases in
+        hand, so neither a long round nor one hanging delivery looks dead."""
+        while not self.stopping.wait(self.config.heartbeat):
+            try:
+                self.heartbeat.beat()
+                if self._busy.locked():
+                    self.dispatcher.renew()
+            except Exception:
+                log.exception("heartbeat failed; trying again")
+
     def run(self) -> RoundResult:
-        """Serve until SIGTERM/SIGINT (or :meth:`stop`); returns what was done."""
+        """Serve until SIGTERM/SIGINT (or :meth:`stop`); returns what was done.
+
+        Raises:
+            UsageError: a live daemon holds this daemon's name.
+        """
+        self.heartbeat.claim()
         from apscheduler.schedulers.background import (  # noqa: PLC0415 - daemon only
             BackgroundScheduler,
         )
@@ -94,14 +113,18 @@ class Daemon:
                                 id="poll", next_run_time=datetime.now(UTC), max_instances=1,
                                 coalesce=True, misfire_grace_time=None)
         self._scheduler.start()
+        keeper = threading.Thread(target=self._keep, name="bompao-keeper", daemon=True)
+        keeper.start()
         log.info("daemon %s started (poll every %ss, lease %ss)", self.config.daemon_name,
                  self.config.poll_interval, self.config.lease)
         try:
             while not self.stopping.wait(0.5):
                 pass
         finally:
+            self.stopping.set()
             self._scheduler.shutdown(wait=True)
-            forget(self.engine, self.config.daemon_name)
+            keeper.join(30)
+            self.heartbeat.drop()
             if self.metrics is not None:
                 self.metrics.close()
             log.info("daemon %s stopped: %s", self.config.daemon_name, self.total.as_dict())

@@ -31,7 +31,7 @@ __all__ = [
     "stage_visits",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -140,6 +140,9 @@ follow_ups = sa.Table(
     sa.Column("idempotency_key", sa.String, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # notify: each channel's outcome ("done" / "failed: ..."), so a retry resends only
+    # the channels that failed (migration 0003)
+    sa.Column("channels", JSONType, nullable=True),
     sa.UniqueConstraint("idempotency_key", name="uq_follow_ups_idempotency_key"),
     sa.CheckConstraint(
         "status IN ('pending', 'running', 'done', 'failed', 'cancelled')",

@@ -214,8 +214,9 @@ def test_an_unknown_status_is_bad_input(
 
 
 @pytest.mark.parametrize(("text", "needles"), [
-    ('[scheduler]\nname = "d1"\nspeed = 3\n', ["unknown key 'speed' in [scheduler]",
-                                                "batch, lease, name, poll_interval"]),
+    ('[scheduler]\nname = "d1"\nspeed = 3\n', [
+        "unknown key 'speed' in [scheduler]",
+        "batch, heartbeat, lease, name, poll_interval, record_within"]),
     ('colour = "blue"\n', ["unknown key 'colour'"]),
     ("[scheduler\nname = 1\n", ["not valid TOML"]),
     ('[scheduler]\npoll_interval = "soon"\n', ["poll_interval must be a number"]),
@@ -241,7 +242,7 @@ def test_a_configuration_error_in_a_file_named_by_absolute_path_starts_with_erro
     result = process("--db", store_url, "--config", str(config), "scheduler", "run", "--once")
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (f"error: {config}: unknown key 'speed' in [scheduler]; allowed: "
-                             "batch, lease, name, poll_interval\n")
+                             "batch, heartbeat, lease, name, poll_interval, record_within\n")
 
 
 def test_a_missing_configuration_file_is_one_error_line(

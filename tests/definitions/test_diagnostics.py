@@ -238,7 +238,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         "1, got 0"),
         ("broken/schema_problems.yaml:3:1: error: unknown key 'colour' in the document; "
         "allowed: assign_roles, calendar, description, evidence, extends, fields, journey, "
-        "override_roles, partner, remove, roles, stages, timezone, title, transitions, version"),
+        "language, override_roles, partner, remove, roles, stages, timezone, title, "
+        "transitions, version"),
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "
         "valid list, got 'coach'"),
         ("broken/schema_problems.yaml:13:5: error: unknown key 'titel' in stages.done (did you "

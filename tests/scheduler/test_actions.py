@@ -12,6 +12,7 @@ import json
 import logging
 import textwrap
 import time
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +203,9 @@ def test_email_goes_over_real_smtp_with_the_idempotency_key_in_the_message_id(
     assert mail.sender == "bompao@example.org"
     assert sorted(mail.rcpt) == ["dao@example.org", "malee@example.org"]
     assert mail.message["To"] == "malee@example.org, dao@example.org"
-    assert mail.message["Message-ID"] == f"<{row['idempotency_key']}@bompao>"
+    # on the sender's domain, and dated when it was sent (the engine's clock)
+    assert mail.message["Message-ID"] == f"<{row['idempotency_key']}@example.org>"
+    assert parsedate_to_datetime(mail.message["Date"]) == clock.now
     assert mail.message["X-Bompao-Idempotency-Key"] == row["idempotency_key"]
     assert mail.message["Subject"] == "Clinic: check-in"
     assert mail.message.get_payload(decode=True).decode().strip() == (
@@ -222,7 +225,7 @@ def test_notify_delivers_through_the_email_channel_too(
     dispatch(engine, config, clock)
     [mail] = smtp.mails
     row = follow_ups(engine, project.id)["hello"]
-    assert mail.message["Message-ID"] == f"<{row['idempotency_key']}@bompao>"
+    assert mail.message["Message-ID"] == f"<{row['idempotency_key']}@example.org>"
     assert mail.message["Subject"] == "[bompao] Clinic"
     assert mail.rcpt == ["malee@example.org"]
     assert runs(engine, project.id)[0].payload["detail"] == (

@@ -15,7 +15,7 @@ from pathlib import Path
 from scheduler.peers import T0, MutableClock, bompao, free_port
 
 from bompao.engine import Engine
-from bompao.engine.observe import beat, forget, status
+from bompao.engine.observe import Heartbeat, status
 
 NOOP = """
 journey: ticks
@@ -48,7 +48,8 @@ def test_status_reports_daemons_lag_and_failures(engine: Engine, clock: MutableC
     assert before["due"] == 2
     assert before["lag_seconds"] == 2 * 24 * 3600.0
     assert before["daemons"] == []
-    beat(engine, "d1", T0)
+    heartbeat = Heartbeat(engine, "d1", T0)
+    heartbeat.claim()
     clock.now += timedelta(seconds=30)
     found = status(engine, alive_within=60)
     assert [(d["name"], d["alive"]) for d in found["daemons"]] == [("d1", True)]
@@ -62,7 +63,7 @@ def test_status_reports_daemons_lag_and_failures(engine: Engine, clock: MutableC
     assert after["failed"] == 1
     assert after["failed_recent"][0]["project"] == project.id
     assert "unknown webhook endpoint 'nowhere'" in after["failed_recent"][0]["error"]
-    forget(engine, "d1")
+    heartbeat.drop()
     assert status(engine)["daemons"] == []
 
 

@@ -475,3 +475,35 @@ def test_migrating_away_from_a_follow_up_and_back_plans_it_again(
     engine.migrate(project.id, 1)
     assert by_spec(engine, project.id).keys() == {"ping"}  # pending again, in this visit
     assert audit(engine).ok
+
+
+BUSINESS = """\
+journey: business
+version: 1
+timezone: Asia/Bangkok
+calendar: TH
+stages:
+  a:
+    initial: true
+    follow_ups: [{id: check, after: 1 business day, action: flag, flag: checked}]
+  b: {final: true}
+transitions: [{trigger: go, from: a, to: b}]
+"""
+
+
+def test_a_holiday_in_the_operators_toml_moves_business_day_follow_ups(
+        engine: Engine, clock: MutableClock, tmp_path: Any) -> None:
+    from scheduler.peers import make_config  # noqa: PLC0415
+
+    from bompao.definitions.durations import add_operator_days  # noqa: PLC0415
+
+    engine.publish(BUSINESS)
+    clock.now = datetime(2026, 6, 8, 2, tzinfo=UTC)  # Monday 09:00 in Bangkok
+    before = engine.create_project("business", "Before").id
+    try:
+        make_config(tmp_path, '[calendars.TH]\nadd = { "2026-06-09" = "Cabinet holiday" }\n')
+        after = engine.create_project("business", "After").id
+        due = {p: engine.list_follow_ups(project=p)[0]["due_at"][:10] for p in (before, after)}
+        assert due == {before: "2026-06-09", after: "2026-06-10"}
+    finally:
+        add_operator_days({})

@@ -1,0 +1,144 @@
+"""Each effect recorded as it happens, and a lease that outlives any round.
+
+- a daemon (a real ``bompao scheduler run`` process) delivering 500 webhooks to a slow
+  receiver is SIGKILLed in the middle 10 times and restarted under the same name:
+  every ``Idempotency-Key`` arrives, and each kill repeats at most the one delivery it
+  interrupted (recording a batch at its end repeated up to a whole batch per kill);
+- a round whose deliveries take longer than the lease keeps its claims: a second
+  daemon polling meanwhile takes none of them over (without renewal it took them and
+  delivered them a second time).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from scheduler.daemons import Daemon, sink_journey, wait_for, write_config
+from scheduler.peers import MutableClock, Sink, sleeping
+
+from bompao.engine import Engine
+from bompao.engine.actions import ActionContext
+from bompao.engine.config import Config
+from bompao.engine.dispatch import Dispatcher
+from bompao.storage.tables import follow_ups
+
+PROJECTS = 100
+WEBHOOKS = 5
+KILLS = 10
+
+
+@pytest.fixture
+def started() -> Iterator[list[Daemon]]:
+    """Daemons started by a test; any still running at the end are killed."""
+    running: list[Daemon] = []
+    yield running
+    for daemon in running:
+        daemon.kill()
+
+
+def unfinished(engine: Engine) -> int:
+    with engine.db.begin(write=False) as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(
+            follow_ups.c.status.in_(("pending", "running")))).scalar_one())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_daemon_killed_10_times_repeats_at_most_the_delivery_in_hand_per_kill(
+        store_url: str, sink: Sink, tmp_path: Path, started: list[Daemon]) -> None:
+    engine = Engine.from_url(store_url, clock=lambda: datetime.now(UTC) - timedelta(days=1))
+    key = engine.publish(sink_journey("slowly", WEBHOOKS))[0]
+    for i in range(PROJECTS):
+        engine.create_project(f"{key}@1", f"P{i}")
+    total = PROJECTS * WEBHOOKS
+    sink.answers["/sink"] = sleeping(0.02)  # a slow receiver: 500 take at least 10 s
+    # one batch holds all 500: recorded at the end of the batch, every kill would repeat
+    # everything delivered since the daemon started
+    config = write_config(tmp_path / "kill.toml", sink, name="killed", batch=500, lease=30,
+                          poll=0.2)
+    rng = random.Random(11)
+    left = []
+    for n in range(KILLS):
+        daemon = Daemon(store_url, config, tmp_path, f"kill-{n}")
+        started.append(daemon)
+        daemon.wait_started()
+        wait_for(lambda: len(sink.keys("/sink")) > 0, 30, "a first delivery", daemon)
+        time.sleep(rng.uniform(0.2, 0.6))
+        daemon.kill()
+        assert daemon.process.returncode == -signal.SIGKILL
+        left.append(unfinished(engine))
+    assert all(n > 0 for n in left), f"the run ended before the kills did: {left}"
+    # the same name again: the dead holder's name and claims are taken over at once
+    final = Daemon(store_url, config, tmp_path, "final")
+    started.append(final)
+    sink.answers.pop("/sink")
+    wait_for(lambda: unfinished(engine) == 0, 120, "the last daemon to finish", final)
+    assert final.stop() == 0, final.stderr[-2000:]
+
+    with engine.db.begin(write=False) as conn:
+        rows = list(conn.execute(sa.select(follow_ups)))
+    assert Counter(r.status for r in rows) == {"done": total}
+    keys = sink.keys("/sink")
+    assert set(keys) == {r.idempotency_key for r in rows}
+    repeats = Counter(keys)
+    extra = sum(n - 1 for n in repeats.values())
+    print(f"\nleft at each kill: {left}; {extra} repeated deliveries after {KILLS} kills")
+    assert extra <= KILLS, repeats.most_common(5)
+    assert max(repeats.values()) <= 2
+    engine.close()
+
+
+def test_a_round_longer_than_its_lease_keeps_its_claims(
+        engine: Engine, clock: MutableClock) -> None:
+    engine.publish("journey: long\nversion: 1\nstages:\n  a:\n    initial: true\n"
+                   "    follow_ups:\n" + "".join(
+                       f"      - {{id: s{i}, after: 0 days, action: slow}}\n" for i in range(4))
+                   + "  b: {final: true}\ntransitions: [{trigger: go, from: a, to: b}]\n")
+    engine.create_project("long", "P")
+    delivered: list[str] = []
+    stolen: list[int] = []
+    other = Dispatcher(engine, Config(daemon_name="other", lease=10))
+
+    def slow(ctx: ActionContext) -> str:
+        delivered.append(ctx.idempotency_key)
+        clock.tick(seconds=7)  # each delivery takes most of the 10 s lease
+        if len(delivered) == 3:  # by now the round has lasted twice its lease
+            stolen.append(other.run_round(clock.now, 10).claimed)
+        return "slowly done"
+
+    engine.register_action("slow", slow)
+    result = Dispatcher(engine, Config(daemon_name="first", lease=10)).run_due(clock.now)
+    assert stolen == [0]
+    assert (result.done, result.lost) == (4, 0)
+    assert len(delivered) == len(set(delivered)) == 4
+
+
+def test_each_delivery_is_committed_before_the_next_begins(
+        engine: Engine, clock: MutableClock) -> None:
+    engine.publish("journey: steps\nversion: 1\nstages:\n  a:\n    initial: true\n"
+                   "    follow_ups:\n" + "".join(
+                       f"      - {{id: s{i}, after: 0 days, action: look}}\n" for i in range(5))
+                   + "  b: {final: true}\ntransitions: [{trigger: go, from: a, to: b}]\n")
+    engine.create_project("steps", "P")
+    seen: list[dict[str, Any]] = []
+
+    def look(ctx: ActionContext) -> str:
+        # another connection's view of the table while this delivery happens
+        with engine.db.begin(write=False) as conn:
+            seen.append(Counter(conn.execute(sa.select(follow_ups.c.status)).scalars()))
+        time.sleep(0.03)  # longer than record_within: its own commit
+        return "looked"
+
+    engine.register_action("look", look)
+    result = Dispatcher(engine, Config(daemon_name="d", record_within=0.01)).run_due(clock.now)
+    assert result.done == 5
+    assert [c["done"] for c in seen] == [0, 1, 2, 3, 4]
