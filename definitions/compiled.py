@@ -433,7 +433,7 @@ class CompiledJourney:
         Raises:
             NotFound: as :meth:`transition`.
         """
-        machine = self.machine
+        machine = self._machine or self.machine
         event = machine.events.get(trigger)
         if event is None or stage not in event.transitions:
             self._offered(stage, trigger)  # raises the NotFound that says what is offered

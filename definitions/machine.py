@@ -148,18 +148,22 @@ def _take(event: Any) -> None:
     firing.branched = event.transition.compiled.branched
 
 
-def _exited(event: Any) -> None:
-    firing: Firing = event.model
-    stage = event.transition.source
-    firing.steps.append(("exit", stage))
-    firing.cancel = bool(firing.journey.stages[stage].follow_ups)
+def _exit(stage: str, has_follow_ups: bool) -> Any:
+    """The exit callback of ``stage``: note it, and whether its follow-ups are cancelled."""
+    def exited(event: Any) -> None:
+        firing: Firing = event.model
+        firing.steps.append(("exit", stage))
+        firing.cancel = has_follow_ups
+    return exited
 
 
-def _entered(event: Any) -> None:
-    firing: Firing = event.model
-    stage = event.transition.dest
-    firing.steps.append(("enter", stage))
-    firing.plan = bool(firing.journey.stages[stage].follow_ups)
+def _enter(stage: str, has_follow_ups: bool) -> Any:
+    """The entry callback of ``stage``: note it, and whether its follow-ups are planned."""
+    def entered(event: Any) -> None:
+        firing: Firing = event.model
+        firing.steps.append(("enter", stage))
+        firing.plan = has_follow_ups
+    return entered
 
 
 class JourneyMachine(Machine):
@@ -196,8 +200,10 @@ def build_machine(journey: CompiledJourney) -> JourneyMachine:
     """The one machine of ``journey``: its stages, and each transition's branches in order."""
     machine = JourneyMachine(
         model=None, initial=journey.initial, auto_transitions=False, send_event=True,
-        states=[{"name": name, "final": stage.final, "on_exit": [_exited],
-                 "on_enter": [_entered]} for name, stage in journey.stages.items()])
+        states=[{"name": name, "final": stage.final,
+                 "on_exit": [_exit(name, bool(stage.follow_ups))],
+                 "on_enter": [_enter(name, bool(stage.follow_ups))]}
+                for name, stage in journey.stages.items()])
     for transition in journey.transitions:
         source: Any = "*" if transition.wildcard else list(transition.sources)
         for branch in transition.branches:

@@ -243,7 +243,7 @@ def _destination_problem(value: Any) -> InitErrorDetails | None:
             "{keys} and 'branches' exclude each other: give either 'to' (with an optional "
             "'gate') or 'branches' (each with its own 'to' and 'gate')"), {"keys": keys}),
             loc=("branches",), input=value)
-    if "to" in value:
+    if value.get("to") is not None:
         return None
     return InitErrorDetails(type=PydanticCustomError("value_error", (
         "a transition needs 'to' (one destination) or 'branches' (several, tried in "

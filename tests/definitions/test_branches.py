@@ -148,6 +148,14 @@ def test_neither_to_nor_branches_is_refused_with_other_problems() -> None:
     assert any("unknown key 'bogus'" in line for line in lines), lines  # reported together
 
 
+def test_a_null_to_is_no_destination() -> None:
+    """Found by the structural mutants: ``to: null`` without branches."""
+    text = BRANCHED.replace("{trigger: resume, from: paused, to: idea}",
+                            "{trigger: resume, from: paused, to: null}")
+    assert _problems(text) == [("j.yaml:40:5: error: transitions[4]: a transition needs 'to' "
+                               "(one destination) or 'branches' (several, tried in order)")]
+
+
 def test_an_empty_branch_list_is_refused() -> None:
     text = BRANCHED.replace("""      - to: paused
         gate: {expr: "score < 30"}
