@@ -331,6 +331,7 @@ class Worker:
             GateRefused,
             NotFound,
             PermissionDenied,
+            TriggerNotOffered,
         )
 
         signal.signal(signal.SIGTERM, self._stop)
@@ -354,6 +355,8 @@ class Worker:
                 outcome = "refused"
             except PermissionDenied:
                 outcome = "denied"
+            except TriggerNotOffered:
+                outcome = "stale"  # the trigger left with the stage another process changed
             except ConflictError:
                 outcome = "conflict"
             except NotFound:

@@ -29,7 +29,7 @@ from bompao.definitions.model import (
 )
 from bompao.definitions.texts import duration_text, pick
 from bompao.definitions.values import coerce, from_text, to_cel
-from bompao.errors import InvalidValue, NotFound
+from bompao.errors import InvalidValue, NotFound, TriggerNotOffered
 
 __all__ = [
     "CompiledCriterion",
@@ -329,8 +329,9 @@ class CompiledJourney:
         """The transition ``trigger`` fires from ``stage``.
 
         Raises:
-            NotFound: the trigger is unknown, or not offered from this stage (the
-                message lists the triggers that are).
+            NotFound: the journey has no such trigger (bad input).
+            TriggerNotOffered: the journey has it, but not from this stage (a refusal;
+                the message lists the triggers the stage offers).
         """
         found = self._by_pair.get((trigger, stage))
         if found is not None:
@@ -339,7 +340,7 @@ class CompiledJourney:
         if not any(t.trigger == trigger for t in self.transitions):
             raise NotFound(f"unknown trigger {trigger!r} in journey {self.ref}; "
                            f"from stage {stage!r} the triggers are: {offered}")
-        raise NotFound(f"trigger {trigger!r} is not available in stage {stage!r}; "
+        raise TriggerNotOffered(f"trigger {trigger!r} is not available in stage {stage!r}; "
                        f"available: {offered}")
 
     def dest(self, stage: str, trigger: str) -> str:

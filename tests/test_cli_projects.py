@@ -257,7 +257,7 @@ def _cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
         "unknown trigger": (["project", "advance", pid, "fly"], 2,
                             ("error: unknown trigger 'fly' in journey social-incubator@1; from "
                              "stage 'idea' the triggers are: validate, withdraw")),
-        "trigger not available": (["project", "advance", pid, "present"], 2,
+        "trigger not available": (["project", "advance", pid, "present"], 1,
                                   ("error: trigger 'present' is not available in stage 'idea'; "
                                    "available: validate, withdraw")),
         "role not allowed": (["project", "advance", pid, "withdraw", "--by", "Malee", "--role",
@@ -293,7 +293,7 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
                                   "error: no project with id 999"),
         "id not a number": (["project", "show", "abc"], 2,
                             "error: Invalid value for 'ID': 'abc' is not a valid integer."),
-        "check trigger not available": (["project", "check", pid, "hand_off"], 2,
+        "check trigger not available": (["project", "check", pid, "hand_off"], 1,
                                         ("error: trigger 'hand_off' is not available in stage "
                                          "'idea'; available: validate, withdraw")),
         "no role": (["project", "advance", pid, "withdraw"], 1,
