@@ -7,6 +7,7 @@ file says where it is. Secrets never appear in logs, errors or events: use
 
 ```toml
 database = "postgresql+psycopg://bompao@db/bompao"
+timezone = "Asia/Bangkok"  # times typed without an offset where no single journey applies
 
 [scheduler]
 name = "daemon-1"          # default: HOST-PID
@@ -49,12 +50,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bompao.errors import UsageError
 
 __all__ = ["Config", "SmtpConfig", "WebhookConfig", "load_config"]
 
-_TOP = {"database", "scheduler", "notify", "smtp", "webhooks", "people"}
+_TOP = {"database", "timezone", "scheduler", "notify", "smtp", "webhooks", "people"}
 _SCHEDULER = {"name", "poll_interval", "lease", "batch"}
 _SMTP = {"host", "port", "starttls", "ssl", "username", "password", "sender", "timeout"}
 _WEBHOOK = {"url", "timeout", "retries", "backoff", "headers"}
@@ -100,6 +102,9 @@ class Config:
     smtp: SmtpConfig | None = None
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Asia/Bangkok"
+    """The zone of times typed without an offset (and of times shown) where no single
+    journey applies, e.g. ``scheduler run --once --now``."""
 
     def secrets(self) -> list[str]:
         """Every secret value (passwords, webhook URLs and headers), for redaction."""
@@ -236,7 +241,14 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
     if not isinstance(people, dict):
         raise UsageError(f"{where}: [people] must map names to email addresses")
     defaults = Config()
+    timezone = data.get("timezone", defaults.timezone)
+    try:
+        ZoneInfo(str(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"{where}: unknown timezone {timezone!r}; use an IANA name such "
+                         "as 'Asia/Bangkok' or 'UTC'") from None
     return Config(
+        timezone=str(timezone),
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
         or defaults.daemon_name,
