@@ -679,20 +679,22 @@ def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None
                    dry_run: bool, by: str | None) -> None:
     """Import projects from CSV or JSON: every row is checked first; any bad row and
     nothing is written (each bad row is listed)."""
-    from bompao.engine.transfer import import_projects, read_rows  # noqa: PLC0415
+    from bompao.engine.transfer import decode, import_projects, read_rows  # noqa: PLC0415
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"no such file: {path!r}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path!r}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path!r}: {exc.strerror}") from None
+    text = decode(data, path)
     kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
-    ids = import_projects(_engine(ctx), read_rows(text, kind), journey=journey,
-                          actor=ctx.actor(by), dry_run=dry_run)
+    rows = read_rows(text, kind)
+    ids = import_projects(_engine(ctx), rows, journey=journey, actor=ctx.actor(by),
+                          dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
-    count = len(ids) if not dry_run else len(read_rows(text, kind))
+    count = len(ids) if not dry_run else len(rows)
     ctx.emit({"imported": ids, "dry_run": dry_run, "count": count},
              f"{verb} {count} project(s)" + (f": ids {ids[0]}..{ids[-1]}" if ids else ""))
 
