@@ -25,6 +25,7 @@ from bompao.errors import (
     PermissionDenied,
     SchemaError,
     SchemaVersionError,
+    TriggerNotOffered,
     UsageError,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "Reports",
     "SchemaError",
     "SchemaVersionError",
+    "TriggerNotOffered",
     "UsageError",
     "__version__",
     "audit",

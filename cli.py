@@ -459,11 +459,14 @@ def _split_ref(ref: str) -> tuple[str, int | None]:
     return parse_ref(ref)
 
 
-def _show_project(ctx: Context, project: Any) -> None:
+def _show_project(ctx: Context, project: Any, engine: Any) -> None:
+    from bompao.engine.times import show_time  # noqa: PLC0415
+
     data = project.as_dict()
+    since = show_time(project.stage_entered_at, _project_zone(engine, project))
     lines = [f"project {data['id']}: {data['name']}",
              f"  journey  {data['journey']}@{data['version']}",
-             f"  stage    {data['stage']} (since {data['stage_entered_at']})"]
+             f"  stage    {data['stage']} (since {since})"]
     lines.extend(f"  {key:<8} {data[key]}" for key in ("partner", "cohort") if data[key])
     if data["flags"]:
         lines.append(f"  flags    {', '.join(data['flags'])}")
@@ -511,7 +514,7 @@ def project_set(ctx: Context, project_id: int, pairs: tuple[str, ...], by: str |
     current = engine.get(project_id, actor)
     values = _typed(engine, f"{current.journey}@{current.version}",
                     _assignments(pairs, "FIELD=VALUE"))
-    _show_project(ctx, engine.set_fields(project_id, values, actor=actor))
+    _show_project(ctx, engine.set_fields(project_id, values, actor=actor), engine)
 
 
 @project.command("evidence")
@@ -649,17 +652,23 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
 @pass_ctx
 def project_show(ctx: Context, project_id: int) -> None:
     """Show a project's stage, fields, flags, people and evidence."""
-    _show_project(ctx, _engine(ctx).get(project_id, ctx.actor()))
+    engine = _engine(ctx)
+    _show_project(ctx, engine.get(project_id, ctx.actor()), engine)
 
 
 @project.command("history")
 @click.argument("project_id", type=int, metavar="ID")
 @pass_ctx
 def project_history(ctx: Context, project_id: int) -> None:
-    """Show who did what and when."""
-    rows = [e.as_dict() for e in _engine(ctx).history(project_id, ctx.actor())]
+    """Show who did what and when (times in the journey's timezone)."""
+    from bompao.engine.times import show_time  # noqa: PLC0415
+
+    engine = _engine(ctx)
+    actor = ctx.actor()
+    where = _project_zone(engine, engine.get(project_id, actor))
+    rows = [e.as_dict() for e in engine.history(project_id, actor)]
     human = "\n".join(
-        f"{r['seq']:>4}  {r['at']}  {r['kind']:<15} {r['actor'] or '-':<12} "
+        f"{r['seq']:>4}  {show_time(r['at'], where)}  {r['kind']:<15} {r['actor'] or '-':<12} "
         f"{(r['from'] or '') + (' -> ' + r['to'] if r['to'] else '')}" for r in rows)
     ctx.emit(rows, human)
 
@@ -722,20 +731,22 @@ def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None
                    dry_run: bool, by: str | None) -> None:
     """Import projects from CSV or JSON: every row is checked first; any bad row and
     nothing is written (each bad row is listed)."""
-    from bompao.engine.transfer import import_projects, read_rows  # noqa: PLC0415
+    from bompao.engine.transfer import decode, import_projects, read_rows  # noqa: PLC0415
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"no such file: {path!r}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path!r}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path!r}: {exc.strerror}") from None
+    text = decode(data, path)
     kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
-    ids = import_projects(_engine(ctx), read_rows(text, kind), journey=journey,
-                          actor=ctx.actor(by), dry_run=dry_run)
+    rows = read_rows(text, kind)
+    ids = import_projects(_engine(ctx), rows, journey=journey, actor=ctx.actor(by),
+                          dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
-    count = len(ids) if not dry_run else len(read_rows(text, kind))
+    count = len(ids) if not dry_run else len(rows)
     ctx.emit({"imported": ids, "dry_run": dry_run, "count": count},
              f"{verb} {count} project(s)" + (f": ids {ids[0]}..{ids[-1]}" if ids else ""))
 
@@ -756,19 +767,19 @@ def project_migrate(ctx: Context, project_id: int, to_version: int, maps: tuple[
              f"({plan['from_stage']}) to {plan['to_version']} ({plan['to_stage']})")
 
 
-def _time(text: str | None) -> Any:
+def _time(text: str | None, where: Any = None) -> Any:
+    """A typed time; without an offset it is local to ``where`` (a zone name), which is
+    the journey's timezone or the operator's ``timezone`` setting."""
     if text is None:
         return None
-    from datetime import UTC, datetime  # noqa: PLC0415
+    from bompao.engine.times import parse_time  # noqa: PLC0415
 
-    from bompao.errors import InvalidValue  # noqa: PLC0415
+    return parse_time(text, where)
 
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidValue(f"bad time {text!r}: expected ISO 8601 such as 2027-01-31 or "
-                           "2027-01-31T09:00:00+07:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+def _project_zone(engine: Any, project: Any) -> str:
+    """The timezone of a project's journey."""
+    return str(engine.journey(project.journey, project.version).timezone)
 
 
 @cli.group()
@@ -779,7 +790,8 @@ def scheduler() -> None:
 @scheduler.command("run")
 @click.option("--once", is_flag=True, help="Run what is due, then exit (for cron and tests).")
 @click.option("--now", "now_text", metavar="TIME",
-              help="With --once: run what is due at TIME (ISO 8601; no offset means UTC).")
+              help="With --once: run what is due at TIME (ISO 8601; without an offset, in the "
+              "operator's timezone setting, default Asia/Bangkok).")
 @click.option("--name", metavar="NAME",
               help="This daemon's name (default: [scheduler] name, BOMPAO_DAEMON_NAME, "
               "HOST-PID); a name a live daemon holds is refused.")
@@ -816,7 +828,7 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
                               alive_within=alive_within)
         heartbeat.claim()
         try:
-            result = Dispatcher(engine, config).run_due(_time(now_text))
+            result = Dispatcher(engine, config).run_due(_time(now_text, config.timezone))
         finally:
             heartbeat.drop()
     else:
@@ -899,7 +911,9 @@ def followups() -> None:
 
 @followups.command("list")
 @click.option("--due", is_flag=True, help="Only pending ones due now (or at --now).")
-@click.option("--now", "now_text", metavar="TIME", help="The time for --due (ISO 8601).")
+@click.option("--now", "now_text", metavar="TIME",
+              help="The time for --due (ISO 8601; without an offset, in the project's journey "
+              "timezone with --project, else the operator's timezone setting).")
 @click.option("--project", "project_id", type=int, metavar="ID", help="Only this project's.")
 @click.option("--status", help="Only pending, running, done, failed or cancelled.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
@@ -908,17 +922,22 @@ def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: in
                    status: str | None, limit: int) -> None:
     """List follow-ups, soonest first, with failures and their errors."""
     engine = _engine(ctx)
-    due_by = (_time(now_text) or engine.now()) if due else None
+    where = ctx.config.timezone if project_id is None else _project_zone(
+        engine, engine.get(project_id, ctx.actor()))
+    due_by = (_time(now_text, where) or engine.now()) if due else None
     rows = engine.list_follow_ups(project=project_id, due_by=due_by, status=status,
                                   limit=limit, actor=ctx.actor())
     if ctx.as_json:
         ctx.emit(rows)
         return
+    from bompao.engine.times import show_time  # noqa: PLC0415
     from bompao.engine.views import table  # noqa: PLC0415
 
+    # due_at is already in each follow-up's journey timezone: shown in its own offset
     table(["id", "project", "stage", "follow-up", "action", "due", "status", "error"],
           [[r["id"], r["project"], r["stage"], f"{r['spec']}#{r['occurrence']}", r["action"],
-            r["due_at"], r["status"], r["last_error"] or ""] for r in rows])
+            show_time(r["due_at"]), r["status"],
+            r["last_error"] or ""] for r in rows])
 
 
 @followups.command("retry")
@@ -942,7 +961,7 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
     from bompao.engine.observe import retry  # noqa: PLC0415
 
     done = retry(engine, list(ids) if ids else None, project=project_id,
-                 since=_time(since), partner=ctx.scope(None, "--partner"))
+                 since=_time(since, ctx.config.timezone), partner=ctx.scope(None, "--partner"))
     ctx.emit(done, f"{len(done)} follow-up{'' if len(done) == 1 else 's'} pending again, "
              "due now")
 
@@ -953,8 +972,9 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 @click.option("--version", "version", type=int, help="Only this journey version.")
 @click.option("--partner", help="Only this partner's projects.")
 @click.option("--cohort", help="Only this cohort.")
-@click.option("--since", metavar="TIME", help="Only stage entries at or after TIME.")
-@click.option("--until", metavar="TIME", help="Only stage entries before TIME.")
+@click.option("--since", metavar="TIME", help="Only stage entries at or after TIME (ISO 8601; "
+              "without an offset, in the journey's timezone).")
+@click.option("--until", metavar="TIME", help="Only stage entries before TIME (as --since).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
               default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
@@ -972,8 +992,9 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
     partner = ctx.scope(partner, "report --partner")
     engine = _engine(ctx)
     key = journey or _busiest_journey(engine, partner)
-    filters = Filters(key, version, partner, cohort, _time(since), _time(until))
     compiled = engine.journey(key, version)
+    filters = Filters(key, version, partner, cohort, _time(since, compiled.timezone),
+                      _time(until, compiled.timezone))
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}
     if fmt == "html":
         from bompao.engine.html import render_report  # noqa: PLC0415

@@ -25,6 +25,7 @@ __all__ = [
     "PermissionDenied",
     "SchemaError",
     "SchemaVersionError",
+    "TriggerNotOffered",
     "UsageError",
 ]
 
@@ -58,6 +59,15 @@ class PermissionDenied(BompaoError):
 
 class ConflictError(BompaoError):
     """Someone else changed the same thing first; nothing was written. Retry on fresh state."""
+
+
+class TriggerNotOffered(ConflictError):
+    """The journey has the trigger, but the project's stage does not offer it (exit 1).
+
+    A refusal like a lost race, not bad input: the project may just have moved on (a
+    concurrent advance committed first). The message names the stage and the triggers
+    it offers. A trigger the journey does not have at all is :class:`NotFound` (exit 2).
+    """
 
 
 class GateRefused(BompaoError):

@@ -175,12 +175,12 @@ CHAOS_V2 = CHAOS_V1.replace("version: 1", "version: 2").replace(
 """Version 2: a new field, and a new follow-up in ``idea`` (planned on migration)."""
 
 TRANSIENT = ("DeadlockDetected", "SerializationFailure")
-"""Driver errors a worker counts (and the report shows) but does not call unexpected.
+"""Driver errors a worker counts apart as ``deadlock``: each one **fails the run**.
 
-``Engine.advance_many`` takes its row locks in the caller's order, so two cohorts
-sharing projects in different orders deadlock on PostgreSQL, and psycopg's
-``DeadlockDetected`` reaches the caller instead of a ``ConflictError`` (nothing is
-written). That is a bug of the engine, reported apart; it breaks no invariant.
+The engine takes row locks in one order (``advance_many`` sorts the ids) and turns a
+deadlock or serialization failure PostgreSQL still reports into a ``ConflictError``
+(nothing written, retry), so a raw ``DeadlockDetected`` reaching a caller is an
+engine bug, not a note.
 """
 
 WEBHOOK_SPECS = {"hello", "ping", "demo", "dropped_note", "welcome_v2"}
@@ -331,6 +331,7 @@ class Worker:
             GateRefused,
             NotFound,
             PermissionDenied,
+            TriggerNotOffered,
         )
 
         signal.signal(signal.SIGTERM, self._stop)
@@ -354,6 +355,8 @@ class Worker:
                 outcome = "refused"
             except PermissionDenied:
                 outcome = "denied"
+            except TriggerNotOffered:
+                outcome = "stale"  # the trigger left with the stage another process changed
             except ConflictError:
                 outcome = "conflict"
             except NotFound:
@@ -904,9 +907,11 @@ def report_and_check(url: str, sink: Sink, tally: Tally, summaries: list[dict[st
         notes.append(f"  {len(failures)} daemon(s) had a round fail as a whole (retried at the "
                      "next poll, as documented): " + "; ".join(
                          f"{d.name}: {_last_error(d.stderr())}" for d in failures[:5]))
-    if transient:
-        notes.append(f"  {total('deadlock')} worker operation(s) got a raw driver error "
-                     f"instead of a ConflictError (nothing written): {transient[0]}")
+    tally.check(not transient and not total("deadlock"),
+                "no worker operation deadlocked (a deadlock or serialization failure "
+                "reaches callers as a ConflictError)",
+                f"{total('deadlock')} operation(s) got a raw driver error instead of a "
+                f"ConflictError: {transient[0] if transient else ''}")
     # webhooks: at-least-once, each repeat under the same key (docs/operations.md §4)
     delivering = {k for k, r in rows.items() if r.action == "notify" or r.spec in WEBHOOK_SPECS}
     unknown = [k for k in keys if k not in delivering]

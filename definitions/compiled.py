@@ -33,7 +33,7 @@ from bompao.definitions.model import (
 )
 from bompao.definitions.texts import duration_text, pick
 from bompao.definitions.values import check_bounds, coerce, from_text, to_cel
-from bompao.errors import InvalidValue, NotFound
+from bompao.errors import InvalidValue, NotFound, TriggerNotOffered
 
 if TYPE_CHECKING:
     from bompao.definitions.machine import Firing
@@ -380,8 +380,9 @@ class CompiledJourney:
         """The machine's transitions (one per branch) for ``trigger`` in ``stage``.
 
         Raises:
-            NotFound: the trigger is unknown, or not offered from this stage (the
-                message lists the triggers that are).
+            NotFound: the journey has no such trigger (bad input).
+            TriggerNotOffered: the journey has it, but not from this stage (a refusal;
+                the message lists the triggers the stage offers).
         """
         event = self.machine.events.get(trigger)
         found = event.transitions.get(stage) if event is not None else None
@@ -391,7 +392,7 @@ class CompiledJourney:
         if event is None:
             raise NotFound(f"unknown trigger {trigger!r} in journey {self.ref}; "
                            f"from stage {stage!r} the triggers are: {offered}")
-        raise NotFound(f"trigger {trigger!r} is not available in stage {stage!r}; "
+        raise TriggerNotOffered(f"trigger {trigger!r} is not available in stage {stage!r}; "
                        f"available: {offered}")
 
     def transition(self, stage: str, trigger: str) -> CompiledTransition:

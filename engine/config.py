@@ -7,6 +7,7 @@ file says where it is. Secrets never appear in logs, errors or events: use
 
 ```toml
 database = "postgresql+psycopg://bompao@db/bompao"
+timezone = "Asia/Bangkok"  # times typed without an offset where no single journey applies
 
 [scheduler]
 name = "daemon-1"          # default: HOST-PID
@@ -57,13 +58,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bompao.definitions.durations import add_operator_days
 from bompao.errors import UsageError
 
 __all__ = ["Config", "SmtpConfig", "WebhookConfig", "load_config"]
 
-_TOP = {"database", "scheduler", "notify", "smtp", "webhooks", "people", "calendars"}
+_TOP = {"database", "timezone", "scheduler", "notify", "smtp", "webhooks", "people", "calendars"}
 _SCHEDULER = {"name", "poll_interval", "lease", "batch", "record_within", "heartbeat"}
 _NOTIFY = {"channels", "language", "languages"}
 _SMTP = {"host", "port", "starttls", "ssl", "username", "password", "sender", "timeout",
@@ -132,6 +134,9 @@ class Config:
     smtp: SmtpConfig | None = None
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Asia/Bangkok"
+    """The zone of times typed without an offset (and of times shown) where no single
+    journey applies, e.g. ``scheduler run --once --now``."""
 
     def language_for(self, journey: Any) -> str:
         """The language of ``journey``'s follow-up messages: the operator's choice for the
@@ -236,6 +241,20 @@ def _calendars(table: Any, where: str) -> dict[str, dict[str, str]]:
     return found
 
 
+def _timezone(value: object, where: str) -> str:
+    """The operator's ``timezone`` setting, checked to be an IANA zone name.
+
+    Raises:
+        UsageError: an unknown zone.
+    """
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"{where}: unknown timezone {value!r}; use an IANA name such "
+                         "as 'Asia/Bangkok' or 'UTC'") from None
+    return str(value)
+
+
 def load_config(path: str | Path | None = None, *, environ: dict[str, str] | None = None
                 ) -> Config:
     """Read the TOML file at ``path`` (or ``$BOMPAO_CONFIG``; none is fine) and the env.
@@ -307,7 +326,9 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
         raise UsageError(f"{where}: [people] must map names to email addresses")
     defaults = Config()
     add_operator_days(calendars)  # business days everywhere count the operator's holidays
+    timezone = _timezone(data.get("timezone", defaults.timezone), where)
     return Config(
+        timezone=str(timezone),
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
         or defaults.daemon_name,

@@ -78,8 +78,8 @@ def decode(data: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         where = data[:exc.start].count(b"\n") + 1
         thai = ""
-        try:
-            if any("\u0e01" <= c <= "\u0e5b" for c in data.decode("cp874")):
+        try:  # a guess: several Thai letters, as an isolated accent is not Thai text
+            if sum("\u0e01" <= c <= "\u0e5b" for c in data.decode("cp874")) >= 3:
                 thai = " (it looks like Thai text in Windows-874/TIS-620)"
         except UnicodeDecodeError:
             pass
@@ -195,10 +195,11 @@ def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
         for key, value in raw.items():
             if key is None:
                 raise UsageError(f"CSV row {reader.line_num - 1} has more cells than headers")
+            if value is None or not value.strip():  # an empty cell, or spaces only
+                continue
             if key.startswith("field."):
-                if value not in ("", None):
-                    row["fields"][key[6:]] = value
-            elif value not in ("", None):
+                row["fields"][key[6:]] = value
+            else:
                 row[key] = value
         if len(row) > 1 or row["fields"]:
             rows.append(row)

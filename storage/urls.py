@@ -12,12 +12,14 @@ from ..errors import DatabaseError
 
 __all__ = ["ACCEPTED_SCHEMES", "connect_failure", "mask", "parse_url"]
 
-ACCEPTED_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
-"""The URL schemes :func:`parse_url` accepts; ``postgresql`` means psycopg 3."""
+ACCEPTED_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+"""The URL schemes :func:`parse_url` accepts; ``postgresql`` and ``postgres`` (both of
+which libpq accepts) mean psycopg 3."""
 
 _DRIVERS = {
     "sqlite": "sqlite",
     "sqlite+pysqlite": "sqlite",
+    "postgres": "postgresql+psycopg",
     "postgresql": "postgresql+psycopg",
     "postgresql+psycopg": "postgresql+psycopg",
 }
@@ -38,7 +40,13 @@ def mask(url: str | URL) -> str:
 
 
 def parse_url(url: str) -> URL:
-    """Parse a bompao database URL; ``postgresql://`` becomes ``postgresql+psycopg://``.
+    """Parse a bompao database URL; ``postgresql://`` and ``postgres://`` become
+    ``postgresql+psycopg://``.
+
+    SQLAlchemy's ``make_url`` does the parsing as libpq would read a URI: a
+    percent-encoded user or password (``%40`` for ``@``), an empty host with
+    ``?host=/run/postgresql`` for a Unix socket, and query parameters such as
+    ``sslmode`` pass through to the driver.
 
     Raises:
         DatabaseError: the URL does not parse or its scheme is not one of

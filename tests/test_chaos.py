@@ -4,7 +4,8 @@
 three ``bompao scheduler run`` daemons killed with SIGKILL at random and restarted,
 delivering to a real local webhook server; then a catch-up run and a whole-database
 audit. Here it runs as a subprocess, as an operator would run it, and must exit 0
-having killed daemons, run follow-ups and audited projects with no violation.
+having killed daemons, run follow-ups and audited projects with no violation; a worker
+operation that deadlocks (a raw driver error instead of a ConflictError) fails it.
 """
 
 from __future__ import annotations
@@ -46,4 +47,6 @@ def test_a_short_chaos_run_kills_daemons_and_audits_clean() -> None:
     assert number(r"^audit: (\d+) projects", out) > 0
     assert number(r"^audit: .*; (\d+) violations", out) == 0
     assert "[ok] audit half-way, while everything ran" in out
+    assert "[ok] no worker operation deadlocked" in out, "a deadlock fails the run"
+    assert number(r"deadlocks (\d+), errors", out) == 0
     assert "[FAILED]" not in out

@@ -257,7 +257,7 @@ def _cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
         "unknown trigger": (["project", "advance", pid, "fly"], 2,
                             ("error: unknown trigger 'fly' in journey social-incubator@1; from "
                              "stage 'idea' the triggers are: validate, withdraw")),
-        "trigger not available": (["project", "advance", pid, "present"], 2,
+        "trigger not available": (["project", "advance", pid, "present"], 1,
                                   ("error: trigger 'present' is not available in stage 'idea'; "
                                    "available: validate, withdraw")),
         "role not allowed": (["project", "advance", pid, "withdraw", "--by", "Malee", "--role",
@@ -293,7 +293,7 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
                                   "error: no project with id 999"),
         "id not a number": (["project", "show", "abc"], 2,
                             "error: Invalid value for 'ID': 'abc' is not a valid integer."),
-        "check trigger not available": (["project", "check", pid, "hand_off"], 2,
+        "check trigger not available": (["project", "check", pid, "hand_off"], 1,
                                         ("error: trigger 'hand_off' is not available in stage "
                                          "'idea'; available: validate, withdraw")),
         "no role": (["project", "advance", pid, "withdraw"], 1,
@@ -504,3 +504,37 @@ def test_audit_is_an_operators_command(url: str) -> None:
     refused = bompao(url, "--partner", "cmu", "audit")
     assert refused.returncode == 2
     assert "acts for every partner" in one_error_line(refused)
+
+
+def test_the_cli_approves_as_by_in_role_and_a_quorum_counts_people(
+        url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``project approve --by NAME --role ROLE`` is the trusted operator acting as NAME in
+    ROLE: recorded under NAME; the same person respelt is refused (exit 1); under
+    another partner's scope the project is not found (exit 2); nothing half-written."""
+    for name in ("BOMPAO_DEBUG", "BOMPAO_JOURNEYS", "BOMPAO_DATABASE_URL", "BOMPAO_PARTNER"):
+        monkeypatch.delenv(name, raising=False)
+    pid = str(_create(url, partner="kku"))
+    assert main(["--db", url, "project", "approve", pid, "--role", "committee",
+                 "--by", "Anan"]) is None
+    capsys.readouterr()
+    before = _state(url)
+    cases = {
+        "respelt": (["project", "approve", pid, "--role", "committee", "--by", " ANAN "], 1,
+                    f"error: 'ANAN' has already approved project {pid} as 'committee'"),
+        "other partner": (["--partner", "cmu", "project", "approve", pid, "--role",
+                           "committee", "--by", "Busaba"], 2,
+                          f"error: no project with id {pid}"),
+    }
+    for name, (args, code, message) in cases.items():
+        with pytest.raises(SystemExit) as exited:
+            main(["--db", url, *args])
+        _, err = capsys.readouterr()
+        assert exited.value.code == code, (name, err)
+        assert err.startswith(message), (name, err)
+        assert _state(url) == before, name
+    engine = Engine.from_url(url, create=False)
+    try:
+        event = engine.history(int(pid))[-1]
+        assert (event.kind, event.actor, event.role) == ("approved", "Anan", "committee")
+    finally:
+        engine.close()

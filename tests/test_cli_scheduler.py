@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from scheduler.peers import T0, MutableClock
@@ -119,16 +120,22 @@ def test_run_once_json_lists_each_run(
         assert isinstance(line["duration_ms"], int | float)
 
 
-def test_a_now_without_an_offset_is_utc(
+def test_a_now_without_an_offset_is_in_the_operators_timezone(
         engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No single journey applies to ``scheduler run``: the operator's ``timezone``
+    setting (default Asia/Bangkok) reads a time typed without an offset."""
     engine.create_project("cli-rhythm", "Clinic")
-    due = T0 + timedelta(days=1)  # hello is due at 03:00 UTC
-    before = (due - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    due = T0 + timedelta(days=1)  # hello is due at 03:00 UTC, 10:00 in Bangkok
+    bangkok = ZoneInfo("Asia/Bangkok")
+    before = (due - timedelta(minutes=1)).astimezone(bangkok).replace(tzinfo=None).isoformat()
+    code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
+                       "--now", due.replace(tzinfo=None).isoformat())  # 03:00 in Bangkok
+    assert (code, json.loads(out)["done"]) == (0, 0)
     code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
                        "--now", before)
     assert (code, json.loads(out)["done"]) == (0, 0)
     code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
-                       "--now", due.replace(tzinfo=None).isoformat())
+                       "--now", due.astimezone(bangkok).replace(tzinfo=None).isoformat())
     assert (code, json.loads(out)["done"]) == (0, 1)
 
 

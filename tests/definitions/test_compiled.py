@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bompao.definitions import CompiledJourney, GateContext, compile_journey
-from bompao.errors import DefinitionError, InvalidValue, NotFound
+from bompao.errors import DefinitionError, InvalidValue, NotFound, TriggerNotOffered
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -243,11 +243,11 @@ def test_a_trigger_not_available_in_the_stage_lists_the_available_ones() -> None
         "journey: two\nversion: 1\nstages: {a: {initial: true}, b: {}, c: {final: true}}\n"
         "transitions:\n  - {trigger: go, from: a, to: b}\n  - {trigger: stop, from: b, to: c}\n"
         "  - {trigger: quit, from: '*', to: c}\n")
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(TriggerNotOffered) as caught:
         journey.transition("a", "stop")
     assert str(caught.value) == ("trigger 'stop' is not available in stage 'a'; "
                                  "available: go, quit")
-    with pytest.raises(NotFound) as final:
+    with pytest.raises(TriggerNotOffered) as final:
         journey.dest("c", "stop")
     assert str(final.value) == ("trigger 'stop' is not available in stage 'c'; "
                                 "available: none (the stage is final)")

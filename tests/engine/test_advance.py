@@ -19,6 +19,7 @@ from bompao.errors import (
     InvalidValue,
     NotFound,
     PermissionDenied,
+    TriggerNotOffered,
 )
 
 SI = "social-incubator"
@@ -189,15 +190,16 @@ def test_unknown_trigger_and_trigger_not_available(engine: Engine) -> None:
         engine.advance(p.id, "fly", MANAGER)
     assert str(unknown.value) == ("unknown trigger 'fly' in journey social-incubator@1; from "
                                   "stage 'idea' the triggers are: validate, withdraw")
-    with pytest.raises(NotFound) as unavailable:
+    with pytest.raises(TriggerNotOffered) as unavailable:  # a refusal (exit 1), not bad input
         engine.advance(p.id, "present", MANAGER)
     assert str(unavailable.value) == ("trigger 'present' is not available in stage 'idea'; "
                                       "available: validate, withdraw")
-    with pytest.raises(NotFound, match=r"not available in stage 'idea'; available: validate"):
+    with pytest.raises(TriggerNotOffered,
+                       match=r"not available in stage 'idea'; available: validate"):
         engine.check(p.id, "hand_off")
     assert _snapshot(engine, p.id) == before
     engine.advance(p.id, "withdraw", MANAGER)
-    with pytest.raises(NotFound) as final:
+    with pytest.raises(TriggerNotOffered) as final:
         engine.advance(p.id, "validate", MANAGER)
     assert str(final.value) == ("trigger 'validate' is not available in stage 'withdrawn'; "
                                 "available: none (the stage is final)")

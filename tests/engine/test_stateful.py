@@ -27,14 +27,14 @@ project of the example:
    flags, assignments, evidence, approvals, and seq = lock version (``look_back``
    checks ``Engine.state_at`` now and at past moments against the same replay);
 3. every ``advanced`` event left the stage the replay was in, went where the journey
-   version says, and recorded exactly the criteria its gate gives when re-evaluated
-   on the state replayed just before it, at its own time: met, unless it is an
+   version says, and recorded for each criterion the verdict the oracle gives on the
+   state replayed just before it, at its own time: met, unless it is an
    override, which needs an unmet gate, the missing criteria, a reason and a role that
    may override (a follow-up only with ``force``); roles of the transition held;
 4. its event seqs are 1..n with n its lock version, events are only ever appended,
    and their times never go back;
 5. its pending follow-ups are of its current stage and visit, declared by the stage
-   in its version, one per follow-up, due exactly when the journey says (from the
+   in its version, one per follow-up, due exactly when the oracle says (from the
    stage entry, the fields and the occurrence); and the other way round, every
    follow-up of its stage is pending or has run (recurring ones: the next is pending);
 6. each follow-up run is one ``follow_up`` event and one ``done``/``failed`` row with
@@ -42,6 +42,12 @@ project of the example:
    no run before its due time; a run happens in its own stage visit; a scheduler run
    takes what was due oldest first and leaves nothing due behind; each notification
    the ``log`` channel delivered is one recorded ``done`` run, and the reverse.
+
+Gates and due times are judged by ``tests/oracle.py``, written apart from the engine:
+it never calls ``evaluate``, ``CompiledFollowUp.due``, ``Duration.add`` or CEL, but
+evaluates the test journeys' expression forms, approvals, evidence and durations
+(``dateutil.relativedelta`` on the local wall clock, ``holidays`` for business days)
+itself. (A mutant engine whose days are a minute long fails it at once.)
 
 A refused call must leave the project exactly as it was (row, follow-ups, events), and
 every call must leave the other projects alone. ``bompao audit`` (``engine.audit``)
@@ -73,6 +79,7 @@ from itertools import pairwise
 from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
+import oracle
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from hypothesis import Phase, note, settings
@@ -93,13 +100,12 @@ from strategies import (
     generated_journeys,
 )
 
-from bompao.definitions import CompiledCriterion, CompiledJourney, CompiledTransition, GateContext
+from bompao.definitions import CompiledCriterion, CompiledJourney, CompiledTransition
 from bompao.engine import Actor, Engine, Project
 from bompao.engine.actor import SYSTEM
 from bompao.engine.audit import audit
 from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher
-from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, ProjectState, replay
 from bompao.errors import (
     BompaoError,
@@ -108,6 +114,7 @@ from bompao.errors import (
     InvalidValue,
     NotFound,
     PermissionDenied,
+    TriggerNotOffered,
 )
 from bompao.storage.tables import events, follow_ups, projects
 
@@ -311,6 +318,26 @@ def view(thing: Project | ProjectState) -> dict[str, Any]:
     }
 
 
+def unavailable(journey: CompiledJourney, trigger: str) -> type[BompaoError]:
+    """What firing or checking a trigger the stage does not offer raises: a refusal
+    when the journey has the trigger elsewhere, bad input when it has it nowhere."""
+    known = {t.trigger for t in journey.transitions}
+    return TriggerNotOffered if trigger in known else NotFound
+
+
+def _kinds(journey: CompiledJourney) -> dict[str, str]:
+    return {name: spec.type for name, spec in journey.fields.items()}
+
+
+def _facts(journey: CompiledJourney, fields: dict[str, Any], evidence: set[str],
+           approvals: dict[str, int], entered_at: datetime, now: datetime) -> oracle.Facts:
+    """What the oracle needs to judge a gate of ``journey``."""
+    return oracle.Facts(fields=fields, kinds=_kinds(journey), evidence=frozenset(evidence),
+                        approvals={r: n for r, n in approvals.items() if n},
+                        entered_at=entered_at, now=now, timezone=journey.timezone,
+                        calendar=journey.calendar)
+
+
 def leaves(criterion: CompiledCriterion | None) -> Iterator[CompiledCriterion]:
     """The criteria a gate needs met (not those under a ``not``)."""
     if criterion is None:
@@ -434,19 +461,19 @@ class EngineMachine(RuleBasedStateMachine):
 
     def gate(self, model: Model, journey: CompiledJourney, trigger: str,
              now: datetime | None = None) -> bool:
-        """Whether the gate of ``trigger`` is met on the model's state."""
-        context = GateContext(
-            fields=model.fields, evidence=model.evidence,
-            approvals={role: len(people) for role, people in model.approvals.items()},
-            entered_at=model.entered_at, now=now or self.clock.now)
-        return journey.transition(model.stage, trigger).evaluate(context, journey).met
+        """Whether the gate of ``trigger`` is met on the model's state, as the oracle
+        (``tests/oracle.py``, written apart from the engine) says."""
+        facts = _facts(journey, model.fields, set(model.evidence),
+                       {role: len(set(people)) for role, people in model.approvals.items()},
+                       model.entered_at, now or self.clock.now)
+        return oracle.gate_met(journey.transition(model.stage, trigger).gate, facts)
 
     def predict_move(self, model: Model, journey: CompiledJourney, trigger: str,
                      actor: Actor | None, role: str | None, override: bool
                      ) -> type[BompaoError] | None:
         """What ``advance`` must answer after scope and reason were found fine."""
         if trigger not in journey.triggers(model.stage):
-            return NotFound
+            return unavailable(journey, trigger)
         transition = journey.transition(model.stage, trigger)
         roles = set(actor.roles) if actor is not None else set()
         if role is not None:
@@ -554,13 +581,17 @@ class EngineMachine(RuleBasedStateMachine):
         role = choose(data, [*journey.roles, "bogus"], "role")
         by = choose(data, [*PEOPLE, " "], "by")
         actor, hidden = self.draw_actor(data, model, journey)
-        expected = (InvalidValue if not by.strip() else NotFound if hidden
+        # with an actor the approval is its own: by may only repeat its name
+        who = actor.name if actor is not None else by
+        expected = (PermissionDenied if actor is not None and by.strip() and by != actor.name
+                    else InvalidValue if not who.strip() else NotFound if hidden
                     else InvalidValue if role not in journey.roles
-                    else ConflictError if by in model.approvals.get(role, []) else None)
+                    else PermissionDenied if actor is not None and role not in actor.roles
+                    else ConflictError if who in model.approvals.get(role, []) else None)
         if self.attempt(expected, lambda: self.engine.approve(
                 model.id, role=role, by=by, actor=actor)) is REFUSED:
             return
-        model.approvals.setdefault(role, []).append(by)
+        model.approvals.setdefault(role, []).append(who)
         model.events += 1
         self.touched = {model.id}
 
@@ -619,7 +650,8 @@ class EngineMachine(RuleBasedStateMachine):
             data, model, journey)
         actor, hidden = self.draw_actor(data, model, journey)
         wanted = trigger if trigger is not None else (offered[0] if offered else None)
-        expected = NotFound if hidden or wanted not in offered else None
+        expected = (NotFound if hidden or wanted is None
+                    else unavailable(journey, wanted) if wanted not in offered else None)
         report = self.attempt(expected, lambda: self.engine.check(model.id, trigger,
                                                                   actor=actor))
         if report is REFUSED:
@@ -1065,16 +1097,14 @@ class EngineMachine(RuleBasedStateMachine):
         transition: CompiledTransition = journey.transition(state.stage, str(event.trigger))
         assert event.to_stage == transition.dest == journey.dest(state.stage,
                                                                  str(event.trigger))
-        context = GateContext(
-            fields=state.fields, evidence=state.evidence,
-            approvals={role: len(v) for role, v in state.approvals.items()},
-            entered_at=state.stage_entered_at, now=event.at)
-        report = GateReport.build(transition.evaluate(context, journey), project=state.id,
-                                  trigger=str(event.trigger), from_stage=state.stage,
-                                  to_stage=transition.dest)
+        facts = _facts(journey, state.fields, set(state.evidence),
+                       {role: len({a["by"] for a in v}) for role, v in state.approvals.items()},
+                       state.stage_entered_at, event.at)
+        passable = oracle.gate_met(transition.gate, facts)
         payload = event.payload
-        assert payload["gate"] == [c.as_dict() for c in report.criteria]
-        assert payload["override"] is (not report.passable)
+        assert [(c["kind"], c["met"]) for c in payload["gate"]] == oracle.gate_leaves(
+            transition.gate, facts), (payload["gate"], event)
+        assert payload["override"] is (not passable)
         if payload.get("follow_up"):
             assert (event.actor, event.role) == (SYSTEM.name, None)
             if payload["override"]:  # only a forced follow-up passes an unmet gate
@@ -1097,8 +1127,10 @@ class EngineMachine(RuleBasedStateMachine):
                     assert event.role in both
             elif transition.roles is not None:
                 assert event.role in transition.roles
-        if payload["override"]:
-            assert payload["missing"] == [c.says for c in report.missing]
+        if payload["override"]:  # what was missing: some of the unmet criteria, in order
+            unmet = [c["says"] for c in payload["gate"] if not c["met"]]
+            assert payload["missing"], payload
+            assert [m for m in unmet if m in payload["missing"]] == payload["missing"], payload
 
     def check_follow_ups(self, project: Project, journey: CompiledJourney,
                          history: list[Event], rows: list[Any]) -> None:
@@ -1115,8 +1147,10 @@ class EngineMachine(RuleBasedStateMachine):
                 planned = self.engine.journey(project.journey, version)
                 for f in planned.stages[project.stage].follow_ups:
                     if f.name == row.spec:
-                        due.add(f.due(project.stage_entered_at, project.fields, row.occurrence,
-                                      planned))
+                        due.add(oracle.due(f.spec, project.stage_entered_at, project.fields,
+                                           _kinds(planned), row.occurrence,
+                                           timezone=planned.timezone,
+                                           calendar=planned.calendar))
             assert row.due_at in due, (row, due)
         for name, follow_up in specs.items():
             mine = [r for r in rows if r.visit == project.visit and r.spec == name]
