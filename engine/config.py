@@ -326,9 +326,8 @@ def load_config(path: str | Path | None = None, *, environ: dict[str, str] | Non
         raise UsageError(f"{where}: [people] must map names to email addresses")
     defaults = Config()
     add_operator_days(calendars)  # business days everywhere count the operator's holidays
-    timezone = _timezone(data.get("timezone", defaults.timezone), where)
     return Config(
-        timezone=str(timezone),
+        timezone=_timezone(data.get("timezone", defaults.timezone), where),
         database=env.get("BOMPAO_DATABASE_URL") or data.get("database"),
         daemon_name=env.get("BOMPAO_DAEMON_NAME") or scheduler.get("name")
         or defaults.daemon_name,
