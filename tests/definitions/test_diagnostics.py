@@ -165,8 +165,9 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:2:10: error: version: expected greater than or equal to "
         "1, got 0"),
         ("broken/schema_problems.yaml:3:1: error: unknown key 'colour' in the document; "
-        "allowed: calendar, description, evidence, extends, fields, journey, override_roles, "
-        "partner, remove, roles, stages, timezone, title, transitions, version"),
+        "allowed: assign_roles, calendar, description, evidence, extends, fields, journey, "
+        "override_roles, partner, remove, roles, stages, timezone, title, transitions, "
+        "version"),
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "
         "valid list, got 'coach'"),
         ("broken/schema_problems.yaml:13:5: error: unknown key 'titel' in stages.done (did you "
