@@ -677,7 +677,8 @@ class Engine:
             lang: language of the criteria texts.
 
         Raises:
-            NotFound: no such project, or the trigger is not available in its stage.
+            NotFound: no such project, or the journey has no such trigger.
+            TriggerNotOffered: the project's stage does not offer the trigger (a refusal).
         """
         now = self.now()
         with self.db.begin(write=False) as conn:
@@ -714,7 +715,8 @@ class Engine:
             reason: why the gate is overridden.
 
         Raises:
-            NotFound: no such project, or the trigger is not available in its stage.
+            NotFound: no such project, or the journey has no such trigger.
+            TriggerNotOffered: the project's stage does not offer the trigger (a refusal).
             PermissionDenied: the actor lacks a role the transition (or override) needs.
             GateRefused: the gate is not met; ``.report`` says what is missing.
             InvalidValue: an override without a reason.
