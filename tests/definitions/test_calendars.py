@@ -142,8 +142,8 @@ def test_the_long_form_in_a_journey() -> None:
 
 @pytest.mark.parametrize(("calendar", "message"), [
     ("{country: TH, categories: [banks]}",
-     "unknown holiday category 'banks' for 'TH'; categories: armed_forces, bank, "
-     "government, public, school, workday"),
+     ("unknown holiday category 'banks' for 'TH'; categories: armed_forces, bank, "
+     "government, public, school, workday")),
     ("{country: XX}", "unknown holiday calendar 'XX'"),
     ("{country: TH, weekend: [friday]}", "calendar.weekend[0]"),
     ("{country: TH, add: {not-a-date: x}}", "calendar.add"),
