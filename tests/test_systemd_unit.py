@@ -53,4 +53,5 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path, instance: str) -> Non
     problems = [line for line in result.stderr.splitlines()
                 if "bompao-scheduler" in line and "network-online" not in line
                 and "postgresql.service" not in line]
-    assert result.returncode == 0 and problems == [], result.stderr
+    assert result.returncode == 0, result.stderr
+    assert problems == [], result.stderr
