@@ -839,7 +839,11 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
         if metrics_port is not None:
             from bompao.engine.observe import Metrics  # noqa: PLC0415
 
-            daemon.metrics = Metrics(metrics_port, config.daemon_name)
+            try:
+                daemon.metrics = Metrics(metrics_port, config.daemon_name)
+            except BompaoError:
+                daemon.heartbeat.drop()
+                raise
         result = daemon.run()
     summary = result.as_dict()
     ctx.emit({**summary, "runs": result.outcomes},

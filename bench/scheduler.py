@@ -8,6 +8,8 @@ bench/scheduler.py [--quick]``). Side by side in one run:
   ``BOMPAO_BENCH_POSTGRES_URL``) is set, on PostgreSQL;
 - APScheduler 3.11: one persistent job per follow-up in its ``SQLAlchemyJobStore``
   on a SQLite file, all due, timed until every job has run;
+- three ``bompao scheduler run --once`` processes sharing one PostgreSQL (flag
+  follow-ups), follow-ups per second in all;
 - finding the due follow-ups among 1,000,000 planned ones: the claim's query on the
   partial index, whose cost follows the number due, not the number planned.
 """
@@ -178,6 +180,57 @@ def plain_rate(url: str, count: int, batch: int = 1000) -> float:
     return count / seconds
 
 
+FLAG_JOURNEY = """
+journey: flagging
+version: 1
+stages:
+  a:
+    initial: true
+    follow_ups: [{after: 1 day, action: flag, flag: seen}]
+  b: {final: true}
+transitions: [{trigger: go, from: a, to: b}]
+"""
+
+
+def three_daemons_rate(url: str, count: int) -> float:
+    """Follow-ups per second of three ``bompao scheduler run --once`` processes sharing
+    one PostgreSQL (``flag`` follow-ups, each run recorded as it happens), timed from
+    their start (interpreter start-up included) to the last one's exit."""
+    import subprocess  # noqa: PLC0415
+
+    from bompao.engine import Engine  # noqa: PLC0415
+    from bompao.storage.tables import follow_ups, projects  # noqa: PLC0415
+
+    engine = Engine.from_url(url)
+    engine.publish(FLAG_JOURNEY)
+    with engine.db.begin() as conn:
+        ids = conn.execute(projects.insert().returning(projects.c.id), [{
+            "journey_key": "flagging", "journey_version": 1, "name": f"p{i}", "stage": "a",
+            "visit": 1, "fields": {}, "flags": [], "assignments": {}, "evidence": {},
+            "approvals": {}, "lock_version": 1, "stage_entered_at": START,
+            "created_at": START, "updated_at": START} for i in range(count)]).scalars().all()
+        conn.execute(follow_ups.insert(), [{
+            "project_id": pid, "stage": "a", "visit": 1, "spec": "flag_0", "occurrence": 0,
+            "action": "flag", "due_at": START + timedelta(days=1), "status": "pending",
+            "attempts": 0, "idempotency_key": f"f{pid}", "created_at": START}
+            for pid in ids])
+    now = (START + timedelta(days=2)).isoformat()
+    start = time.perf_counter()
+    runs = [subprocess.Popen([sys.executable, "-m", "bompao.cli", "--db", url, "scheduler",
+                              "run", "--once", "--now", now, "--name", f"bench-{n}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for n in range(3)]
+    codes = [run.wait(600) for run in runs]
+    seconds = time.perf_counter() - start
+    assert codes == [0, 0, 0], codes
+    with engine.db.begin(write=False) as conn:
+        done = conn.execute(follow_ups.select().where(follow_ups.c.status == "done")
+                            .with_only_columns(follow_ups.c.id)).all()
+    engine.close()
+    assert len(done) == count, len(done)
+    return count / seconds
+
+
 def due_query_ms(path: Path, planned: int, due: int) -> tuple[float, float]:
     """Median ms to find the due follow-ups among ``planned`` (claim query, and MIN)."""
     engine = _engine(f"sqlite:///{path}")
@@ -267,6 +320,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
         try:
             rows.append(Row("follow-ups/s, bompao dispatcher (PostgreSQL)",
                             bompao_rate(url, count), "/s", digits=0))
+        finally:
+            drop()
+        url, drop = _postgres_url(postgres)
+        try:
+            rows.append(Row("follow-ups/s, three daemon processes on PostgreSQL (in all)",
+                            three_daemons_rate(url, count), "/s", digits=0))
         finally:
             drop()
     print_table(rows, "scheduler")

@@ -183,3 +183,24 @@ def test_follow_ups_lacking_configuration_are_reported_before_they_fail(
     code, out, err = cli(capsys, *base, "init")
     assert code == 0
     assert "follow-up 'ping' (webhook) will fail" in err
+
+
+@pytest.mark.parametrize(("operator", "expected"), [
+    ("", "สวัสดี Clinic"),
+    ('[notify]\nlanguage = "en"\n', "Hello Clinic"),
+    ('[notify]\nlanguage = "th"\nlanguages = { spoken = "en" }\n', "Hello Clinic"),
+], ids=["journey", "operator", "operator-per-journey"])
+def test_the_message_language_comes_from_the_journey_unless_the_operator_says(
+        engine: Engine, clock: MutableClock, sink: Sink, tmp_path: Path, operator: str,
+        expected: str) -> None:
+    text = journey("spoken", '{id: hi, after: 1 day, action: webhook, endpoint: chat, '
+                             'message: {en: "Hello {{ project.name }}", '
+                             'th: "สวัสดี {{ project.name }}"}}')
+    key = engine.publish(text.replace("version: 1\n", "version: 1\nlanguage: th\n"))[0]
+    project = engine.create_project(key, "Clinic")
+    config = make_config(tmp_path, f'{operator}\n[webhooks.chat]\nurl = "{sink.url("/chat")}"\n')
+    clock.tick(days=2)
+    assert Dispatcher(engine, config).run_due().done == 1
+    [received] = sink.on("/chat")
+    assert received.body["message"] == expected
+    assert received.body["project"]["id"] == project.id
