@@ -821,9 +821,13 @@ class Engine:
             if not force:
                 return refused
             firing = compiled.fire(row.stage, trigger, context, force=True)
+        dest = firing.taken.dest if firing.taken is not None else row.stage
+        after: list[tuple[str, dict[str, Any]]] = [
+            ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": SYSTEM}),
+            ("stage_entered", {"stage": dest, "trigger": trigger, "actor": SYSTEM})]
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": SYSTEM.name, "role": None, "trigger": trigger,
-                           "follow_up": True}, [])
+                           "follow_up": True}, after)
 
     @staticmethod
     def _move(row: Any, compiled: CompiledJourney, firing: Firing,  # noqa: PLR0917
