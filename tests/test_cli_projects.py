@@ -138,10 +138,11 @@ def test_init_publish_create_and_show(store_url: str, tmp_path: Path) -> None:
 
     path = tmp_path / "pinned.yaml"
     path.write_text(PINNED_V1, encoding="utf-8")
-    assert ok_json(url, "journeys", "publish", str(path)) == {"published": ["pinned@1"]}
+    published = {"published": ["pinned@1"], "unconfigured": []}  # no webhook it lacks
+    assert ok_json(url, "journeys", "publish", str(path)) == published
     before = _state(url)
     again = ok_json(url, "journeys", "publish", str(path))  # the same content: a no-op
-    assert again == {"published": ["pinned@1"]}
+    assert again == published
     assert _state(url) == before
     path.write_text(PINNED_V1.replace("default: 0", "default: 1"), encoding="utf-8")
     changed = bompao(url, "journeys", "publish", str(path))
