@@ -17,14 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from bompao.definitions.extends import parse_ref
 from bompao.engine.actor import Actor
-from bompao.engine.planning import plan_rows
 from bompao.errors import BompaoError, InvalidValue, UsageError
-from bompao.storage import repository
-from bompao.storage.tables import follow_ups
 
 __all__ = ["FORMATS", "ImportRefused", "export_projects", "import_projects", "read_rows",
            "write_rows"]
@@ -232,26 +227,7 @@ def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: 
         raise ImportRefused(problems)
     if dry_run or not prepared:
         return []
-    ids = []
-    with engine.db.begin() as conn:
-        for item in prepared:
-            project_id = repository.insert_project(conn, item.values)
-            repository.append_event(conn, {  # dated when it entered its stage
-                "project_id": project_id, "seq": 1, "kind": "created", "at": item.entered,
-                "actor": actor.name if actor else None, "to_stage": item.stage,
-                "payload": {"journey": item.journey.key, "version": item.journey.version,
-                            "name": item.values["name"], "partner": item.values["partner"],
-                            "cohort": item.values["cohort"], "fields": item.values["fields"],
-                            "imported": True, "flags": item.values["flags"],
-                            "assignments": item.values["assignments"],
-                            "stage_entered_at": item.entered.isoformat()}})
-            planned = plan_rows(item.journey, item.stage, project=project_id, visit=1,
-                                entered_at=item.entered, fields=item.values["fields"],
-                                revision=1, now=now)
-            if planned:
-                conn.execute(sa.insert(follow_ups), planned)
-            ids.append(project_id)
-    return ids
-
-
-
+    with engine.hot.transaction() as cursor:  # the write path create_project uses
+        return [engine._insert_project(cursor, item.journey, item.values, now=now,
+                                       actor=actor, imported=True).id
+                for item in prepared]

@@ -31,7 +31,7 @@ __all__ = [
     "stage_visits",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -163,8 +163,8 @@ follow_ups = sa.Table(
 stage_visits = sa.Table(
     "stage_visits",
     metadata,
-    # One row per stage entry: written by a database trigger on ``events`` (migration
-    # 0002), so every writer (engine, dispatcher, import, bulk loads) keeps it exact.
+    # One row per stage entry: written by the write path (storage/hotpath.py) in the
+    # transaction appending the entry event; every writer appends events through it.
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("journey_key", sa.String, nullable=False),
