@@ -129,4 +129,8 @@ def to_cel(kind: str, stored: Any, timezone: str) -> Any:
         return datetime.combine(day, time(0), ZoneInfo(timezone))
     if kind == "datetime":
         return datetime.fromisoformat(stored)
+    if kind == "float":  # PostgreSQL's jsonb gives 1e16 back as 10000000000000000
+        return float(stored)
+    if kind == "list[float]":
+        return [float(item) for item in stored]
     return stored

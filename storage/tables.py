@@ -14,11 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .types import JSONType, UTCDateTime
+from .types import ExactJSON, JSONType, UTCDateTime
 
 __all__ = [
     "FOLLOW_UP_STATUSES",
     "SCHEMA_VERSION",
+    "ExactJSON",
     "JSONType",
     "UTCDateTime",
     "bompao_meta",
@@ -86,7 +87,7 @@ projects = sa.Table(
     sa.Column("name", sa.String, nullable=False),
     sa.Column("stage", sa.String, nullable=False),
     sa.Column("visit", sa.Integer, nullable=False, default=1, server_default="1"),
-    sa.Column("fields", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("fields", ExactJSON, nullable=False, default=_empty_dict),
     sa.Column("flags", JSONType, nullable=False, default=_empty_list),
     sa.Column("assignments", JSONType, nullable=False, default=_empty_dict),
     sa.Column("evidence", JSONType, nullable=False, default=_empty_dict),
@@ -113,7 +114,7 @@ events = sa.Table(
     sa.Column("from_stage", sa.String, nullable=True),
     sa.Column("to_stage", sa.String, nullable=True),
     sa.Column("trigger", sa.String, nullable=True),
-    sa.Column("payload", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("payload", ExactJSON, nullable=False, default=_empty_dict),
     # Unique: the per-project sequence has no duplicates (and, written by
     # repository.append_event, no gaps).
     sa.Index("ix_events_project_id_seq", "project_id", "seq", unique=True),
