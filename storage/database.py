@@ -12,6 +12,7 @@ This is SQLAlchemy's documented recipe for pysqlite transaction control.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,8 +174,8 @@ class Database:
         """
         try:
             conn = self._engine.connect()
-        except sa.exc.DBAPIError as exc:
-            raise connect_failure(self._url, self._url_display, exc) from None
+        except DRIVER_ERRORS as exc:
+            raise self.open_failure(exc) from None
         try:
             with conn:
                 conn.execution_options(**{_WRITE: write})
@@ -184,6 +185,19 @@ class Database:
             raise
         except DRIVER_ERRORS as exc:
             raise self.fault(exc) from None
+
+    def open_failure(self, exc: BaseException) -> DatabaseError:
+        """The one-line error for a database that cannot be opened; it says so when a
+        SQLite file's directory is read-only (WAL needs its ``-wal`` and ``-shm`` files)."""
+        error = connect_failure(self._url, self._url_display, exc)
+        name = self._url.database or ""
+        if self.dialect == "sqlite" and name not in ("", ":memory:") and not name.startswith(
+                "file:"):
+            folder = Path(name).parent
+            if folder.is_dir() and not os.access(folder, os.W_OK):
+                return DatabaseError(f"{error}: its directory {str(folder)!r} is read-only "
+                                     "(SQLite writes its -wal and -shm files beside it)")
+        return error
 
     def fault(self, exc: BaseException) -> BompaoError:
         """The bompao error for a driver or SQLAlchemy exception (see :mod:`.faults`)."""

@@ -25,15 +25,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from ..errors import BompaoError
 from . import codec
 from .database import Database
 from .faults import DRIVER_ERRORS
 from .records import Project
 from .tables import JSONType, UTCDateTime, events, follow_ups, metadata, projects
-from .urls import connect_failure
 
 __all__ = ["EVENT_COLUMNS", "FOLLOW_UP_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
 
@@ -135,8 +132,8 @@ class HotPath:
         """
         try:
             raw = self.db.engine.raw_connection()
-        except sa.exc.DBAPIError as exc:
-            raise connect_failure(self.db.engine.url, self.db.url_display, exc) from None
+        except DRIVER_ERRORS as exc:
+            raise self.db.open_failure(exc) from None
         try:
             try:
                 cursor = raw.cursor()
