@@ -118,7 +118,8 @@ events = sa.Table(
     # Unique: the per-project sequence has no duplicates (and, written by
     # repository.append_event, no gaps).
     sa.Index("ix_events_project_id_seq", "project_id", "seq", unique=True),
-    sa.Index("ix_events_at", "at"),
+    # no index on ``at`` (dropped in migration 0003): no query looks events up by time
+    # alone, and every event paid for it
 )
 
 follow_ups = sa.Table(

@@ -11,6 +11,9 @@ written) instead of ``jsonb``: ``jsonb`` stores numbers as ``numeric`` and gives
 large float such as ``3.389648377877039e+16`` back as the integer
 ``33896483778770390``, another number of another type. Nothing looks into them in SQL.
 
+``ix_events_at`` goes: no query looks events up by time alone (a project's history
+is read through ``(project_id, seq)``), and every appended event paid for it.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
@@ -80,6 +83,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in _DROP[dialect]:
         op.execute(statement)
+    op.drop_index("ix_events_at", table_name="events")
     if dialect == "postgresql":
         for table, column in _EXACT:
             op.alter_column(table, column, type_=sa.JSON(), existing_type=JSONB(),
@@ -88,6 +92,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Create the trigger of revision 0002 again; ``jsonb`` again on PostgreSQL."""
+    op.create_index("ix_events_at", "events", ["at"])
     if op.get_bind().dialect.name == "postgresql":
         for table, column in _EXACT:
             op.alter_column(table, column, type_=JSONB(), existing_type=sa.JSON(),
