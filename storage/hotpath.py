@@ -151,7 +151,8 @@ class HotPath:
             raise
         except DRIVER_ERRORS as exc:
             with contextlib.suppress(Exception):
-                raw.invalidate()
+                if raw.is_valid:  # not yet discarded by the failed rollback
+                    raw.invalidate()
             raise self.db.fault(exc) from None
         finally:
             with contextlib.suppress(Exception):
