@@ -158,6 +158,8 @@ def _sqlite_time(value: datetime) -> str:
 def load_sqlite(path: Path, data: Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
                 analyze: bool) -> tuple[int, int]:
     """Bulk-insert into the SQLite file (schema already created); return the counts."""
+    from bompao.storage.visits import rebuild_stage_visits  # noqa: PLC0415
+
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
@@ -179,6 +181,7 @@ def load_sqlite(path: Path, data: Iterator[tuple[tuple[Any, ...], list[tuple[Any
     conn.executemany(projects_sql, batch_p)
     conn.executemany(events_sql, batch_e)
     n_projects, n_events = n_projects + len(batch_p), n_events + len(batch_e)
+    rebuild_stage_visits(conn.cursor(), "sqlite")  # loaded around the write path
     conn.execute("COMMIT")
     if analyze:
         conn.execute("ANALYZE")
@@ -197,6 +200,8 @@ def load_postgres(url: str, data: Callable[[], Iterator[tuple[tuple[Any, ...],
     import psycopg  # noqa: PLC0415
     from sqlalchemy.engine import make_url  # noqa: PLC0415
 
+    from bompao.storage.visits import rebuild_stage_visits  # noqa: PLC0415
+
     parsed = make_url(url)
     conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     n_projects = n_events = 0
@@ -212,6 +217,7 @@ def load_postgres(url: str, data: Callable[[], Iterator[tuple[tuple[Any, ...],
                 n_events += len(rows)
         cur.execute("SELECT setval(pg_get_serial_sequence('projects', 'id'), %s)",
                     (n_projects,))
+        rebuild_stage_visits(cur, "postgresql")  # loaded around the write path
         conn.commit()
         conn.autocommit = True
         cur.execute("ANALYZE projects")

@@ -1,6 +1,7 @@
 """Typed field values: check, parse from text, store as JSON, and hand to CEL.
 
-Stored form (JSON-safe): ``string``/``int``/``float``/``bool`` as themselves, ``date``
+Stored form (JSON-safe): ``string``/``int``/``float``/``bool`` as themselves (floats
+finite: NaN and infinity are refused, as JSON cannot hold them), ``date``
 as ``YYYY-MM-DD``, ``datetime`` as ISO 8601 with offset, lists as lists. CEL sees
 dates as timestamps at local midnight in the journey's timezone.
 """
@@ -39,7 +40,10 @@ def _scalar(kind: str, value: Any) -> Any:
             return value
     elif kind == "float":
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # JSON, hence no database, holds NaN or infinity
+                raise ValueError(f"expected a finite float, got {value!r}")
+            return number
     elif kind == "bool":
         if isinstance(value, bool):
             return value
@@ -117,9 +121,10 @@ def from_text(kind: str, text: str) -> Any:
         raise ValueError(f"expected bool (true or false), got {text!r}")
     if kind in ("int", "float"):
         try:
-            return coerce(kind, int(text) if kind == "int" else float(text))
+            number = int(text) if kind == "int" else float(text)
         except ValueError:
             raise ValueError(f"expected {kind}, got {text!r}") from None
+        return coerce(kind, number)
     if kind.startswith("list["):
         stripped = text.strip()
         if stripped.startswith("["):
@@ -142,4 +147,8 @@ def to_cel(kind: str, stored: Any, timezone: str) -> Any:
         return datetime.combine(day, time(0), ZoneInfo(timezone))
     if kind == "datetime":
         return datetime.fromisoformat(stored)
+    if kind == "float":  # PostgreSQL's jsonb gives 1e16 back as 10000000000000000
+        return float(stored)
+    if kind == "list[float]":
+        return [float(item) for item in stored]
     return stored

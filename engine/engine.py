@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
 from bompao.definitions import (
     CompiledJourney,
@@ -34,7 +33,7 @@ from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
 from bompao.engine.gates import GateReport
-from bompao.engine.history import Event, ProjectState, replay
+from bompao.engine.history import Event, replay
 from bompao.engine.planning import at_fields, next_row, plan_rows
 from bompao.errors import (
     ConflictError,
@@ -45,8 +44,9 @@ from bompao.errors import (
     UsageError,
 )
 from bompao.storage import Database, repository
-from bompao.storage.hotpath import HotPath, ProjectRow
-from bompao.storage.tables import follow_ups, projects
+from bompao.storage.hotpath import HotPath
+from bompao.storage.records import Project
+from bompao.storage.tables import FOLLOW_UP_STATUSES
 
 if TYPE_CHECKING:
     from bompao.definitions.machine import Firing
@@ -64,49 +64,6 @@ of a project (its ``kind`` is the event's kind), whoever makes it."""
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Project:
-    """A project as stored now."""
-
-    id: int
-    journey: str
-    version: int
-    name: str
-    partner: str | None
-    cohort: str | None
-    stage: str
-    visit: int
-    fields: dict[str, Any]
-    flags: list[str]
-    assignments: dict[str, list[str]]
-    evidence: dict[str, Any]
-    approvals: dict[str, list[dict[str, Any]]]
-    lock_version: int
-    stage_entered_at: datetime
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> Project:
-        """Build from a ``projects`` row (a Core ``Row`` or a hot-path ``ProjectRow``)."""
-        return cls(row.id, row.journey_key, row.journey_version, row.name, row.partner,
-                   row.cohort, row.stage, row.visit, dict(row.fields or {}),
-                   list(row.flags or []), dict(row.assignments or {}),
-                   dict(row.evidence or {}), dict(row.approvals or {}), row.lock_version,
-                   row.stage_entered_at, row.created_at, row.updated_at)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {"id": self.id, "journey": self.journey, "version": self.version,
-                "name": self.name, "partner": self.partner, "cohort": self.cohort,
-                "stage": self.stage, "fields": self.fields, "flags": self.flags,
-                "assignments": self.assignments, "evidence": self.evidence,
-                "approvals": {role: len(v) for role, v in self.approvals.items()},
-                "stage_entered_at": self.stage_entered_at.isoformat(),
-                "created_at": self.created_at.isoformat(),
-                "updated_at": self.updated_at.isoformat()}
 
 
 @dataclass
@@ -367,31 +324,49 @@ class Engine:
         values = {**compiled.defaults(), **compiled.coerce_fields(fields or {})}
         now = self.now()
         stage = compiled.initial
-        with self.db.begin() as conn:
-            project_id = repository.insert_project(conn, {
+        with self.hot.transaction() as cursor:
+            project = self._insert_project(cursor, compiled, {
                 "journey_key": compiled.key, "journey_version": compiled.version,
                 "partner": partner, "cohort": cohort, "name": name.strip(), "stage": stage,
                 "visit": 1, "fields": values, "flags": [], "assignments": {}, "evidence": {},
                 "approvals": {}, "lock_version": 1, "stage_entered_at": now,
-                "created_at": now, "updated_at": now})
-            repository.append_event(conn, {
-                "project_id": project_id, "seq": 1, "kind": "created", "at": now,
-                "actor": actor.name if actor else None, "to_stage": stage,
-                "payload": {"journey": compiled.key, "version": compiled.version,
-                            "name": name.strip(), "partner": partner, "cohort": cohort,
-                            "fields": values}})
-            planned = plan_rows(compiled, stage, project=project_id, visit=1, entered_at=now,
-                                fields=values, revision=1, now=now)
-            if planned:
-                conn.execute(sa.insert(follow_ups), planned)
-            project = Project.from_row(self._row(conn, project_id, actor))
+                "created_at": now, "updated_at": now}, now=now, actor=actor)
         self._emit("created", project=project, imported=False, actor=actor)
         self._emit("stage_entered", project=project, stage=stage, trigger=None, actor=actor)
         self._emit("changed", project=project, kind="created", actor=actor)
         return project
 
-    def _row(self, conn: Connection, project_id: int, actor: Actor | None) -> Row[Any]:
-        row = repository.get_project(conn, project_id)
+    def _insert_project(self, cursor: Any, compiled: CompiledJourney,
+                        values: Mapping[str, Any], *, now: datetime, actor: Actor | None,
+                        imported: bool = False) -> Project:
+        """Insert a project at ``values["stage"]``, its ``created`` event (dated when it
+        entered the stage) and the stage's follow-ups: what creating and importing share.
+
+        Raises:
+            InvalidValue: a value a database cannot hold.
+        """
+        entered, stage = values["stage_entered_at"], values["stage"]
+        project_id = self.hot.insert_project(cursor, values)
+        payload: dict[str, Any] = {
+            "journey": compiled.key, "version": compiled.version, "name": values["name"],
+            "partner": values["partner"], "cohort": values["cohort"],
+            "fields": values["fields"]}
+        if imported:
+            payload.update({"imported": True, "flags": values["flags"],
+                            "assignments": values["assignments"],
+                            "evidence": values["evidence"],
+                            "stage_entered_at": entered.isoformat(),
+                            "created_at": values["created_at"].isoformat()})
+        self.hot.append_event(cursor, {
+            "project_id": project_id, "seq": 1, "kind": "created", "at": entered,
+            "actor": _name(actor), "to_stage": stage, "payload": payload})
+        self.hot.plan(cursor, plan_rows(compiled, stage, project=project_id, visit=1,
+                                        entered_at=entered, fields=values["fields"],
+                                        revision=1, now=now))
+        return Project(project_id, **values)
+
+    def _row(self, cursor: Any, project_id: int, actor: Actor | None) -> Project:
+        row = self.hot.read(cursor, project_id)
         if row is None or (actor is not None and not actor.can_see(row.partner)):
             raise NotFound(f"no project with id {project_id}")
         return row
@@ -402,8 +377,8 @@ class Engine:
         Raises:
             NotFound: no such project (or not within the actor's partner scope).
         """
-        with self.db.begin(write=False) as conn:
-            return Project.from_row(self._row(conn, project_id, actor))
+        with self.hot.transaction(write=False) as cursor:
+            return self._row(cursor, project_id, actor)
 
     def list_projects(self, *, journey: str | None = None, stage: str | None = None,
                       partner: str | None = None, cohort: str | None = None,
@@ -413,16 +388,11 @@ class Engine:
             if partner is not None and partner != actor.partner:
                 return []
             partner = actor.partner
-        with self.db.begin(write=False) as conn:
-            rows = repository.list_projects(conn, journey=journey, stage=stage,
-                                            partner=partner, cohort=cohort, limit=limit)
-        return [Project.from_row(r) for r in rows]
+        with self.hot.transaction(write=False) as cursor:
+            return self.hot.list_projects(cursor, journey=journey, stage=stage,
+                                          partner=partner, cohort=cohort, limit=limit)
 
-    def _hot_row(self, cursor: Any, project_id: int, actor: Actor | None) -> ProjectRow:
-        row = self.hot.read(cursor, project_id)
-        if row is None or (actor is not None and not actor.can_see(row.partner)):
-            raise NotFound(f"no project with id {project_id}")
-        return row
+    _hot_row = _row
 
     def _change(self, project_id: int, actor: Actor | None,
                 build: Callable[[Any, CompiledJourney, datetime], _Change]) -> Project:
@@ -437,7 +407,7 @@ class Engine:
         self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
         return project
 
-    def _write(self, cursor: Any, row: ProjectRow, change: _Change, now: datetime) -> Project:
+    def _write(self, cursor: Any, row: Project, change: _Change, now: datetime) -> Project:
         lock = row.lock_version
         values = {**change.values, "updated_at": now}
         if not self.hot.update(cursor, row.id, lock, values):
@@ -461,9 +431,9 @@ class Engine:
                 plan, after.stage, project=row.id, visit=after.visit,
                 entered_at=after.stage_entered_at, fields=after.fields, revision=lock + 1,
                 now=now, only=plan_only) + resumed)
-        return Project.from_row(after)
+        return after
 
-    def _respec(self, cursor: Any, after: ProjectRow, journey: CompiledJourney,
+    def _respec(self, cursor: Any, after: Project, journey: CompiledJourney,
                 revision: int, now: datetime
                 ) -> tuple[tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]:
         """Same stage, another journey version: what to cancel, what to plan from its
@@ -508,7 +478,7 @@ class Engine:
         if not values:
             raise InvalidValue("give at least one FIELD=VALUE")
 
-        def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
+        def build(row: Project, compiled: CompiledJourney, _now: datetime) -> _Change:
             changed = compiled.coerce_fields(values)
             dated = at_fields(compiled, row.stage)
             replan = tuple(spec for name in changed
@@ -534,7 +504,7 @@ class Engine:
             raise InvalidValue(f"evidence {name!r} needs a url or a note")
         _check_text(evidence=name, url=url, note=note)
 
-        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+        def build(row: Project, compiled: CompiledJourney, now: datetime) -> _Change:
             if name not in compiled.evidence:
                 known = ", ".join(sorted(compiled.evidence)) or "none"
                 raise InvalidValue(f"unknown evidence item {name!r} in journey "
@@ -641,7 +611,7 @@ class Engine:
             raise InvalidValue("a flag needs a name, e.g. at_risk")
         _check_text(flag=flag)
 
-        def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
+        def build(row: Project, _compiled: CompiledJourney, _now: datetime) -> _Change:
             flags = sorted({*row.flags, flag}) if on else [f for f in row.flags if f != flag]
             return _Change({"flags": flags},
                            {"kind": "flagged" if on else "unflagged", "actor": _name(actor),
@@ -651,13 +621,13 @@ class Engine:
 
     # gates and transitions ---------------------------------------------------------------
 
-    def _context(self, row: Row[Any], now: datetime) -> GateContext:
+    def _context(self, row: Project, now: datetime) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
             approvals=approval_counts(row.approvals),
             entered_at=row.stage_entered_at, now=now)
 
-    def _report(self, row: Row[Any], compiled: CompiledJourney, trigger: str,
+    def _report(self, row: Project, compiled: CompiledJourney, trigger: str,
                 now: datetime, lang: str = "en") -> GateReport:
         """Every branch's gate, evaluated without firing (what ``check`` shows)."""
         context = self._context(row, now)
@@ -681,8 +651,7 @@ class Engine:
             TriggerNotOffered: the project's stage does not offer the trigger (a refusal).
         """
         now = self.now()
-        with self.db.begin(write=False) as conn:
-            row = self._row(conn, project_id, actor)
+        row = self.get(project_id, actor)
         compiled = self.journey(row.journey_key, row.journey_version)
         if trigger is None:
             triggers = compiled.triggers(row.stage)
@@ -869,7 +838,7 @@ class Engine:
         now = self.now()
         ids = list(dict.fromkeys(project_ids))
         refused: list[GateReport] = []
-        results: list[tuple[ProjectRow, _Change]] = []
+        results: list[tuple[Project, _Change]] = []
         moved: dict[int, Project] = {}
         with self.hot.transaction() as cursor:
             for project_id in sorted(ids):  # one lock order for every writer: no deadlocks
@@ -908,13 +877,13 @@ class Engine:
         Raises:
             NotFound: no such project.
         """
-        with self.db.begin(write=False) as conn:
-            self._row(conn, project_id, actor)
-            rows = repository.list_events(conn, project_id)
-        return [_event(r) for r in rows]
+        with self.hot.transaction(write=False) as cursor:
+            self._row(cursor, project_id, actor)
+            rows = self.hot.list_events(cursor, project_id)
+        return [Event(*r) for r in rows]
 
     def state_at(self, project_id: int, when: datetime,
-                 actor: Actor | None = None) -> ProjectState:
+                 actor: Actor | None = None) -> Project:
         """The project as it was at ``when``, rebuilt from its events.
 
         Raises:
@@ -923,10 +892,10 @@ class Engine:
         """
         if when.tzinfo is None:
             raise InvalidValue("give an aware time, e.g. 2026-03-01T09:00:00+07:00")
-        with self.db.begin(write=False) as conn:
-            self._row(conn, project_id, actor)
-            rows = repository.list_events(conn, project_id, until=when)
-        state = replay(_event(r) for r in rows)
+        with self.hot.transaction(write=False) as cursor:
+            self._row(cursor, project_id, actor)
+            rows = self.hot.list_events(cursor, project_id, until=when)
+        state = replay(Event(*r) for r in rows)
         if state is None:
             raise NotFound(f"project {project_id} did not exist yet at {when.isoformat()}")
         return state
@@ -1002,44 +971,32 @@ class Engine:
             InvalidValue: an unknown status.
             NotFound: the project does not exist (or is out of the actor's scope).
         """
-        statuses = ("pending", "running", "done", "failed", "cancelled")
-        if status is not None and status not in statuses:
-            raise InvalidValue(f"unknown status {status!r}; statuses: {', '.join(statuses)}")
-        query = (sa.select(follow_ups, projects.c.journey_key, projects.c.journey_version,
-                           projects.c.partner)
-                 .join(projects, projects.c.id == follow_ups.c.project_id)
-                 .order_by(follow_ups.c.due_at, follow_ups.c.id))
+        if status is not None and status not in FOLLOW_UP_STATUSES:
+            raise InvalidValue(f"unknown status {status!r}; statuses: "
+                               f"{', '.join(FOLLOW_UP_STATUSES)}")
         if project is not None:
             self.get(project, actor)
-            query = query.where(follow_ups.c.project_id == project)
-        if due_by is not None:
-            query = query.where(follow_ups.c.status == "pending", follow_ups.c.due_at <= due_by)
-        if status is not None:
-            query = query.where(follow_ups.c.status == status)
-        if actor is not None and actor.partner is not None:
-            query = query.where(projects.c.partner == actor.partner)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.db.begin(write=False) as conn:
-            rows = list(conn.execute(query))
+        with self.hot.transaction(write=False) as cursor:
+            rows = self.hot.list_follow_ups(
+                cursor, project=project, due_by=due_by, status=status,
+                partner=actor.partner if actor is not None else None, limit=limit)
         result = []
         for row in rows:
-            zone = ZoneInfo(self.journey(row.journey_key, row.journey_version).timezone)
+            zone = ZoneInfo(self.journey(row["journey_key"], row["journey_version"]).timezone)
             result.append({
-                "id": row.id, "project": row.project_id, "stage": row.stage,
-                "spec": row.spec, "occurrence": row.occurrence, "action": row.action,
-                "due_at": row.due_at.astimezone(zone).isoformat(), "status": row.status,
-                "attempts": row.attempts, "last_error": row.last_error,
-                "idempotency_key": row.idempotency_key,
-                "finished_at": row.finished_at.astimezone(zone).isoformat()
-                if row.finished_at else None})
+                "id": row["id"], "project": row["project_id"], "stage": row["stage"],
+                "spec": row["spec"], "occurrence": row["occurrence"], "action": row["action"],
+                "due_at": row["due_at"].astimezone(zone).isoformat(), "status": row["status"],
+                "attempts": row["attempts"], "last_error": row["last_error"],
+                "idempotency_key": row["idempotency_key"],
+                "finished_at": row["finished_at"].astimezone(zone).isoformat()
+                if row["finished_at"] else None})
         return result
 
     def project_ids(self) -> list[int]:
         """Every project id (for maintenance tools)."""
-        with self.db.begin(write=False) as conn:
-            return [int(r[0]) for r in conn.execute(
-                sa.select(projects.c.id).order_by(projects.c.id))]
+        with self.hot.transaction(write=False) as cursor:
+            return self.hot.project_ids(cursor)
 
 
 def _migration_plan(row: Any, target: CompiledJourney, mapping: Mapping[str, str], *,
@@ -1109,10 +1066,3 @@ def _refusal(report: GateReport) -> str:
     missing = "; ".join(c.says for c in report.missing) or "the gate is not met"
     return (f"project {report.project} cannot {report.trigger!r} from {report.from_stage!r} "
             f"to {report.to_stage!r}: missing {missing}")
-
-
-def _event(row: Row[Any]) -> Event:
-    m = row._mapping
-    return Event(m["project_id"], m["seq"], m["kind"], m["at"], m["actor"], m["role"],
-                 m["from_stage"], m["to_stage"], m["trigger"], dict(m["payload"] or {}))
-

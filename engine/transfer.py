@@ -26,15 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from bompao.definitions.extends import parse_ref
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actor import Actor, clean_name
-from bompao.engine.planning import plan_rows
 from bompao.errors import BompaoError, InvalidValue, UsageError
-from bompao.storage import repository
-from bompao.storage.tables import follow_ups
 
 __all__ = ["COLUMNS", "FORMATS", "ImportRefused", "decode", "export_projects",
            "import_projects", "read_rows", "write_rows"]
@@ -378,30 +373,13 @@ def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: 
         return []
     for ref in sorted({(item.journey.key, item.journey.version) for item in prepared}):
         engine.journey(*ref)  # publish outside the import's transaction
-    ids = []
-    with engine.db.begin() as conn:
-        for item in prepared:
-            project_id = repository.insert_project(conn, item.values)
-            repository.append_event(conn, {  # dated when it entered its stage
-                "project_id": project_id, "seq": 1, "kind": "created", "at": item.entered,
-                "actor": actor.name if actor else None, "to_stage": item.stage,
-                "payload": {"journey": item.journey.key, "version": item.journey.version,
-                            "name": item.values["name"], "partner": item.values["partner"],
-                            "cohort": item.values["cohort"], "fields": item.values["fields"],
-                            "imported": True, "flags": item.values["flags"],
-                            "assignments": item.values["assignments"],
-                            "evidence": item.values["evidence"],
-                            "stage_entered_at": item.entered.isoformat()}})
-            planned = plan_rows(item.journey, item.stage, project=project_id, visit=1,
-                                entered_at=item.entered, fields=item.values["fields"],
-                                revision=1, now=now)
-            if planned:
-                conn.execute(sa.insert(follow_ups), planned)
-            ids.append(project_id)
-    for project_id, item in zip(ids, prepared, strict=True):
-        project = engine.get(project_id)
+    with engine.hot.transaction() as cursor:  # the write path create_project uses
+        projects = [engine._insert_project(cursor, item.journey, item.values, now=now,
+                                           actor=actor, imported=True)
+                    for item in prepared]
+    for project, item in zip(projects, prepared, strict=True):
         engine._emit("created", project=project, imported=True, actor=actor)
         engine._emit("stage_entered", project=project, stage=item.stage,
                      trigger=None, actor=actor)
         engine._emit("changed", project=project, kind="created", actor=actor)
-    return ids
+    return [project.id for project in projects]

@@ -1,15 +1,18 @@
 """The :class:`Database` handle: one SQLAlchemy engine, its transactions and its schema.
 
 SQLite connections run in WAL mode with ``synchronous=NORMAL``, foreign keys on and
-a 30 s busy timeout. bompao, not the ``sqlite3`` driver, emits ``BEGIN``: a write
-transaction starts with ``BEGIN IMMEDIATE`` so it holds the write lock from its
-first statement (two writers queue on the busy timeout instead of one failing
-half-way with "database is locked"); a read transaction uses ``BEGIN DEFERRED``.
+a busy timeout (30 s unless the URL says ``?busy_timeout=SECONDS`` or the caller
+passes ``busy_timeout``; PostgreSQL uses it as its ``lock_timeout``). bompao, not
+the ``sqlite3`` driver, emits ``BEGIN``: a write transaction starts with
+``BEGIN IMMEDIATE`` so it holds the write lock from its first statement (two
+writers queue on the busy timeout instead of one failing half-way with "database is
+locked"); a read transaction uses ``BEGIN DEFERRED``.
 This is SQLAlchemy's documented recipe for pysqlite transaction control.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +21,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
-from ..errors import DatabaseError, SchemaVersionError
+from ..errors import BompaoError, DatabaseError, SchemaVersionError
+from . import codec
+from .faults import DRIVER_ERRORS, translate
 from .schema import (
     SchemaState,
     SchemaStatus,
@@ -35,20 +40,47 @@ __all__ = ["Database"]
 _WRITE = "bompao_write"
 """Execution option read by the SQLite "begin" hook; absent means a write."""
 
-_BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT = 30.0
+"""Seconds a writer waits for another's lock before a ConflictError, by default."""
 _PG_CONNECT_TIMEOUT_S = 10
 _PG_UPGRADE_LOCK = 0x626F6D70616F  # b"bompao": serialises concurrent `bompao init`s
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # bompao emits BEGIN itself
-    cursor = dbapi_connection.cursor()
+def _sqlite_on_connect(busy_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # bompao emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _busy_timeout(url: URL, given: float | None, display: str) -> tuple[URL, float]:
+    """The busy timeout (the argument, else ``?busy_timeout=`` of the URL, else 30 s)
+    and the URL without it.
+
+    Raises:
+        DatabaseError: the URL's value is not a number of seconds.
+    """
+    text = url.query.get("busy_timeout")
+    url = url.difference_update_query(["busy_timeout"])
+    if given is not None:
+        return url, float(given)
+    if text is None:
+        return url, BUSY_TIMEOUT
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+        seconds = float(text if isinstance(text, str) else text[-1])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86_400:
+        raise DatabaseError(f"busy_timeout={text!r} in {display} is not a number of "
+                            "seconds; give e.g. ?busy_timeout=5")
+    return url, seconds
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
@@ -62,31 +94,48 @@ class Database:
     Build it with :meth:`from_url`. Nothing connects until first use.
     """
 
-    def __init__(self, engine: Engine, url: URL, url_display: str) -> None:
+    def __init__(self, engine: Engine, url: URL, url_display: str,
+                 busy_timeout: float = BUSY_TIMEOUT) -> None:
         """Wrap an engine; prefer :meth:`from_url`, which sets the engine up."""
         self._engine = engine
         self._url = url
         self._url_display = url_display
+        self.busy_timeout = busy_timeout
+        """Seconds a writer waits for another's lock before a ConflictError."""
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
+    def from_url(cls, url: str, *, busy_timeout: float | None = None) -> Database:
         """Create a handle for ``sqlite:///PATH`` or ``postgresql[+psycopg]://...``.
 
+        Args:
+            url: the database URL; ``?busy_timeout=SECONDS`` sets the busy timeout.
+            busy_timeout: seconds a writer waits for another writer's lock (SQLite's
+                busy timeout, PostgreSQL's ``lock_timeout``); overrides the URL's.
+
         Raises:
-            DatabaseError: the URL does not parse or its scheme is not accepted.
+            DatabaseError: the URL does not parse, its scheme is not accepted or its
+                busy_timeout is not a number of seconds.
         """
-        parsed = parse_url(url)
         display = mask(url)
+        parsed, seconds = _busy_timeout(parse_url(url), busy_timeout, display)
+        busy_ms = round(seconds * 1000)
+        codecs: dict[str, Any] = {"json_serializer": codec.dumps,
+                                  "json_deserializer": codec.loads}
         if parsed.get_backend_name() == "sqlite":
-            engine = sa.create_engine(parsed)
-            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            engine = sa.create_engine(parsed, **codecs)
+            sa.event.listen(engine, "connect", _sqlite_on_connect(busy_ms))
             sa.event.listen(engine, "begin", _sqlite_on_begin)
         else:
             connect_args: dict[str, Any] = {}
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
-            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-        return cls(engine, parsed, display)
+            options = str(parsed.query.get("options") or "")
+            if "lock_timeout" not in options:
+                connect_args["options"] = f"{options} -c lock_timeout={busy_ms:d}".strip()
+                parsed = parsed.difference_update_query(["options"])
+            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args,
+                                      **codecs)
+        return cls(engine, parsed, display, seconds)
 
     @property
     def url_display(self) -> str:
@@ -118,16 +167,41 @@ class Database:
             The connection, inside the transaction.
 
         Raises:
-            DatabaseError: the database cannot be opened (one line, password masked).
+            DatabaseError: the database cannot be opened (one line, password masked),
+                or it failed: read-only, disk full, connection lost (see :mod:`.faults`).
+            ConflictError: another writer held the lock past the busy timeout, or a
+                concurrent change won (nothing was written; try again).
         """
         try:
             conn = self._engine.connect()
-        except sa.exc.DBAPIError as exc:
-            raise connect_failure(self._url, self._url_display, exc) from None
-        with conn:
-            conn.execution_options(**{_WRITE: write})
-            with conn.begin():
-                yield conn
+        except DRIVER_ERRORS as exc:
+            raise self.open_failure(exc) from None
+        try:
+            with conn:
+                conn.execution_options(**{_WRITE: write})
+                with conn.begin():
+                    yield conn
+        except BompaoError:
+            raise
+        except DRIVER_ERRORS as exc:
+            raise self.fault(exc) from None
+
+    def open_failure(self, exc: BaseException) -> DatabaseError:
+        """The one-line error for a database that cannot be opened; it says so when a
+        SQLite file's directory is read-only (WAL needs its ``-wal`` and ``-shm`` files)."""
+        error = connect_failure(self._url, self._url_display, exc)
+        name = self._url.database or ""
+        if self.dialect == "sqlite" and name not in ("", ":memory:") and not name.startswith(
+                "file:"):
+            folder = Path(name).parent
+            if folder.is_dir() and not os.access(folder, os.W_OK):
+                return DatabaseError(f"{error}: its directory {str(folder)!r} is read-only "
+                                     "(SQLite writes its -wal and -shm files beside it)")
+        return error
+
+    def fault(self, exc: BaseException) -> BompaoError:
+        """The bompao error for a driver or SQLAlchemy exception (see :mod:`.faults`)."""
+        return translate(exc, self._url_display, self.busy_timeout)
 
     def _missing_file(self) -> bool:
         """A SQLite file that does not exist (connecting would create it).

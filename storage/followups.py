@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import codec
 from .tables import follow_ups, projects
 
 __all__ = ["channel_outcomes", "expire_leases", "failed_ids", "renew", "retry",
@@ -117,7 +118,7 @@ def channel_outcomes(hot: Any, cursor: Any, ids: Sequence[int]) -> dict[int, dic
                    f"({', '.join([m] * len(ids))}) AND channels IS NOT NULL", tuple(ids))
     found = {}
     for fid, value in cursor.fetchall():
-        decoded = hot._decode("payload", value)
+        decoded = codec.loads(value) if isinstance(value, str | bytes) else value
         if isinstance(decoded, dict):
             found[fid] = {str(k): str(v) for k, v in decoded.items()}
     return found

@@ -1,93 +1,74 @@
-"""The hot path: read a project, update it under its lock and append an event, on the DBAPI.
+"""The write path: every change to projects, events and follow-ups, on the DBAPI.
 
-Everything else in bompao goes through SQLAlchemy Core. A project change (an
-advance above all) is three statements that run thousands of times a second, and
-building, caching and executing Core statements costs several times what SQLite
-itself spends on them, so these three run as fixed SQL text straight on the
-driver's connection (taken from SQLAlchemy's pool). The SQL is static: column names
-come from :data:`PROJECT_COLUMNS`, never from callers' data, and every value is a
-bound parameter. Values are encoded exactly as the Core types store them.
+A project change (an advance above all) is a few statements that run thousands of
+times a second, and building, caching and executing SQLAlchemy Core statements costs
+several times what SQLite itself spends on them, so bompao runs its project, event
+and follow-up SQL as fixed text straight on the driver's connection, taken from
+SQLAlchemy's pool for each transaction and given back at its end (nothing is held
+per thread, so one :class:`HotPath` serves any number of threads). The SQL is
+static: column names come from :mod:`bompao.storage.tables`, never from callers'
+data, and every value is a bound parameter, encoded by :mod:`bompao.storage.codec`.
+
+Reading projects goes through here too, so every caller gets the same
+:class:`~bompao.storage.records.Project` record, decoded the same way.
+
+Stage visits (the ``stage_visits`` table the reports read) are kept here, in the
+transaction that appends the entry event: every writer appends events through
+:meth:`HotPath.append_events`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any
 
-import orjson
-import sqlalchemy as sa
-
-from ..errors import ConflictError
+from ..errors import BompaoError
+from . import codec
 from .database import Database
-from .urls import connect_failure
+from .faults import DRIVER_ERRORS
+from .records import Project
+from .tables import JSONType, UTCDateTime, events, follow_ups, metadata, projects
 
 __all__ = ["EVENT_COLUMNS", "FOLLOW_UP_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
 
-PROJECT_COLUMNS = ("id", "journey_key", "journey_version", "partner", "cohort", "name",
-                   "stage", "visit", "fields", "flags", "assignments", "evidence",
-                   "approvals", "lock_version", "stage_entered_at", "created_at",
-                   "updated_at")
-FOLLOW_UP_COLUMNS = ("project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
-                     "status", "attempts", "idempotency_key", "created_at")
-EVENT_COLUMNS = ("project_id", "seq", "kind", "at", "actor", "role", "from_stage",
-                 "to_stage", "trigger", "payload")
-_JSON = frozenset({"fields", "flags", "assignments", "evidence", "approvals", "payload"})
-_TIMES = frozenset({"stage_entered_at", "created_at", "updated_at", "at", "due_at",
-                    "lease_until", "finished_at"})
-_RETRYABLE = frozenset({"40P01", "40001"})
-"""PostgreSQL's deadlock_detected and serialization_failure: the caller may retry."""
-_CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
-            "attempts", "idempotency_key")
+ProjectRow = Project
+"""The record the dispatcher reads (the same :class:`Project`)."""
+
+PROJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in projects.c)
+"""The ``projects`` columns in table order (the fields of :class:`Project`)."""
+EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.c if not c.primary_key)
+"""The columns an appended event sets, in table order (the order of ``Event``)."""
+FOLLOW_UP_COLUMNS: tuple[str, ...] = tuple(c.name for c in follow_ups.c
+                                           if not c.primary_key and not c.nullable)
+"""The columns a planned follow-up sets (lease, error and finish come later)."""
+_JSON = frozenset(c.name for t in metadata.tables.values() for c in t.c
+                  if isinstance(c.type, type(JSONType)))
+_TIMES = frozenset(c.name for t in metadata.tables.values() for c in t.c
+                   if isinstance(c.type, UTCDateTime))
 _UPDATABLE = frozenset(PROJECT_COLUMNS) - {"id", "lock_version"}
+_INSERTABLE = tuple(c for c in PROJECT_COLUMNS if c != "id")
 _JSON_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _JSON)
 _TIMES_AT = tuple(i for i, c in enumerate(PROJECT_COLUMNS) if c in _TIMES)
+_EVENT_TIME_AT = EVENT_COLUMNS.index("at")
+_EVENT_JSON_AT = EVENT_COLUMNS.index("payload")
+_FOLLOW_UP_READ = tuple(c.name for c in follow_ups.c)
+_CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
+            "attempts", "idempotency_key")
+_ENTRY_KINDS = frozenset({"created", "advanced", "migrated"})
 
 
-def _utc_time(value: str | datetime) -> datetime:
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _sqlite_utc(value: str) -> datetime:
-    """A time as SQLite holds it (naive UTC text) as an aware UTC datetime."""
-    if len(value) <= 26:  # no offset: parsing one in is three times faster than replace()
-        return datetime.fromisoformat(value + "+00:00")
-    return _utc_time(value)
-
-
-class ProjectRow(NamedTuple):
-    """A ``projects`` row with JSON decoded and times as aware UTC datetimes.
-
-    A named tuple rather than a frozen dataclass: the dispatcher builds thousands a
-    second, and a tuple is built several times faster. Change one with ``_replace``.
-    """
-
-    id: int
-    journey_key: str
-    journey_version: int
-    partner: str | None
-    cohort: str | None
-    name: str
-    stage: str
-    visit: int
-    fields: dict[str, Any]
-    flags: list[str]
-    assignments: dict[str, list[str]]
-    evidence: dict[str, Any]
-    approvals: dict[str, list[dict[str, Any]]]
-    lock_version: int
-    stage_entered_at: datetime
-    created_at: datetime
-    updated_at: datetime
+def _entry(event: Mapping[str, Any]) -> bool:
+    """Whether an event enters a stage (opens a stage visit)."""
+    kind = event["kind"]
+    return kind in _ENTRY_KINDS and event.get("to_stage") is not None and (
+        kind != "migrated" or event.get("from_stage") != event.get("to_stage"))
 
 
 class HotPath:
-    """Project reads and locked writes on the raw driver connection.
+    """Project, event and follow-up reads and writes on the raw driver connection.
 
     Args:
         db: the database whose pool the connections come from.
@@ -96,141 +77,171 @@ class HotPath:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.sqlite = db.dialect == "sqlite"
-        mark = "?" if self.sqlite else "%s"
-        self._mark = mark
-        self._select = (f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects "  # noqa: S608
-                        f"WHERE id = {mark}")
+        m = "?" if self.sqlite else "%s"
+        self._mark = m
+        self._time = codec.to_sqlite_time if self.sqlite else codec.utc
+        self._read_time = codec.from_sqlite_time if self.sqlite else self._pg_time
+        columns = ", ".join(PROJECT_COLUMNS)
+        self._select = f"SELECT {columns} FROM projects"  # noqa: S608
+        self._select_one = f"{self._select} WHERE id = {m}"
+        self._insert_project = (
+            f"INSERT INTO projects ({', '.join(_INSERTABLE)}) "  # noqa: S608
+            f"VALUES ({', '.join([m] * len(_INSERTABLE))}) RETURNING id")
         self._insert_event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
-                              f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})")
+                              f"VALUES ({', '.join([m] * len(EVENT_COLUMNS))})")
         self._insert_follow_up = (
             f"INSERT INTO follow_ups ({', '.join(FOLLOW_UP_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join([mark] * len(FOLLOW_UP_COLUMNS))})")
+            f"VALUES ({', '.join([m] * len(FOLLOW_UP_COLUMNS))})")
         self._cancel = (f"UPDATE follow_ups SET status = 'cancelled', "  # noqa: S608
-                        f"finished_at = {mark} WHERE project_id = {mark} AND status = 'pending'")
-        self._cancel_spec = f"{self._cancel} AND spec = {mark}"
+                        f"finished_at = {m} WHERE project_id = {m} AND status = 'pending'")
+        self._cancel_spec = f"{self._cancel} AND spec = {m}"
+        days = ("julianday({0}) - julianday(entered_at)" if self.sqlite
+                else "EXTRACT(EPOCH FROM {0} - entered_at) / 86400.0").format(
+            m if self.sqlite else f"{m}::timestamptz")
+        self._close_visit = (f"UPDATE stage_visits SET left_at = {m}, days = {days} "  # noqa: S608
+                             f"WHERE project_id = {m} AND left_at IS NULL")
+        self._open_visit = ("INSERT INTO stage_visits (project_id, seq, journey_key, stage, "  # noqa: S608
+                            f"entered_at) SELECT {m}, {m}, journey_key, {m}, {m} "
+                            f"FROM projects WHERE id = {m}")
         self._updates: dict[tuple[str, ...], str] = {}
         self._last_time: tuple[Any, Any] = (None, None)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._held: list[Any] = []
-        self._dbapi_error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
-        if not self.sqlite:
-            from psycopg.types.json import Jsonb  # noqa: PLC0415 - only PostgreSQL needs it
 
-            self._jsonb = functools.partial(Jsonb, dumps=orjson.dumps)
+    @staticmethod
+    def _pg_time(value: datetime) -> datetime:
+        return codec.utc(value)
 
-    def _connection(self) -> Any:
-        raw = getattr(self._local, "raw", None)
-        if raw is None:
-            try:
-                raw = self.db.engine.raw_connection()
-            except sa.exc.DBAPIError as exc:
-                raise connect_failure(self.db.engine.url, self.db.url_display, exc) from None
-            self._local.raw = raw
-            with self._lock:
-                self._held.append(raw)
-        return raw
-
-    def _drop(self, raw: Any) -> None:
-        self._local.raw = None
-        with self._lock:
-            if raw in self._held:
-                self._held.remove(raw)
-        with contextlib.suppress(Exception):
-            raw.invalidate()
+    # transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A DBAPI cursor inside a write transaction; commit on success, else roll back.
+    def transaction(self, write: bool = True) -> Iterator[Any]:
+        """A DBAPI cursor inside a transaction; commit on success, else roll back.
 
-        Each thread keeps one pooled connection between transactions (checking one
-        out and back in costs as much as an UPDATE); a connection that failed is
-        discarded.
+        The connection is checked out of the pool for this transaction and given back
+        at its end; one that failed is discarded.
+
+        Args:
+            write: on SQLite, take the write lock at once (``BEGIN IMMEDIATE``);
+                ``False`` reads with ``BEGIN DEFERRED``.
 
         Raises:
-            DatabaseError: the database cannot be opened.
-            ConflictError: PostgreSQL chose this transaction as a deadlock's or a
-                serialization failure's victim (nothing was written; retry).
+            DatabaseError: the database cannot be opened, or it failed (read-only,
+                disk full, connection lost: the message says what).
+            ConflictError: another writer held the lock past the busy timeout, or
+                PostgreSQL chose this transaction as a deadlock's or a serialization
+                failure's victim (nothing was written; try again).
         """
-        raw = self._connection()
         try:
-            cursor = raw.cursor()
-            if self.sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
+            raw = self.db.engine.raw_connection()
+        except DRIVER_ERRORS as exc:
+            raise self.db.open_failure(exc) from None
+        try:
             try:
+                cursor = raw.cursor()
+                if self.sqlite:
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                 yield cursor
             except BaseException:
-                raw.rollback()
+                try:
+                    raw.rollback()
+                except DRIVER_ERRORS:
+                    raw.invalidate()
                 raise
             raw.commit()
-        except self._dbapi_error as exc:
-            self._drop(raw)
-            if getattr(exc, "sqlstate", None) in _RETRYABLE:
-                raise ConflictError("another change to the same projects ran at the same "
-                                    "moment; nothing was written: retry") from None
+        except BompaoError:
             raise
-
-    def close(self) -> None:
-        """Return every held connection to the pool."""
-        with self._lock:
-            held, self._held = self._held, []
-        for raw in held:
+        except DRIVER_ERRORS as exc:
+            with contextlib.suppress(Exception):
+                if raw.is_valid:  # not yet discarded by the failed rollback
+                    raw.invalidate()
+            raise self.db.fault(exc) from None
+        finally:
             with contextlib.suppress(Exception):
                 raw.close()
-        self._local = threading.local()
+
+    def close(self) -> None:
+        """Nothing to give back: connections return to the pool after each transaction."""
+
+    # encoding ----------------------------------------------------------------------------
 
     def _encode(self, column: str, value: Any) -> Any:
         if value is None:
             return None
         if column in _JSON:
-            return orjson.dumps(value).decode() if self.sqlite else self._jsonb(value)
+            return codec.dumps(value, f"the value of {column!r}")
         if column in _TIMES:
             if value is self._last_time[0]:
                 return self._last_time[1]
-            if value.tzinfo is None:
-                raise ValueError(f"refusing naive datetime {value.isoformat()}")
-            utc = value.astimezone(UTC)
-            encoded = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite \
-                else utc
+            encoded = self._time(value)
             self._last_time = (value, encoded)
             return encoded
         return value
 
-    def _row(self, values: Sequence[Any]) -> ProjectRow:
+    def _row(self, values: Sequence[Any]) -> Project:
         if self.sqlite:  # JSON as text, times as naive UTC text: decode straight
             (pid, key, version, partner, cohort, name, stage, visit, fields, flags,
              assignments, evidence, approvals, lock, entered, created, updated) = values
-            loads = orjson.loads
-            return ProjectRow(pid, key, version, partner, cohort, name, stage, visit,
-                              loads(fields), loads(flags), loads(assignments), loads(evidence),
-                              loads(approvals), lock, _sqlite_utc(entered),
-                              _sqlite_utc(created), _sqlite_utc(updated))
-        row = list(values)
-        for index in _JSON_AT:
-            value = row[index]
-            if isinstance(value, str | bytes):
-                row[index] = orjson.loads(value)
+            loads, utc = codec.loads, codec.from_sqlite_time
+            return Project(pid, key, version, partner, cohort, name, stage, visit,
+                           loads(fields), loads(flags), loads(assignments), loads(evidence),
+                           loads(approvals), lock, utc(entered), utc(created), utc(updated))
+        row = list(values)  # psycopg decoded JSON with codec.loads already
         for index in _TIMES_AT:
-            if row[index] is not None:
-                row[index] = _utc_time(row[index])
-        return ProjectRow(*row)
+            row[index] = self._pg_time(row[index])
+        return Project(*row)
 
-    def _decode(self, column: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if column in _JSON:
-            return orjson.loads(value) if isinstance(value, str | bytes) else value
-        if column in _TIMES:
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
+    # projects ----------------------------------------------------------------------------
 
-    def read(self, cursor: Any, project_id: int) -> ProjectRow | None:
+    def read(self, cursor: Any, project_id: int) -> Project | None:
         """The project, or None."""
-        cursor.execute(self._select, (project_id,))
+        cursor.execute(self._select_one, (project_id,))
         found = cursor.fetchone()
         return None if found is None else self._row(found)
+
+    def read_many(self, cursor: Any, ids: list[int], *, lock: bool = False
+                  ) -> dict[int, Project]:
+        """Projects by id; ``lock`` takes row locks on PostgreSQL (``FOR UPDATE``)."""
+        if not ids:
+            return {}
+        marks = ", ".join([self._mark] * len(ids))
+        sql = f"{self._select} WHERE id IN ({marks}) ORDER BY id"
+        if lock and not self.sqlite:
+            sql += " FOR UPDATE"
+        cursor.execute(sql, tuple(ids))
+        return {row[0]: self._row(row) for row in cursor.fetchall()}
+
+    def list_projects(self, cursor: Any, *, journey: str | None = None,
+                      stage: str | None = None, partner: str | None = None,
+                      cohort: str | None = None, limit: int | None = None) -> list[Project]:
+        """Projects matching every filter given, by id."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("journey_key", journey), ("stage", stage),
+                              ("partner", partner), ("cohort", cohort)):
+            if value is not None:
+                where.append(f"{column} = {self._mark}")
+                params.append(value)
+        sql = self._select + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {self._mark}"
+            params.append(int(limit))
+        cursor.execute(sql, tuple(params))
+        return [self._row(row) for row in cursor.fetchall()]
+
+    def project_ids(self, cursor: Any) -> list[int]:
+        """Every project id, ascending."""
+        cursor.execute("SELECT id FROM projects ORDER BY id")
+        return [int(row[0]) for row in cursor.fetchall()]
+
+    def insert_project(self, cursor: Any, values: Mapping[str, Any]) -> int:
+        """Insert a project (every column but ``id``) and return its new id.
+
+        Raises:
+            KeyError: a column is missing from ``values``.
+            InvalidValue: a JSON value a database cannot hold (NaN, infinity).
+        """
+        cursor.execute(self._insert_project,
+                       tuple(self._encode(c, values[c]) for c in _INSERTABLE))
+        return int(cursor.fetchone()[0])
 
     def update_many(self, cursor: Any,
                     rows: Sequence[tuple[int, int, int, Mapping[str, Any]]]) -> bool:
@@ -241,6 +252,7 @@ class HotPath:
 
         Raises:
             ValueError: a column that is not an updatable project column.
+            InvalidValue: a JSON value a database cannot hold (NaN, infinity).
         """
         if not rows:
             return True
@@ -257,8 +269,8 @@ class HotPath:
             unknown = set(columns) - _UPDATABLE
             if unknown:
                 raise ValueError(f"not updatable project columns: {sorted(unknown)}")
-            sets = ", ".join(f"{c} = {self._mark}" for c in columns)
-            sql = (f"UPDATE projects SET {sets}, lock_version = {self._mark} "  # noqa: S608
+            sets = "".join(f"{c} = {self._mark}, " for c in columns)
+            sql = (f"UPDATE projects SET {sets}lock_version = {self._mark} "  # noqa: S608
                    f"WHERE id = {self._mark} AND lock_version = {self._mark}")
             self._updates[columns] = sql
         return sql
@@ -272,6 +284,7 @@ class HotPath:
 
         Raises:
             ValueError: a column that is not an updatable project column.
+            InvalidValue: a JSON value a database cannot hold (NaN, infinity).
         """
         columns = tuple(values)
         sql = self._update_sql(columns)
@@ -279,6 +292,84 @@ class HotPath:
         lock = expected_lock + 1 if new_lock is None else new_lock
         cursor.execute(sql, (*params, lock, project_id, expected_lock))
         return bool(cursor.rowcount == 1)
+
+    def locks(self, cursor: Any, ids: list[int]) -> dict[int, int]:
+        """Lock versions by project id, taking row locks on PostgreSQL (``FOR UPDATE``)."""
+        if not ids:
+            return {}
+        marks = ", ".join([self._mark] * len(ids))
+        sql = f"SELECT id, lock_version FROM projects WHERE id IN ({marks})"  # noqa: S608
+        if not self.sqlite:
+            sql += " ORDER BY id FOR UPDATE"
+        cursor.execute(sql, tuple(ids))
+        return dict(cursor.fetchall())
+
+    # events ------------------------------------------------------------------------------
+
+    def _event_params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        get = row.get
+        return (row["project_id"], row["seq"], row["kind"], self._encode("at", row["at"]),
+                get("actor"), get("role"), get("from_stage"), get("to_stage"), get("trigger"),
+                codec.dumps(get("payload") or {}, "the event payload"))
+
+    def append_events(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append events (``seq`` given by the caller), keeping stage visits.
+
+        An event entering a stage (``created``, ``advanced``, a ``migrated`` that
+        changes the stage) closes the project's open visit and opens one.
+
+        Raises:
+            InvalidValue: a payload a database cannot hold (NaN, infinity).
+        """
+        if not rows:
+            return
+        params = [self._event_params(row) for row in rows]
+        if len(params) == 1:
+            cursor.execute(self._insert_event, params[0])
+        else:
+            cursor.executemany(self._insert_event, params)
+        entries = [(row, p) for row, p in zip(rows, params, strict=True) if _entry(row)]
+        if not entries:
+            return
+        closes = [(p[_EVENT_TIME_AT], p[_EVENT_TIME_AT], row["project_id"])
+                  for row, p in entries]
+        opens = [(row["project_id"], row["seq"], row["to_stage"], p[_EVENT_TIME_AT],
+                  row["project_id"]) for row, p in entries]
+        if len(entries) == 1:
+            cursor.execute(self._close_visit, closes[0])
+            cursor.execute(self._open_visit, opens[0])
+            return
+        for close, open_ in zip(closes, opens, strict=True):  # in order: a project may
+            cursor.execute(self._close_visit, close)          # enter twice in one batch
+            cursor.execute(self._open_visit, open_)
+
+    def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
+        """Append one event (``seq`` given by the caller); see :meth:`append_events`."""
+        self.append_events(cursor, (values,))
+
+    def list_events(self, cursor: Any, project_id: int, until: datetime | None = None
+                    ) -> list[tuple[Any, ...]]:
+        """A project's events in seq order (at or before ``until``), as tuples in
+        :data:`EVENT_COLUMNS` order, payload decoded and ``at`` an aware UTC time."""
+        m = self._mark
+        sql = (f"SELECT {', '.join(EVENT_COLUMNS)} FROM events "  # noqa: S608
+               f"WHERE project_id = {m}")
+        params: tuple[Any, ...] = (project_id,)
+        if until is not None:
+            sql += f" AND at <= {m}"
+            params = (project_id, self._encode("at", until))
+        cursor.execute(sql + " ORDER BY seq", params)
+        result = []
+        for row in cursor.fetchall():
+            values = list(row)
+            values[_EVENT_TIME_AT] = self._read_time(values[_EVENT_TIME_AT])
+            payload = values[_EVENT_JSON_AT]
+            values[_EVENT_JSON_AT] = codec.loads(payload) if isinstance(
+                payload, str | bytes) else payload
+            result.append(tuple(values))
+        return result
+
+    # follow-ups --------------------------------------------------------------------------
 
     def plan(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert pending follow-ups (``status`` defaults to pending, ``attempts`` to 0)."""
@@ -309,29 +400,40 @@ class HotPath:
             cursor.execute(self._cancel_spec, (when, project_id, spec))
         return int(cursor.rowcount)
 
-    def read_many(self, cursor: Any, ids: list[int], *, lock: bool = False
-                  ) -> dict[int, ProjectRow]:
-        """Projects by id; ``lock`` takes row locks on PostgreSQL (``FOR UPDATE``)."""
-        if not ids:
-            return {}
-        marks = ", ".join([self._mark] * len(ids))
-        sql = (f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects "  # noqa: S608
-               f"WHERE id IN ({marks}) ORDER BY id")
-        if lock and not self.sqlite:
-            sql += " FOR UPDATE"
-        cursor.execute(sql, tuple(ids))
-        return {row[0]: self._row(row) for row in cursor.fetchall()}
-
-    def locks(self, cursor: Any, ids: list[int]) -> dict[int, int]:
-        """Lock versions by project id, taking row locks on PostgreSQL (``FOR UPDATE``)."""
-        if not ids:
-            return {}
-        marks = ", ".join([self._mark] * len(ids))
-        sql = f"SELECT id, lock_version FROM projects WHERE id IN ({marks})"  # noqa: S608
-        if not self.sqlite:
-            sql += " ORDER BY id FOR UPDATE"
-        cursor.execute(sql, tuple(ids))
-        return dict(cursor.fetchall())
+    def list_follow_ups(self, cursor: Any, *, project: int | None = None,
+                        due_by: datetime | None = None, status: str | None = None,
+                        partner: str | None = None, limit: int | None = None
+                        ) -> list[dict[str, Any]]:
+        """Follow-ups soonest first, each with its project's ``journey_key``,
+        ``journey_version`` and ``partner``; times as aware UTC datetimes."""
+        m = self._mark
+        where: list[str] = []
+        params: list[Any] = []
+        for condition, value in ((f"f.project_id = {m}", project),
+                                 (f"f.status = 'pending' AND f.due_at <= {m}",
+                                  None if due_by is None else self._encode("due_at", due_by)),
+                                 (f"f.status = {m}", status), (f"p.partner = {m}", partner)):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        columns = ", ".join(f"f.{c}" for c in _FOLLOW_UP_READ)
+        sql = (f"SELECT {columns}, p.journey_key, p.journey_version, p.partner "  # noqa: S608
+               "FROM follow_ups f JOIN projects p ON p.id = f.project_id"
+               + (f" WHERE {' AND '.join(where)}" if where else "")
+               + " ORDER BY f.due_at, f.id")
+        if limit is not None:
+            sql += f" LIMIT {m}"
+            params.append(int(limit))
+        cursor.execute(sql, tuple(params))
+        names = (*_FOLLOW_UP_READ, "journey_key", "journey_version", "partner")
+        result = []
+        for row in cursor.fetchall():
+            found = dict(zip(names, row, strict=True))
+            for name in _TIMES.intersection(found):
+                if found[name] is not None:
+                    found[name] = self._read_time(found[name])
+            result.append(found)
+        return result
 
     def claim(self, cursor: Any, owner: str, *, due_by: datetime, clock: datetime,
               lease_until: datetime, limit: int) -> list[dict[str, Any]]:
@@ -356,14 +458,12 @@ class HotPath:
             sql = (f"UPDATE follow_ups SET status = 'running', lease_owner = {m}, "  # noqa: S608
                    f"lease_until = {m}, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
                    f"follow_ups WHERE {condition} ORDER BY due_at, id LIMIT {m}{skip}) "
-                   "RETURNING id, project_id, stage, visit, spec, occurrence, action, due_at, "
-                   "attempts, idempotency_key")
+                   f"RETURNING {', '.join(_CLAIMED)}")
             cursor.execute(sql, (owner, self._encode("lease_until", lease_until), *params,
                                  room))
-            utc = _sqlite_utc if self.sqlite else _utc_time
             for row in cursor.fetchall():
                 found = dict(zip(_CLAIMED, row, strict=True))
-                found["due_at"] = utc(found["due_at"])
+                found["due_at"] = self._read_time(found["due_at"])
                 claimed.append(found)
         claimed.sort(key=lambda r: (r["due_at"], r["id"]))
         return claimed
@@ -400,19 +500,4 @@ class HotPath:
         """The earliest due time of a pending follow-up, or None."""
         cursor.execute("SELECT MIN(due_at) FROM follow_ups WHERE status = 'pending'")
         found = cursor.fetchone()
-        return self._decode("due_at", found[0]) if found and found[0] is not None else None
-
-    def _event_params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        get = row.get
-        return (row["project_id"], row["seq"], row["kind"], self._encode("at", row["at"]),
-                get("actor"), get("role"), get("from_stage"), get("to_stage"), get("trigger"),
-                self._encode("payload", get("payload") or {}))
-
-    def append_events(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert several events at once."""
-        if rows:
-            cursor.executemany(self._insert_event, [self._event_params(row) for row in rows])
-
-    def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
-        """Insert one event (``seq`` given by the caller)."""
-        cursor.execute(self._insert_event, self._event_params(values))
+        return self._read_time(found[0]) if found and found[0] is not None else None

@@ -14,11 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .types import JSONType, UTCDateTime
+from .types import ExactJSON, JSONType, UTCDateTime
 
 __all__ = [
     "FOLLOW_UP_STATUSES",
     "SCHEMA_VERSION",
+    "ExactJSON",
     "JSONType",
     "UTCDateTime",
     "bompao_meta",
@@ -31,7 +32,7 @@ __all__ = [
     "stage_visits",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -86,7 +87,7 @@ projects = sa.Table(
     sa.Column("name", sa.String, nullable=False),
     sa.Column("stage", sa.String, nullable=False),
     sa.Column("visit", sa.Integer, nullable=False, default=1, server_default="1"),
-    sa.Column("fields", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("fields", ExactJSON, nullable=False, default=_empty_dict),
     sa.Column("flags", JSONType, nullable=False, default=_empty_list),
     sa.Column("assignments", JSONType, nullable=False, default=_empty_dict),
     sa.Column("evidence", JSONType, nullable=False, default=_empty_dict),
@@ -113,11 +114,12 @@ events = sa.Table(
     sa.Column("from_stage", sa.String, nullable=True),
     sa.Column("to_stage", sa.String, nullable=True),
     sa.Column("trigger", sa.String, nullable=True),
-    sa.Column("payload", JSONType, nullable=False, default=_empty_dict),
+    sa.Column("payload", ExactJSON, nullable=False, default=_empty_dict),
     # Unique: the per-project sequence has no duplicates (and, written by
     # repository.append_event, no gaps).
     sa.Index("ix_events_project_id_seq", "project_id", "seq", unique=True),
-    sa.Index("ix_events_at", "at"),
+    # no index on ``at`` (dropped in migration 0003): no query looks events up by time
+    # alone, and every event paid for it
 )
 
 follow_ups = sa.Table(
@@ -141,7 +143,7 @@ follow_ups = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
     # notify: each channel's outcome ("done" / "failed: ..."), so a retry resends only
-    # the channels that failed (migration 0003)
+    # the channels that failed (migration 0004)
     sa.Column("channels", JSONType, nullable=True),
     sa.UniqueConstraint("idempotency_key", name="uq_follow_ups_idempotency_key"),
     sa.CheckConstraint(
@@ -166,8 +168,8 @@ follow_ups = sa.Table(
 stage_visits = sa.Table(
     "stage_visits",
     metadata,
-    # One row per stage entry: written by a database trigger on ``events`` (migration
-    # 0002), so every writer (engine, dispatcher, import, bulk loads) keeps it exact.
+    # One row per stage entry: written by the write path (storage/hotpath.py) in the
+    # transaction appending the entry event; every writer appends events through it.
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("journey_key", sa.String, nullable=False),

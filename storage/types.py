@@ -2,7 +2,8 @@
 
 Times are stored in UTC: naive UTC on SQLite (which has no time zone type) and
 ``timestamptz`` on PostgreSQL. Both come back as timezone-aware UTC datetimes, and a
-naive datetime is refused rather than guessed at. JSON is ``JSONB`` on PostgreSQL.
+naive datetime is refused rather than guessed at. JSON is ``JSONB`` on PostgreSQL, but
+where it holds field values, which must read back exactly as written.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSONType", "UTCDateTime"]
+__all__ = ["ExactJSON", "JSONType", "UTCDateTime"]
 
 JSONType: TypeEngine[Any] = sa.JSON().with_variant(JSONB(), "postgresql")
-"""JSON everywhere, ``JSONB`` on PostgreSQL."""
+"""JSON everywhere, ``JSONB`` on PostgreSQL (for values SQL looks into)."""
+
+ExactJSON: TypeEngine[Any] = sa.JSON()
+"""JSON kept as written (``json``, not ``jsonb``, on PostgreSQL), for field values:
+``jsonb`` rewrites the float ``3.389648377877039e+16`` as the integer
+``33896483778770390``, which reads back as another number of another type."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):

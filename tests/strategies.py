@@ -20,7 +20,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ __all__ = [
     "scalars",
     "spliced_bytes",
     "spliced_texts",
+    "storable_values",
     "yaml_values",
 ]
 
@@ -763,3 +764,24 @@ def deep_gates(draw: st.DrawFn, depth: int = 2) -> Any:
     if kind == "not":
         return {"not": draw(deep_gates(depth - 1))}
     return {kind: draw(st.lists(deep_gates(depth - 1), min_size=1, max_size=3))}
+
+
+def storable_values(kind: str) -> st.SearchStrategy[Any]:
+    """Any value of a field type that bompao accepts, edges included: the whole finite
+    float range (subnormals, -0.0), 64-bit integers, any text without NUL or lone
+    surrogates up to 200 characters, times with any offset."""
+    offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+        lambda minutes: timezone(timedelta(minutes=minutes)))
+    scalar: dict[str, st.SearchStrategy[Any]] = {
+        "int": st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        "float": st.floats(allow_nan=False, allow_infinity=False),
+        "string": st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                          max_size=200),
+        "bool": st.booleans(),
+        "date": st.dates(),
+        "datetime": st.datetimes(min_value=datetime(1900, 1, 1),
+                                 max_value=datetime(2200, 1, 1), timezones=offsets),
+    }
+    if kind.startswith("list["):
+        return st.lists(scalar[kind[5:-1]], max_size=5)
+    return scalar[kind]

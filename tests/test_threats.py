@@ -1222,12 +1222,27 @@ class _SqlScan(ast.NodeVisitor):
         if isinstance(node, ast.Dict):
             return each([*(k for k in node.keys if k is not None), *node.values])
         if isinstance(node, ast.GeneratorExp | ast.ListComp | ast.SetComp):
-            return each([node.elt, *(g.iter for g in node.generators)])
+            # a comprehension's variable is as safe as what it iterates over; iterating a
+            # table's columns (``c.name for c in events.c``) gives identifiers of the tables
+            bound = set(seen)
+            for generator in node.generators:
+                columns = isinstance(generator.iter, ast.Attribute) and (
+                    generator.iter.attr == "c" and _root(generator.iter) in _CONSTRUCTS)
+                reason = None if columns else self.unsafe(generator.iter, text_only, scope,
+                                                          frozenset(bound))
+                if reason:
+                    return reason
+                bound.update(f"column:{t.id}" if columns else f"{id(scope)}:{t.id}"
+                             for t in ast.walk(generator.target) if isinstance(t, ast.Name))
+            return self.unsafe(node.elt, text_only, scope, frozenset(bound))
         if isinstance(node, ast.Subscript):
             return each([node.value])
         if isinstance(node, ast.Name):
             return self.name(node.id, text_only, scope, seen)
         if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and f"column:{node.value.id}" in seen and (
+                    node.attr in ("name", "key")):
+                return None  # the name of a column of a bompao table
             if isinstance(node.value, ast.Name) and node.value.id == "self":
                 key = f"self.{node.attr}"
                 if key in seen:

@@ -1,4 +1,4 @@
-"""``stage_visits``: one row per stage entry, kept by the database trigger from migration 0002."""
+"""``stage_visits``: one row per stage entry, kept by the write path with its entry event."""
 
 from __future__ import annotations
 

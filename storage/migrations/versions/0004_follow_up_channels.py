@@ -1,11 +1,11 @@
-"""Per-channel outcomes of notify follow-ups (schema version 3).
+"""Per-channel outcomes of notify follow-ups (schema version 4).
 
 ``follow_ups.channels`` maps each channel a notify follow-up goes through (``log``,
 ``email``, ``webhook:NAME``) to its outcome (``done`` or ``failed: REASON``), so that
 a retried follow-up resends only the channels that failed. NULL for other actions.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0003"
-down_revision: str | None = "0002"
+revision = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
