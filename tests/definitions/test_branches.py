@@ -20,7 +20,7 @@ from transitions import Machine
 from bompao.definitions import CompiledJourney, GateContext, compile_journey
 from bompao.definitions.diagram import diagram
 from bompao.definitions.schema import journey_schema
-from bompao.errors import CheckError, DefinitionError, NotFound, SchemaError
+from bompao.errors import CheckError, DefinitionError, SchemaError, TriggerNotOffered
 from tests.definitions.test_extends import resolver
 from tests.definitions.test_schema import accepted_by_schema
 
@@ -227,7 +227,7 @@ def test_the_wildcard_is_the_machine_s(journey: CompiledJourney) -> None:
     assert sorted(wildcard) == ["idea", "test_run", "validation"]
     assert journey.transition("idea", "pause").sources == ("idea", "validation", "test_run")
     assert {stage: journey.triggers(stage) for stage in journey.stages} == OFFERED
-    with pytest.raises(NotFound, match="not available in stage 'paused'"):
+    with pytest.raises(TriggerNotOffered, match="not available in stage 'paused'"):
         journey.fire("paused", "pause", context())
 
 

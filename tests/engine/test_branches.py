@@ -17,7 +17,7 @@ import pytest
 from bompao.engine import Actor, Engine
 from bompao.engine.audit import audit
 from bompao.engine.gates import GateReport
-from bompao.errors import GateRefused, NotFound
+from bompao.errors import GateRefused, TriggerNotOffered
 from tests.definitions.test_branches import BRANCHED, expected_dest
 from tests.test_cli_projects import bompao
 
@@ -122,7 +122,7 @@ def test_exit_and_entry_callbacks_cancel_and_plan(engine: Engine, branched: str)
 def test_the_wildcard_offers_what_the_machine_offers(engine: Engine, branched: str) -> None:
     project_id = _at_validation(engine, 40, 0)
     assert engine.advance(project_id, "pause").stage == "incubate"  # branch 2: score >= 30
-    with pytest.raises(NotFound, match="not available in stage 'incubate'"):
+    with pytest.raises(TriggerNotOffered, match="not available in stage 'incubate'"):
         engine.advance(project_id, "pause")
 
 
