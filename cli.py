@@ -900,9 +900,9 @@ def scheduler_status(ctx: Context) -> None:
 def scheduler_forget(ctx: Context, name: str) -> None:
     """Clear the heartbeat of daemon NAME, which died without stopping (a live one is
     refused: stop it instead)."""
+    ctx.unscoped("scheduler forget")
     from bompao.engine.observe import forget  # noqa: PLC0415
 
-    ctx.unscoped("scheduler forget")
     config = ctx.config
     forget(_engine(ctx), name, alive_within=max(90.0, 3 * config.poll_interval))
     ctx.emit({"forgotten": name}, f"forgot daemon {name}")
@@ -957,6 +957,7 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
                     project_id: int | None, since: str | None) -> None:
     """Put failed follow-ups back to pending, due now; a notify resends only the channels
     that failed. Give IDs, or --failed."""
+    ctx.unscoped("followups retry")
     if bool(ids) == all_failed:
         raise UsageError("give follow-up IDs or --failed (not both)")
     if ids and (project_id is not None or since is not None):
@@ -1070,6 +1071,7 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
     (the observed mean, else 1). --format json gives
     {"runs", "months", "stages": {STAGE: {"mean", "p10", "p90"}}, ...}.
     """
+    ctx.unscoped("simulate")
     from bompao.engine.simulate import forecast, observe  # noqa: PLC0415
 
     partner = ctx.scope(partner, "simulate --partner")

@@ -206,7 +206,7 @@ def test_values_are_held_to_min_and_max() -> None:
     assert journey.fields_from_text({"score": "0"}) == {"score": 0.0}
     for bad, why in ((1.75, "expected at most 1.5 (the field's max), got 1.75"),
                      (-1, "expected at least 0 (the field's min), got -1.0"),
-                     (math.nan, "expected a number from 0 to 1.5, got nan")):
+                     (math.nan, "expected a finite float, got nan")):
         with pytest.raises(InvalidValue) as caught:
             journey.coerce_fields({"score": bad})
         assert str(caught.value) == f"field 'score': {why}"
