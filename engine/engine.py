@@ -760,16 +760,21 @@ class Engine:
             candidates = sorted(set(candidates) & transition.override_roles) or sorted(
                 roles & transition.override_roles)
         acting_role = role or (candidates[0] if candidates else None)
-        dest = str(firing.state)
-        after: list[tuple[str, dict[str, Any]]] = [
-            ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),
-            ("stage_entered", {"stage": dest, "trigger": trigger, "actor": actor})]
+        after = self._moved(row, firing, trigger, actor)
         if refused is not None:
             after.insert(0, ("override", {"trigger": trigger, "reason": reason,
                                           "report": refused, "actor": actor}))
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": _name(actor), "role": acting_role, "trigger": trigger},
                           after)
+
+    @staticmethod
+    def _moved(row: Any, firing: Firing, trigger: str, actor: Actor | None
+               ) -> list[tuple[str, dict[str, Any]]]:
+        """The listener calls of a firing that moved ``row``: exit, then entry."""
+        return [("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": actor}),
+                ("stage_entered", {"stage": str(firing.state), "trigger": trigger,
+                                   "actor": actor})]
 
     @staticmethod
     def _refused(row: Any, trigger: str, firing: Firing) -> GateReport:
@@ -790,13 +795,9 @@ class Engine:
             if not force:
                 return refused
             firing = compiled.fire(row.stage, trigger, context, force=True)
-        dest = firing.taken.dest if firing.taken is not None else row.stage
-        after: list[tuple[str, dict[str, Any]]] = [
-            ("stage_exited", {"stage": row.stage, "trigger": trigger, "actor": SYSTEM}),
-            ("stage_entered", {"stage": dest, "trigger": trigger, "actor": SYSTEM})]
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": SYSTEM.name, "role": None, "trigger": trigger,
-                           "follow_up": True}, after)
+                           "follow_up": True}, self._moved(row, firing, trigger, SYSTEM))
 
     @staticmethod
     def _move(row: Any, compiled: CompiledJourney, firing: Firing,  # noqa: PLR0917
