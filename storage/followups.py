@@ -28,10 +28,10 @@ def renew(hot: Any, cursor: Any, owner: str, lease_until: datetime) -> int:
     Returns:
         How many leases were extended.
     """
-    m = hot._mark
+    m = hot.mark
     cursor.execute(f"UPDATE follow_ups SET lease_until = {m} "  # noqa: S608 - marks only
                    f"WHERE status = 'running' AND lease_owner = {m}",
-                   (hot._encode("lease_until", lease_until), owner))
+                   (hot.encode("lease_until", lease_until), owner))
     return int(cursor.rowcount)
 
 
@@ -113,7 +113,7 @@ def channel_outcomes(hot: Any, cursor: Any, ids: Sequence[int]) -> dict[int, dic
     """The recorded per-channel outcomes of the follow-ups ``ids`` that have any."""
     if not ids:
         return {}
-    m = hot._mark
+    m = hot.mark
     cursor.execute(f"SELECT id, channels FROM follow_ups WHERE id IN "  # noqa: S608 - marks
                    f"({', '.join([m] * len(ids))}) AND channels IS NOT NULL", tuple(ids))
     found = {}
@@ -127,7 +127,7 @@ def channel_outcomes(hot: Any, cursor: Any, ids: Sequence[int]) -> dict[int, dic
 def save_channels(hot: Any, cursor: Any, rows: Sequence[tuple[dict[str, str], int]]) -> None:
     """Record (per-channel outcomes, id) of follow-ups, in the caller's transaction."""
     if rows:
-        m = hot._mark
+        m = hot.mark
         cursor.executemany(
             f"UPDATE follow_ups SET channels = {m} WHERE id = {m}",  # noqa: S608 - marks only
-            [(hot._encode("payload", outcomes), fid) for outcomes, fid in rows])
+            [(hot.encode("payload", outcomes), fid) for outcomes, fid in rows])

@@ -163,6 +163,19 @@ class HotPath:
 
     # encoding ----------------------------------------------------------------------------
 
+    @property
+    def mark(self) -> str:
+        """The driver's parameter placeholder: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+        return self._mark
+
+    def encode(self, column: str, value: Any) -> Any:
+        """``value`` as the driver stores it in ``column`` (JSON text, a time).
+
+        Raises:
+            InvalidValue: a JSON column's value cannot be stored (NaN, infinity).
+        """
+        return self._encode(column, value)
+
     def _encode(self, column: str, value: Any) -> Any:
         if value is None:
             return None

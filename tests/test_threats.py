@@ -1137,11 +1137,11 @@ SQL_ALLOWED: dict[tuple[str, str], str] = {
         "column names are checked against _UPDATABLE (code constants) before they are used",
     ("definitions/machine.py", "trigger"):
         "transitions' Transition.execute(EventData): fires a state machine, runs no SQL",
-    ("storage/followups.py", "renew"): "hot._mark is the driver's placeholder, '?' or '%s'",
+    ("storage/followups.py", "renew"): "hot.mark is the driver's placeholder, '?' or '%s'",
     ("storage/followups.py", "channel_outcomes"):
-        "hot._mark is the driver's placeholder, '?' or '%s'",
+        "hot.mark is the driver's placeholder, '?' or '%s'",
     ("storage/followups.py", "save_channels"):
-        "hot._mark is the driver's placeholder, '?' or '%s'",
+        "hot.mark is the driver's placeholder, '?' or '%s'",
 }
 """(file, function) whose SQL text has a part the scan cannot prove constant, and why it is."""
 
