@@ -130,9 +130,8 @@ def test_a_busy_timeout_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
         Database.from_url(f"sqlite:///{tmp_path / 'x.db'}?busy_timeout=soon")
 
 
-def test_postgres_row_locks_time_out_as_a_conflict(store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's lock_timeout")
+def test_postgres_row_locks_time_out_as_a_conflict(postgres_url: str) -> None:
+    store_url = postgres_url
     _, project_id = _setup(store_url)
     holder = Database.from_url(store_url)
     engine = Engine.from_url(store_url)
@@ -237,9 +236,8 @@ def test_a_file_size_limit_fails_the_cli_with_one_database_error(tmp_path: Path)
 
 # a PostgreSQL connection killed ----------------------------------------------------------
 
-def test_a_killed_postgres_connection_is_a_database_error(store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("pg_terminate_backend")
+def test_a_killed_postgres_connection_is_a_database_error(postgres_url: str) -> None:
+    store_url = postgres_url
     _, project_id = _setup(store_url)
     name = f"bompao_fault_{secrets.token_hex(4)}"
     separator = "&" if "?" in store_url else "?"

@@ -10,6 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
+HEAD = "0006"
+"""The newest migration shipped (an oracle: written here, not read from the code)."""
+V = SCHEMA_VERSION
+
 BOMPAO_TABLES = {"bompao_meta", "daemons", "events", "follow_ups", "journeys", "projects",
                  "stage_visits"}
 
@@ -34,7 +38,7 @@ def test_upgrade_creates_the_tables_and_is_idempotent(store_url: str) -> None:
     database.require_current()
     with database.begin(write=False) as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
-            ("0004",)
+            (HEAD,)
         ]
         assert conn.exec_driver_sql("SELECT key, value FROM bompao_meta").all() == [
             ("schema_version", str(SCHEMA_VERSION))
@@ -70,8 +74,8 @@ def test_an_older_schema_version_is_outdated_and_upgradable(db: Database) -> Non
     with pytest.raises(SchemaVersionError) as info:
         db.require_current()
     assert str(info.value) == (
-        f"the database at {db.url_display} has schema version 0 (revision 0004); "
-        "this bompao needs version 4 (revision 0004); run 'bompao init' to upgrade it"
+        f"the database at {db.url_display} has schema version 0 (revision {HEAD}); "
+        f"this bompao needs version {V} (revision {HEAD}); run 'bompao init' to upgrade it"
     )
     db.upgrade()
     assert db.schema_status() == "current"
@@ -80,18 +84,18 @@ def test_an_older_schema_version_is_outdated_and_upgradable(db: Database) -> Non
 def test_a_missing_schema_version_is_outdated(db: Database) -> None:
     _execute(db, "DELETE FROM bompao_meta")
     assert db.schema_status() == "outdated"
-    with pytest.raises(SchemaVersionError, match=r"has schema version unknown \(revision 0004\)"):
+    with pytest.raises(SchemaVersionError, match=rf"has schema version unknown \(revision {HEAD}\)"):
         db.require_current()
     db.upgrade()
     db.require_current()
 
 
 def test_a_bigger_schema_version_is_newer(db: Database) -> None:
-    _execute(db, "UPDATE bompao_meta SET value = '5' WHERE key = 'schema_version'")
+    _execute(db, "UPDATE bompao_meta SET value = '99' WHERE key = 'schema_version'")
     assert db.schema_status() == "newer"
     message = (
-        f"the database at {db.url_display} has schema version 5 (revision 0004), newer than "
-        "this bompao knows (version 4, revision 0004); upgrade bompao"
+        f"the database at {db.url_display} has schema version 99 (revision {HEAD}), newer "
+        f"than this bompao knows (version {V}, revision {HEAD}); upgrade bompao"
     )
     for attempt in (db.require_current, db.upgrade):
         with pytest.raises(SchemaVersionError) as info:
@@ -105,8 +109,8 @@ def test_an_unknown_alembic_revision_is_newer(db: Database) -> None:
     with pytest.raises(SchemaVersionError) as info:
         db.upgrade()
     assert str(info.value) == (
-        f"the database at {db.url_display} has schema version 4 (revision f00d), newer than "
-        "this bompao knows (version 4, revision 0004); upgrade bompao"
+        f"the database at {db.url_display} has schema version {V} (revision f00d), newer "
+        f"than this bompao knows (version {V}, revision {HEAD}); upgrade bompao"
     )
 
 
