@@ -242,12 +242,16 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        plain = statistics.median(plain_rate(base / f"plain{i}.db", n) for i in range(3))
-        naive = statistics.median(naive_rate(base / f"naive{i}.db", n // 4) for i in range(3))
-        ours = statistics.median(
-            bompao_rate(f"sqlite:///{base / f'bompao{i}.db'}", n) for i in range(3))
-        minimal = statistics.median(
-            plain_minimal_rate(base / f"minimal{i}.db", n) for i in range(3))
+        # Five rounds, each running all four side by side, so that a burst of load on
+        # this shared machine falls on every contender rather than on one of them.
+        rounds: dict[str, list[float]] = {"minimal": [], "plain": [], "naive": [], "ours": []}
+        for i in range(5):
+            rounds["minimal"].append(plain_minimal_rate(base / f"minimal{i}.db", n))
+            rounds["plain"].append(plain_rate(base / f"plain{i}.db", n))
+            rounds["naive"].append(naive_rate(base / f"naive{i}.db", n // 4))
+            rounds["ours"].append(bompao_rate(f"sqlite:///{base / f'bompao{i}.db'}", n))
+        minimal, plain, naive, ours = (statistics.median(rounds[k])
+                                       for k in ("minimal", "plain", "naive", "ours"))
         rows += [
             Row("advances/s, plain sqlite3, minimal 2-table schema (reference)", minimal, "/s",
                 digits=0),
