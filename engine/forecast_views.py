@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from bompao.engine.charts import pyplot, svg
 from bompao.engine.simulate import Forecast
 
 __all__ = ["forecast_html", "forecast_table"]
@@ -92,9 +93,7 @@ def forecast_table(forecast: Forecast, lang: str = "en") -> str:
 
 
 def _charts(forecast: Forecast, lang: str, t: dict[str, str]) -> tuple[str, str]:
-    from bompao.engine.html import _pyplot, _svg  # noqa: PLC0415 - same fonts and SVG form
-
-    plt = _pyplot()
+    plt = pyplot()
     months = np.arange(forecast.months + 1)
     figure, axes = plt.subplots(figsize=(8, 4))
     for i, name in enumerate(forecast.stages):
@@ -108,7 +107,7 @@ def _charts(forecast: Forecast, lang: str, t: dict[str, str]) -> tuple[str, str]
     axes.set_title(t["chart_reached"])
     axes.legend(fontsize="small", loc="upper left")
     axes.spines[["top", "right"]].set_visible(False)
-    reached = _svg(figure)
+    reached = svg(figure)
     plt.close(figure)
     figure, axes = plt.subplots(figsize=(8, 3))
     load = forecast.coach_load[:, 1:]
@@ -123,7 +122,7 @@ def _charts(forecast: Forecast, lang: str, t: dict[str, str]) -> tuple[str, str]
     axes.set_ylim(0, max(1.0, float(p90.max(initial=0.0))) * 1.1)
     axes.set_title(t["chart_load"])
     axes.spines[["top", "right"]].set_visible(False)
-    coaches = _svg(figure)
+    coaches = svg(figure)
     plt.close(figure)
     return reached, coaches
 

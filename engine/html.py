@@ -7,17 +7,13 @@ and its DOT source otherwise. Text goes through Jinja2 with autoescaping.
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-import warnings
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bompao.definitions import CompiledJourney
 from bompao.definitions.diagram import diagram
+from bompao.engine.charts import pyplot, strip_xml_head, svg
 from bompao.engine.reports import Filters, Reports
 
 __all__ = ["render_report"]
@@ -72,62 +68,11 @@ pre { background: #f5f7fa; padding: 1rem; overflow-x: auto; }
 <td>{{ p.flags | join(", ") }}</td></tr>{% endfor %}</table></section>
 </body></html>
 """
-_XML_HEAD = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 MAX_PROJECTS = 1000
 
 
-_THAI_FAMILIES = ("Noto Sans Thai", "Loma", "Sarabun", "Garuda", "Norasi", "Waree",
-                  "Umpush", "Kinnari", "TlwgTypist", "Laksaman")
-_THAI_SAMPLE = 0x0E01
-"""ก: a font that has it draws Thai."""
-
-
-def _svg(figure: Any) -> str:
-    buffer = io.StringIO()
-    with warnings.catch_warnings():
-        # without a Thai font (see _thai_fonts) matplotlib warns once per missing glyph;
-        # the browser still draws the text, since the SVG keeps it as text
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
-    return _XML_HEAD.sub("", buffer.getvalue(), count=1)
-
-
-@functools.cache
-def _thai_fonts() -> tuple[str, ...]:
-    """The families of installed fonts that draw Thai, best first (registered with
-    matplotlib, whose font cache may predate them). Empty when there is none."""
-    from matplotlib import font_manager  # noqa: PLC0415
-    from matplotlib.ft2font import FT2Font  # noqa: PLC0415
-
-    known = {font.name for font in font_manager.fontManager.ttflist}
-    if not known.intersection(_THAI_FAMILIES):
-        for path in font_manager.findSystemFonts():
-            stem = Path(path).stem.replace(" ", "").lower()
-            if any(stem.startswith(name.replace(" ", "").lower()) for name in _THAI_FAMILIES):
-                try:
-                    if _THAI_SAMPLE in FT2Font(path).get_charmap():
-                        font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError):
-                    continue
-        known = {font.name for font in font_manager.fontManager.ttflist}
-    return tuple(name for name in _THAI_FAMILIES if name in known)
-
-
-def _pyplot() -> Any:
-    import matplotlib as mpl  # noqa: PLC0415 - only the HTML report plots
-
-    mpl.use("Agg")
-    from matplotlib import pyplot as plt  # noqa: PLC0415
-
-    # a Thai font first, so matplotlib measures Thai labels with the glyphs the browser
-    # draws (the SVG names the same families) and lays each out under its own bar
-    mpl.rcParams["font.family"] = [*_thai_fonts(), "DejaVu Sans"]
-    mpl.rcParams["svg.fonttype"] = "none"  # text stays text: the browser shapes Thai
-    return plt
-
-
 def _funnel_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[str, Any]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     names = [labels[r["stage"]] for r in rows][::-1]
     figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 1))
     reached = [r["reached"] for r in rows][::-1]
@@ -138,9 +83,9 @@ def _funnel_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[st
     axes.set_xlim(0, max([*reached, 0]) * 1.05 or 1)
     axes.legend(loc="lower right")
     axes.spines[["top", "right"]].set_visible(False)
-    svg = _svg(figure)
+    drawn = svg(figure)
     plt.close(figure)
-    return svg
+    return drawn
 
 
 def _integer_locator() -> Any:
@@ -150,7 +95,7 @@ def _integer_locator() -> Any:
 
 
 def _stages_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[str, Any]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     names = [labels[r["stage"]] for r in rows]
     figure, axes = plt.subplots(figsize=(8, 3.5))
     xs = range(len(rows))
@@ -166,9 +111,9 @@ def _stages_chart(rows: list[dict[str, Any]], labels: dict[str, str], h: dict[st
     axes.set_ylim(0, max([*medians, *p90, *most, 0]) * 1.1 or 1)
     axes.legend()
     axes.spines[["top", "right"]].set_visible(False)
-    svg = _svg(figure)
+    drawn = svg(figure)
     plt.close(figure)
-    return svg
+    return drawn
 
 
 def _diagram_svg(journey: CompiledJourney, lang: str) -> tuple[str | None, str]:
@@ -179,7 +124,7 @@ def _diagram_svg(journey: CompiledJourney, lang: str) -> tuple[str | None, str]:
         svg = graphviz.Source(text).pipe(format="svg").decode()
     except Exception:
         return None, text
-    return _XML_HEAD.sub("", svg, count=1), text
+    return strip_xml_head(svg), text
 
 
 def render_report(engine: Any, filters: Filters, *, lang: str = "en",

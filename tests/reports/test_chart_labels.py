@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bompao.definitions import JourneyCatalog, bundled_dir, load_path
-from bompao.engine.html import _HEADINGS, _funnel_chart, _pyplot, _stages_chart, _thai_fonts
+from bompao.engine.charts import pyplot as _pyplot
+from bompao.engine.charts import thai_fonts as _thai_fonts
+from bompao.engine.html import _HEADINGS, _funnel_chart, _stages_chart
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SVG = "{http://www.w3.org/2000/svg}"

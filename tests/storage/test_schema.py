@@ -84,7 +84,8 @@ def test_an_older_schema_version_is_outdated_and_upgradable(db: Database) -> Non
 def test_a_missing_schema_version_is_outdated(db: Database) -> None:
     _execute(db, "DELETE FROM bompao_meta")
     assert db.schema_status() == "outdated"
-    with pytest.raises(SchemaVersionError, match=rf"has schema version unknown \(revision {HEAD}\)"):
+    with pytest.raises(SchemaVersionError,
+                       match=rf"has schema version unknown \(revision {HEAD}\)"):
         db.require_current()
     db.upgrade()
     db.require_current()
