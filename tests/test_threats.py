@@ -1172,6 +1172,15 @@ class _SqlScan(ast.NodeVisitor):
         for node in tree.body:
             for name, value in _assignments(node):
                 self.module.setdefault(name, []).append(value)
+        # ``from bompao.X import module``: that module's constants are the code's own,
+        # checked by a scan of its own file (``module.NAME``)
+        self.imported: dict[str, Path] = {}
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bompao."):
+                folder = ROOT.joinpath(*node.module.split(".")[1:])
+                for alias in node.names:
+                    if (folder / f"{alias.name}.py").is_file():
+                        self.imported[alias.asname or alias.name] = folder / f"{alias.name}.py"
         for function in ast.walk(tree):
             if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.methods.setdefault(function.name, function)
@@ -1263,6 +1272,13 @@ class _SqlScan(ast.NodeVisitor):
                 return next((r for value, within in values
                              if (r := self.unsafe(value, text_only, within, seen | {key}))),
                             None)
+            if isinstance(node.value, ast.Name) and node.value.id in self.imported:
+                path = self.imported[node.value.id]
+                other = _SqlScan(ast.parse(path.read_text(encoding="utf-8")),
+                                 path.relative_to(ROOT).as_posix())
+                if node.attr not in other.module:
+                    return f"{ast.unparse(node)}, which is not a constant of {other.file}"
+                return other.name(node.attr, text_only, None, frozenset())
             if not text_only and _root(node) in _CONSTRUCTS:
                 return None
             return f"the attribute {ast.unparse(node)}"
@@ -1425,7 +1441,14 @@ def test_threat8_sql_is_never_built_from_anything_but_the_codes_own_constants() 
     """def f(cursor, names):
         marks = ", ".join(names)
         cursor.execute(f"SELECT * FROM projects WHERE name IN ({marks})")""",
-], ids=["f-string", "concatenation", "percent", "format", "identifier", "attribute", "join"])
+    """from bompao.storage.migrations import visit_trigger
+def f(cursor):
+    cursor.execute(visit_trigger.NOT_THERE)""",
+    """from bompao.storage import codec
+def f(cursor, value):
+    cursor.execute(codec.dumps(value, "x"))""",
+], ids=["f-string", "concatenation", "percent", "format", "identifier", "attribute", "join",
+        "another module's missing constant", "another module's function"])
 def test_threat8_the_scan_catches_sql_built_from_input(snippet: str) -> None:
     scan = _SqlScan(ast.parse("import sqlalchemy as sa\n" + textwrap.dedent(snippet)),
                     "example.py")

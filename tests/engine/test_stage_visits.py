@@ -106,3 +106,46 @@ def test_days_match_the_event_times(engine: Engine, toggle: str, clock: Any) -> 
     assert isinstance(entered, datetime)
     assert isinstance(left, datetime)
     assert row[6] == round((left - entered).total_seconds() / 86400, 6)
+
+
+def test_schema_6_keeps_the_visits_in_one_btree_and_every_row(
+        store_url: str, clock: Any) -> None:
+    """Migration 0006 rebuilds ``stage_visits`` without a rowid (SQLite) and drops its
+    secondary indexes; the rows come through unchanged, and a downgrade gives them back."""
+    live = Engine.from_url(store_url, clock=clock)
+    key = live.publish(TOGGLE_2)[0]
+    ids = [live.create_project(key, f"P{i}").id for i in range(4)]
+    clock.tick(days=3)
+    live.advance_many(ids, "go")
+    clock.tick(days=2)
+    live.advance_many(ids[:2], "back")
+    expected = _visits(live.db)
+    assert len(expected) == 4 + 4 + 2
+    live.close()
+
+    db = Database.from_url(store_url)
+    sqlite = store_url.startswith("sqlite")
+
+    def shape() -> tuple[set[str], str]:
+        with db.begin(write=False) as conn:
+            indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("stage_visits")}
+            sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'stage_visits'").scalar_one() \
+                if sqlite else ""
+        return indexes, sql
+
+    indexes, sql = shape()
+    assert indexes == set()
+    assert ("WITHOUT ROWID" in sql) is sqlite
+    with db.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    indexes, sql = shape()
+    assert indexes == {"ix_stage_visits_journey_key_stage_days",
+                       "ix_stage_visits_journey_key_stage_project_id"}
+    assert "WITHOUT ROWID" not in sql
+    assert _visits(db) == expected
+    with db.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    assert shape()[0] == set()
+    assert _visits(db) == expected
+    db.dispose()

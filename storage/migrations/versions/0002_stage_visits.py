@@ -17,48 +17,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bompao.storage.migrations import visit_trigger
+
 revision = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-# The SQL is spelled out per dialect: constant text, nothing formatted in.
-_SQLITE_TRIGGER = """
-CREATE TRIGGER tr_events_stage_visits AFTER INSERT ON events
-WHEN NEW.to_stage IS NOT NULL AND NEW.kind IN ('created', 'advanced', 'migrated')
-     AND (NEW.kind <> 'migrated' OR NEW.from_stage <> NEW.to_stage)
-BEGIN
-    UPDATE stage_visits
-       SET left_at = NEW.at, days = julianday(NEW.at) - julianday(entered_at)
-     WHERE project_id = NEW.project_id AND left_at IS NULL;
-    INSERT INTO stage_visits (project_id, seq, journey_key, stage, entered_at)
-    VALUES (NEW.project_id, NEW.seq,
-            (SELECT journey_key FROM projects WHERE id = NEW.project_id),
-            NEW.to_stage, NEW.at);
-END
-"""
-
-_POSTGRES_FUNCTION = """
-CREATE FUNCTION bompao_stage_visit() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE stage_visits
-       SET left_at = NEW.at, days = EXTRACT(EPOCH FROM NEW.at - entered_at) / 86400.0
-     WHERE project_id = NEW.project_id AND left_at IS NULL;
-    INSERT INTO stage_visits (project_id, seq, journey_key, stage, entered_at)
-    VALUES (NEW.project_id, NEW.seq,
-            (SELECT journey_key FROM projects WHERE id = NEW.project_id),
-            NEW.to_stage, NEW.at);
-    RETURN NULL;
-END
-$$
-"""
-
-_POSTGRES_TRIGGER = """
-CREATE TRIGGER tr_events_stage_visits AFTER INSERT ON events
-FOR EACH ROW WHEN (NEW.to_stage IS NOT NULL AND NEW.kind IN ('created', 'advanced', 'migrated')
-                   AND (NEW.kind <> 'migrated' OR NEW.from_stage <> NEW.to_stage))
-EXECUTE FUNCTION bompao_stage_visit()
-"""
 
 _BACKFILL = {
     "sqlite": """
@@ -85,12 +50,6 @@ SELECT v.project_id, v.seq, p.journey_key, v.stage, v.entered_at, v.left_at,
 """,
 }
 
-_DROP = {
-    "sqlite": ("DROP TRIGGER IF EXISTS tr_events_stage_visits",),
-    "postgresql": ("DROP TRIGGER IF EXISTS tr_events_stage_visits ON events",
-                   "DROP FUNCTION IF EXISTS bompao_stage_visit()"),
-}
-
 
 def upgrade() -> None:
     """Create ``stage_visits``, its trigger, and backfill it from the event log."""
@@ -115,14 +74,14 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.execute(_BACKFILL[dialect])
     if dialect == "postgresql":
-        op.execute(_POSTGRES_FUNCTION)
-        op.execute(_POSTGRES_TRIGGER)
+        op.execute(visit_trigger.POSTGRES_FUNCTION)
+        op.execute(visit_trigger.POSTGRES_TRIGGER)
     else:
-        op.execute(_SQLITE_TRIGGER)
+        op.execute(visit_trigger.SQLITE_TRIGGER)
 
 
 def downgrade() -> None:
     """Drop the trigger and ``stage_visits``."""
-    for statement in _DROP[op.get_bind().dialect.name]:
+    for statement in visit_trigger.DROP[op.get_bind().dialect.name]:
         op.execute(statement)
     op.drop_table("stage_visits")

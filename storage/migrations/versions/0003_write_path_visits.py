@@ -25,54 +25,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from bompao.storage.migrations import visit_trigger
+
 revision = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
-
-# Revision 0002's trigger, spelled out again for the downgrade (constant text).
-_SQLITE_TRIGGER = """
-CREATE TRIGGER tr_events_stage_visits AFTER INSERT ON events
-WHEN NEW.to_stage IS NOT NULL AND NEW.kind IN ('created', 'advanced', 'migrated')
-     AND (NEW.kind <> 'migrated' OR NEW.from_stage <> NEW.to_stage)
-BEGIN
-    UPDATE stage_visits
-       SET left_at = NEW.at, days = julianday(NEW.at) - julianday(entered_at)
-     WHERE project_id = NEW.project_id AND left_at IS NULL;
-    INSERT INTO stage_visits (project_id, seq, journey_key, stage, entered_at)
-    VALUES (NEW.project_id, NEW.seq,
-            (SELECT journey_key FROM projects WHERE id = NEW.project_id),
-            NEW.to_stage, NEW.at);
-END
-"""
-
-_POSTGRES_FUNCTION = """
-CREATE FUNCTION bompao_stage_visit() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE stage_visits
-       SET left_at = NEW.at, days = EXTRACT(EPOCH FROM NEW.at - entered_at) / 86400.0
-     WHERE project_id = NEW.project_id AND left_at IS NULL;
-    INSERT INTO stage_visits (project_id, seq, journey_key, stage, entered_at)
-    VALUES (NEW.project_id, NEW.seq,
-            (SELECT journey_key FROM projects WHERE id = NEW.project_id),
-            NEW.to_stage, NEW.at);
-    RETURN NULL;
-END
-$$
-"""
-
-_POSTGRES_TRIGGER = """
-CREATE TRIGGER tr_events_stage_visits AFTER INSERT ON events
-FOR EACH ROW WHEN (NEW.to_stage IS NOT NULL AND NEW.kind IN ('created', 'advanced', 'migrated')
-                   AND (NEW.kind <> 'migrated' OR NEW.from_stage <> NEW.to_stage))
-EXECUTE FUNCTION bompao_stage_visit()
-"""
-
-_DROP = {
-    "sqlite": ("DROP TRIGGER IF EXISTS tr_events_stage_visits",),
-    "postgresql": ("DROP TRIGGER IF EXISTS tr_events_stage_visits ON events",
-                   "DROP FUNCTION IF EXISTS bompao_stage_visit()"),
-}
 
 
 _EXACT = (("projects", "fields"), ("events", "payload"))
@@ -81,7 +39,7 @@ _EXACT = (("projects", "fields"), ("events", "payload"))
 def upgrade() -> None:
     """Drop the stage-visits trigger (and its PostgreSQL function); keep fields exactly."""
     dialect = op.get_bind().dialect.name
-    for statement in _DROP[dialect]:
+    for statement in visit_trigger.DROP[dialect]:
         op.execute(statement)
     op.drop_index("ix_events_at", table_name="events")
     if dialect == "postgresql":
@@ -97,7 +55,7 @@ def downgrade() -> None:
         for table, column in _EXACT:
             op.alter_column(table, column, type_=JSONB(), existing_type=sa.JSON(),
                             postgresql_using=f"{column}::jsonb", existing_nullable=False)
-        op.execute(_POSTGRES_FUNCTION)
-        op.execute(_POSTGRES_TRIGGER)
+        op.execute(visit_trigger.POSTGRES_FUNCTION)
+        op.execute(visit_trigger.POSTGRES_TRIGGER)
     else:
-        op.execute(_SQLITE_TRIGGER)
+        op.execute(visit_trigger.SQLITE_TRIGGER)
