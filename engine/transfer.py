@@ -179,6 +179,14 @@ def read_rows(text: str, fmt: str) -> list[dict[str, Any]]:
                                              item.values())]
     if fmt != "csv":
         raise UsageError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+    try:
+        return _csv_rows(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside an unquoted cell
+        raise UsageError(f"not CSV: {exc}; save it as CSV UTF-8 (comma-separated) "
+                         "and import it again") from None
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         _check_columns(reader.fieldnames or [], "the header row")

@@ -137,6 +137,16 @@ def test_blank_rows_are_skipped(engine: Engine) -> None:
         {"name": "Solo"}]
 
 
+def test_a_carriage_return_inside_an_unquoted_cell_is_refused_as_not_csv() -> None:
+    """Found by the CLI fuzz test: ``\\r`` in a bare cell made the csv module raise its
+    own error, which came out as an internal error."""
+    with pytest.raises(UsageError) as caught:
+        read_rows(HEADER + "social-incubator,A\rB\x01,,3\n", "csv")
+    message = str(caught.value)
+    assert message.startswith("not CSV: new-line character seen in unquoted field"), message
+    assert "save it as CSV UTF-8" in message
+
+
 @pytest.mark.parametrize(("encoding", "says"), [
     ("utf-16", "is UTF-16 text, not UTF-8"),
     ("utf-16-le", "holds NUL bytes"),
