@@ -471,10 +471,10 @@ def _show_project(ctx: Context, project: Any, engine: Any) -> None:
     since = show_time(project.stage_entered_at, _project_zone(engine, project))
     labels = {key: ctx.say(f"project.{key}") for key in
               ("journey", "stage", "partner", "cohort", "flags", "evidence")}
-    width = max(len(label) for label in labels.values())
+    width = max(_cells(label) for label in labels.values())
 
     def line(key: str, value: str) -> str:
-        return f"  {labels[key]:<{width}} {value}"
+        return f"  {_pad(labels[key], width)} {value}"
 
     lines = [ctx.say("project.title", id=data["id"], name=data["name"]),
              line("journey", f"{data['journey']}@{data['version']}"),
@@ -654,7 +654,10 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
                                override=override, reason=reason)
     except GateRefused as refused:
         if ctx.as_json and refused.report is not None:
-            ctx.emit({**refused.report.as_dict(), "error": str(refused)})
+            from bompao.definitions.messages import error_text  # noqa: PLC0415
+
+            ctx.emit({**refused.report.as_dict(), "error": str(refused),
+                      "message": error_text(refused, ctx.lang)})
             raise SystemExit(1) from None
         raise
     ctx.emit(moved.as_dict(), ctx.say("done.advanced", id=project_id, stage=moved.stage))
@@ -680,12 +683,24 @@ def project_history(ctx: Context, project_id: int) -> None:
     actor = ctx.actor()
     where = _project_zone(engine, engine.get(project_id, actor))
     rows = [e.as_dict() for e in engine.history(project_id, actor)]
-    kinds = {r["kind"]: _event_kind(ctx, r["kind"]) for r in rows}
+    kinds = {r["kind"]: _pad(_event_kind(ctx, r["kind"]), 15) for r in rows}
     human = "\n".join(
-        f"{r['seq']:>4}  {show_time(r['at'], where)}  {kinds[r['kind']]:<15} "
+        f"{r['seq']:>4}  {show_time(r['at'], where)}  {kinds[r['kind']]} "
         f"{r['actor'] or '-':<12} "
         f"{(r['from'] or '') + (' -> ' + r['to'] if r['to'] else '')}" for r in rows)
     ctx.emit(rows, human)
+
+
+def _cells(text: str) -> int:
+    """The columns ``text`` takes on a terminal (Thai vowels and tone marks take none)."""
+    from rich.cells import cell_len  # noqa: PLC0415
+
+    return cell_len(text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(0, width - _cells(text))
 
 
 def _event_kind(ctx: Context, kind: str) -> str:

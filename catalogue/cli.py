@@ -111,7 +111,7 @@ ENTRIES: dict[str, dict[str, str]] = {
         "th": "หลัง {duration} แล้วทุก {every}",
     },
     "show.every": {"en": "every {every}", "th": "ทุก {every}"},
-    "show.at": {"en": "at {at}", "th": "เวลา {at}"},
+    "show.at": {"en": "at {at}", "th": "เมื่อถึง {at}"},
     "show.calendar_long": {
         "en": "{country} ({categories}{weekend}{added}{removed})",
         "th": "{country} ({categories}{weekend}{added}{removed})",

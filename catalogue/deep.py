@@ -6,7 +6,8 @@ from __future__ import annotations
 __all__ = ["ENTRIES"]
 
 ENTRIES: dict[str, dict[str, str]] = {
-    "deep.gate_of": {"en": "the gate of trigger {trigger!r}", "th": "เงื่อนไขของทริกเกอร์ {trigger!r}"},
+    "deep.gate_of": {"en": "the gate of trigger {trigger!r}",
+                     "th": "เงื่อนไขของทริกเกอร์ {trigger!r}"},
     "deep.never_true": {
         "en": "{where} can never pass: expression {expr!r} can never be true{fields}",
         "th": "{where} ไม่มีทางผ่านได้: นิพจน์ {expr!r} ไม่มีทางเป็นจริง{fields}",
@@ -58,7 +59,7 @@ ENTRIES: dict[str, dict[str, str]] = {
     "deep.cannot_finish": {
         "en": "no final stage can be reached from stage {stage!r} through gates that can "
               "pass{why}",
-        "th": "จากขั้น {stage!r} ไปไม่ถึงขั้นสุดท้ายใดเลยผ่านเงื่อนไขที่ผ่านได้{why}",
+        "th": "จากขั้น {stage!r} ไม่มีทางไปถึงขั้นสุดท้ายผ่านเงื่อนไขที่ผ่านได้{why}",
     },
     "deep.closed": {
         "en": "; gates that can never pass close {ways}",
@@ -86,7 +87,7 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "not checked: {text!r} uses {what}, outside the subset deep checks understand "
               "(comparisons, arithmetic, size(), &&, ||, ! on int, float, bool, string and "
               "list fields)",
-        "th": "ไม่ได้ตรวจ: {text!r} ใช้{what} ซึ่งอยู่นอกส่วนที่การตรวจเชิงลึกเข้าใจ "
+        "th": "ไม่ได้ตรวจ: {text!r} ใช้ {what} ซึ่งอยู่นอกส่วนที่การตรวจเชิงลึกเข้าใจ "
               "(การเปรียบเทียบ เลขคณิต 'size()' '&&' '||' '!' กับฟิลด์ชนิด 'int' 'float' "
               "'bool' 'string' และ 'list')",
     },
@@ -94,14 +95,14 @@ ENTRIES: dict[str, dict[str, str]] = {
     "deep.expression": {"en": "expression {expr!r}", "th": "นิพจน์ {expr!r}"},
     "deep.min_time": {
         "en": "min_time_in_stage {duration}",
-        "th": "เวลาในขั้นขั้นต่ำ (min_time_in_stage) {duration}",
+        "th": "ระยะเวลาขั้นต่ำในขั้น (min_time_in_stage) {duration}",
     },
     "deep.approval": {
         "en": "approval {{role: {role}, count: {count}}}",
         "th": "การอนุมัติของบทบาท {role} {count} คน",
     },
     "deep.evidence": {"en": "evidence {name!r}", "th": "หลักฐาน {name!r}"},
-    "deep.not": {"en": "not {what}", "th": "ไม่ใช่ {what}"},
+    "deep.not": {"en": "not {what}", "th": "นิเสธของ{what}"},
     "deep.this": {"en": "this {kind!r}", "th": "{kind!r} นี้"},
     # what lies outside the subset ("uses ...")
     "subset.nesting": {"en": "more nesting than deep checks follow",

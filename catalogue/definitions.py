@@ -106,7 +106,7 @@ ENTRIES: dict[str, dict[str, str]] = {
     "trigger_not_offered": {
         "en": "no transition from stage {stage!r} offers trigger {trigger!r}; it offers: "
               "{listing}",
-        "th": "ไม่มีทรานสิชันจากขั้น {stage!r} ที่ใช้ trigger {trigger!r} ขั้นนี้มี: {listing}",
+        "th": "ไม่มีทรานสิชันจากขั้น {stage!r} ที่ใช้ทริกเกอร์ {trigger!r} ขั้นนี้มี: {listing}",
     },
     "none_declared": {"en": "none declared", "th": "ไม่มี"},
     "what.stage": {"en": "stage", "th": "ขั้น"},

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bompao.definitions.messages import Message
 from bompao.errors import BompaoError, NotFound, UsageError
 from bompao.storage import daemons as daemons_store
 from bompao.storage import followups
@@ -120,11 +121,11 @@ def forget(engine: Any, name: str, *, alive_within: float = 90.0) -> None:
         rows = {row.name: row for row in daemons_store.listing(conn)}
         row = rows.get(name)
         if row is None:
-            raise NotFound(f"no daemon named {name!r} has a heartbeat; daemons: "
-                           f"{', '.join(sorted(rows)) or 'none'}")
+            raise NotFound(Message("daemon.not_found", name=name,
+                                   known=", ".join(sorted(rows)) or Message("none")))
         if alive(row, now, alive_within):
-            raise BompaoError(f"daemon {name!r} is alive (pid {row.pid} on {row.host}, last "
-                              f"beat {row.heartbeat_at.isoformat()}); stop it instead")
+            raise BompaoError(Message("daemon.alive", name=name, pid=row.pid, host=row.host,
+                                      beat=row.heartbeat_at.isoformat()))
         daemons_store.forget(conn, name)
 
 
@@ -269,12 +270,11 @@ def retry(engine: Any, ids: list[int] | None, *, project: int | None = None,
             found = followups.statuses(conn, chosen, partner)
             unknown = [i for i in chosen if i not in found]
             if unknown:
-                raise NotFound(f"no follow-up with id {unknown[0]}"
-                               + (f" (nor {', '.join(map(str, unknown[1:6]))})"
-                                  if len(unknown) > 1 else "")
-                               + "; see 'bompao followups list --status failed'")
+                more = Message("followup.not_found_more", ids=", ".join(
+                    map(str, unknown[1:6]))) if len(unknown) > 1 else ""
+                raise NotFound(Message("followup.not_found", id=unknown[0], more=more))
             other = [i for i in chosen if found[i] != "failed"]
             if other:
-                raise UsageError(f"follow-up {other[0]} is {found[other[0]]}, not failed; only "
-                                 "failed follow-ups can be retried (nothing was changed)")
+                raise UsageError(Message("followup.not_failed", id=other[0],
+                                         status=found[other[0]]))
         return followups.retry(conn, chosen, now)
