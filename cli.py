@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from bompao.definitions.messages import Message, diagnostic_text, text
+from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
 
@@ -402,7 +402,7 @@ def init(ctx: Context) -> None:
     engine = _engine(ctx, create=True)
     published = engine.init()
     refs = [f"{key}@{version}" for key, version in published]
-    warnings = _warn_unconfigured(engine, ctx.config)
+    warnings = _warn_unconfigured(engine, ctx.config, lang=ctx.lang)
     ctx.emit({"database": engine.db.url_display, "published": refs,
               "unconfigured": warnings},
              ctx.say("done.init", database=engine.db.url_display, refs=", ".join(refs)))
@@ -438,7 +438,7 @@ def journeys_publish(ctx: Context, paths: tuple[str, ...]) -> None:
     engine = _engine(ctx)
     done = [engine.publish(path) for path in _files(paths)]
     refs = [f"{key}@{version}" for key, version in done]
-    warnings = _warn_unconfigured(engine, ctx.config, journeys=done)
+    warnings = _warn_unconfigured(engine, ctx.config, journeys=done, lang=ctx.lang)
     ctx.emit({"published": refs, "unconfigured": warnings},
              "\n".join(ctx.say("done.published", ref=r) for r in refs))
 
@@ -856,7 +856,7 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = _engine(ctx)
-    _warn_unconfigured(engine, config)
+    _warn_unconfigured(engine, config, lang=ctx.lang)
     alive_within = max(90.0, 3 * config.poll_interval)
     if once:
         from bompao.engine.dispatch import Dispatcher  # noqa: PLC0415
@@ -887,7 +887,7 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
     ctx.emit({**summary, "runs": result.outcomes}, ctx.say("scheduler.summary", **summary))
 
 
-def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None
+def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None, *, lang: str = "en"
                        ) -> list[dict[str, Any]]:
     """Print a ``warning:`` line per follow-up whose endpoint or channel the operator
     configuration lacks (it would fail when it falls due); return them."""
@@ -895,7 +895,7 @@ def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None
 
     found = unconfigured(engine, config, journeys)
     for problem in found:
-        click.echo(printable(f"warning: {problem['message']}"), err=True)
+        click.echo(printable(f"warning: {localise(problem['message'], lang)}"), err=True)
     return found
 
 
@@ -929,7 +929,7 @@ def scheduler_status(ctx: Context) -> None:
                  for f in found["failed_recent"])
     if found["unconfigured"]:
         lines.append(ctx.say("scheduler.unconfigured", count=len(found["unconfigured"])))
-        lines.extend(f"  {p['message']}" for p in found["unconfigured"])
+        lines.extend(f"  {localise(p['message'], ctx.lang)}" for p in found["unconfigured"])
     click.echo("\n".join(lines))
 
 

@@ -192,6 +192,26 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "will fail (not configured): {count}",
         "th": "จะล้มเหลว (ยังไม่ได้ตั้งค่า): {count}",
     },
+    # follow-ups that will fail for want of configuration (warnings, scheduler status)
+    "unconfigured.will_fail": {
+        "en": "{ref} stage {stage!r} follow-up {name!r} ({action}) will fail: {missing}",
+        "th": "{ref} ขั้น {stage!r} งานติดตาม {name!r} ({action}) จะล้มเหลว: {missing}",
+    },
+    "unconfigured.webhook": {
+        "en": "webhook endpoint {endpoint!r} is not in the configuration ([webhooks.NAME]; "
+              "configured: {configured})",
+        "th": "ปลายทางเว็บฮุก {endpoint!r} ไม่อยู่ในการตั้งค่า ('[webhooks.NAME]' ที่ตั้งไว้: "
+              "{configured})",
+    },
+    "unconfigured.none": {"en": "none configured", "th": "ยังไม่ได้ตั้งค่า"},
+    "unconfigured.email": {
+        "en": "email needs an SMTP server ([smtp] host)",
+        "th": "อีเมลต้องมีเซิร์ฟเวอร์ SMTP ('[smtp] host')",
+    },
+    "unconfigured.notify_email": {
+        "en": "the notify channel 'email' needs an SMTP server ([smtp] host)",
+        "th": "ช่องทางแจ้งเตือน 'email' ต้องมีเซิร์ฟเวอร์ SMTP ('[smtp] host')",
+    },
     # demo and simulate
     "demo.progress": {
         "en": "simulating 14 months of incubation",

@@ -224,28 +224,28 @@ def unconfigured(engine: Any, config: Any, journeys: Any = None) -> list[dict[st
     refs = journeys if journeys is not None else [
         (j["journey"], j["version"]) for j in engine.list_journeys()]
     found: list[dict[str, Any]] = []
-    endpoints = ", ".join(sorted(config.webhooks)) or "none configured"
+    endpoints = ", ".join(sorted(config.webhooks)) or Message("unconfigured.none")
     for key, version in refs:
         journey = engine.journey(key, version)
         for stage in journey.stages.values():
             for follow_up in stage.follow_ups:
-                missing = None
+                missing: Message | None = None
                 if follow_up.action == "webhook" and str(
                         follow_up.spec.endpoint) not in config.webhooks:
-                    missing = (f"webhook endpoint {follow_up.spec.endpoint!r} is not in the "
-                               f"configuration ([webhooks.NAME]; configured: {endpoints})")
+                    missing = Message("unconfigured.webhook", endpoint=follow_up.spec.endpoint,
+                                      configured=endpoints)
                 elif follow_up.action == "email" and config.smtp is None:
-                    missing = "email needs an SMTP server ([smtp] host)"
+                    missing = Message("unconfigured.email")
                 elif follow_up.action == "notify" and "email" in config.channels and (
                         config.smtp is None):
-                    missing = "the notify channel 'email' needs an SMTP server ([smtp] host)"
+                    missing = Message("unconfigured.notify_email")
                 if missing is not None:
                     found.append({
                         "journey": journey.ref, "stage": stage.name,
                         "follow_up": follow_up.name, "action": follow_up.action,
-                        "message": f"{journey.ref} stage {stage.name!r} follow-up "
-                                   f"{follow_up.name!r} ({follow_up.action}) will fail: "
-                                   f"{missing}"})
+                        "message": Message("unconfigured.will_fail", ref=journey.ref,
+                                           stage=stage.name, name=follow_up.name,
+                                           action=follow_up.action, missing=missing)})
     return found
 
 

@@ -503,3 +503,48 @@ def test_deep_findings_json_stay_english(run: Run) -> None:
     assert findings[0]["message"] == (
         "follow-up 'too_late' can never fire: follow-up 'give_up' (after 3 months, action: "
         "transition 'stall') always leaves stage 'running' first")
+
+
+HOOKS = """\
+journey: needs-config
+version: 1
+roles: [coach]
+stages:
+  a:
+    initial: true
+    follow_ups:
+      - {id: ping, after: 1 day, action: webhook, endpoint: crm}
+      - {id: letter, after: 2 days, action: email, to: [coach]}
+  b: {final: true}
+transitions:
+  - {trigger: go, from: a, to: b}
+"""
+
+
+def test_follow_ups_that_will_fail_are_warned_in_thai(run: Run, tmp_path: Path) -> None:
+    journey = tmp_path / "hooks.yaml"
+    journey.write_text(HOOKS, encoding="utf-8")
+    config = tmp_path / "ops.toml"
+    config.write_text('[webhooks.chat]\nurl = "http://127.0.0.1:9/x"\n', encoding="utf-8")
+    code, out, err = run("--config", str(config), "--lang", "th", "journeys", "publish",
+                         str(journey))
+    assert (code, out) == (0, "เผยแพร่ needs-config@1 แล้ว\n")
+    assert err.splitlines() == [
+        ("warning: needs-config@1 ขั้น 'a' งานติดตาม 'ping' (webhook) จะล้มเหลว: ปลายทาง"
+         "เว็บฮุก 'crm' ไม่อยู่ในการตั้งค่า ('[webhooks.NAME]' ที่ตั้งไว้: chat)"),
+        ("warning: needs-config@1 ขั้น 'a' งานติดตาม 'letter' (email) จะล้มเหลว: อีเมลต้องมี"
+         "เซิร์ฟเวอร์ SMTP ('[smtp] host')"),
+    ]
+    out = ok(run, "--config", str(config), "--lang", "th", "scheduler", "status")
+    assert out.splitlines()[-3:] == [
+        "จะล้มเหลว (ยังไม่ได้ตั้งค่า): 2",
+        ("  needs-config@1 ขั้น 'a' งานติดตาม 'ping' (webhook) จะล้มเหลว: ปลายทางเว็บฮุก "
+         "'crm' ไม่อยู่ในการตั้งค่า ('[webhooks.NAME]' ที่ตั้งไว้: chat)"),
+        ("  needs-config@1 ขั้น 'a' งานติดตาม 'letter' (email) จะล้มเหลว: อีเมลต้องมี"
+         "เซิร์ฟเวอร์ SMTP ('[smtp] host')"),
+    ]
+    data = json.loads(ok(run, "--config", str(config), "--lang", "th", "--json",
+                         "scheduler", "status"))
+    assert data["unconfigured"][1]["message"] == (  # --json: English
+        "needs-config@1 stage 'a' follow-up 'letter' (email) will fail: email needs an "
+        "SMTP server ([smtp] host)")

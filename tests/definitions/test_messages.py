@@ -26,8 +26,8 @@ THAI: dict[str, list[str]] = {
     ],
     "partner_remove": [
         ("remove.stages: การลบ 'stalled' (และทรานสิชัน 'stall', test_run -> stalled ไปด้วย) "
-        f"ทำให้เส้นทางต้นแบบที่ {SOCIAL}:82:18 เสีย: ไม่มีทรานสิชันจากขั้น 'test_run' ที่ใช้ "
-        "trigger 'stall' ขั้นนี้มี: present, withdraw ให้เขียนทับ 'stages.test_run.follow_ups' "
+        f"ทำให้เส้นทางต้นแบบที่ {SOCIAL}:82:18 เสีย: ไม่มีทรานสิชันจากขั้น 'test_run' ที่ใช้"
+        "ทริกเกอร์ 'stall' ขั้นนี้มี: present, withdraw ให้เขียนทับ 'stages.test_run.follow_ups' "
         "ในเส้นทางนี้เพื่อลบหรือแก้"),
     ],
     "partner_replace": [
