@@ -194,3 +194,23 @@ def test_a_message_survives_copy_and_pickle() -> None:
     for twin in (copy.deepcopy(message), pickle.loads(pickle.dumps(message))):
         assert isinstance(twin, Message)
         assert (twin, twin.render("th")) == (message, message.render("th"))
+
+
+def test_journey_texts_and_lists_as_parameters_render_in_the_messages_language() -> None:
+    """A criterion's own texts (Texts) and a list of them (Joined) follow the message."""
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    from bompao.definitions.messages import Joined, Texts  # noqa: PLC0415
+
+    says = [Texts({"en": "The coach approves", "th": "โค้ชอนุมัติ"}),
+            Texts({"en": "A plan is attached"})]
+    message = Message("gate.refused", project=3, trigger="go", source="a", dest="b",
+                      missing=Joined(says, "; "))
+    assert message == ("project 3 cannot 'go' from 'a' to 'b': missing The coach approves; "
+                       "A plan is attached")
+    thai = "โครงการ 3 ใช้ 'go' จาก 'a' ไป 'b' ไม่ได้: ยังขาด โค้ชอนุมัติ; A plan is attached"
+    assert message.render("th") == thai
+    for twin in (copy.deepcopy(message), pickle.loads(pickle.dumps(message))):
+        assert twin.render("th") == thai
+    assert error_text(InvalidValue(message), "th") == thai
