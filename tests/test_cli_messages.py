@@ -548,3 +548,17 @@ def test_follow_ups_that_will_fail_are_warned_in_thai(run: Run, tmp_path: Path) 
     assert data["unconfigured"][1]["message"] == (  # --json: English
         "needs-config@1 stage 'a' follow-up 'letter' (email) will fail: email needs an "
         "SMTP server ([smtp] host)")
+
+
+def test_the_language_comes_from_lang_then_bompao_lang_then_the_locale(
+        run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LANG", "th_TH.UTF-8")
+    monkeypatch.setenv("BOMPAO_LANG", "en")
+    assert refused(run, 2, "project", "show", "9") == "no project with id 9"
+    monkeypatch.setenv("BOMPAO_LANG", "th")
+    assert refused(run, 2, "project", "show", "9") == "ไม่มีโครงการรหัส 9"
+    assert refused(run, 2, "--lang", "en", "project", "show", "9") == "no project with id 9"
+    monkeypatch.delenv("BOMPAO_LANG")
+    project(run)
+    assert ok(run, "project", "list").splitlines()[1].split()[:2] == ["รหัส", "ชื่อ"]
