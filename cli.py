@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
 
@@ -98,8 +99,8 @@ class Context:
         if partner is not None and partner != self.partner:
             from bompao.errors import PermissionDenied  # noqa: PLC0415
 
-            raise PermissionDenied(f"{option} {partner!r} is outside this session's partner "
-                                   f"scope (bompao --partner {self.partner})")
+            raise PermissionDenied(Message("permission.scope", option=option,
+                                           partner=partner, scope=self.partner))
         return self.partner
 
     def unscoped(self, command: str) -> None:
@@ -109,9 +110,11 @@ class Context:
             UsageError: the session is scoped to a partner.
         """
         if self.partner is not None:
-            raise UsageError(f"'bompao {command}' acts for every partner and cannot run "
-                             f"with --partner {self.partner}; run it without --partner "
-                             "(or BOMPAO_PARTNER)")
+            raise UsageError(Message("usage.unscoped", command=command, scope=self.partner))
+
+    def say(self, key: str, /, **params: Any) -> str:
+        """The catalogue's ``key`` in the session's language (``--lang``)."""
+        return text(key, self.lang, **params)
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON under ``--json``, else ``human`` (or nothing)."""
@@ -150,7 +153,7 @@ def cli(ctx: click.Context, db: str, config_path: str | None, journey_dirs: tupl
     """bompao (บ่มเพาะ): run incubation journeys — YAML journeys, gates and follow-ups."""
     source = ctx.get_parameter_source("db")
     if scope is not None and not scope.strip():
-        raise UsageError("--partner (or BOMPAO_PARTNER) needs a partner's name")
+        raise UsageError(Message("usage.partner_empty"))
     ctx.obj = Context(db=db, config_path=config_path, journey_dirs=journey_dirs,
                       lang=lang or _default_lang(), as_json=as_json, debug=debug,
                       partner=scope)
@@ -167,12 +170,12 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
         if path.is_dir():
             found = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
             if not found:
-                raise NotFound(f"no .yaml files in directory {raw!r}")
+                raise NotFound(Message("file.no_yaml", path=raw))
             files.extend(found)
         elif path.exists():
             files.append(path)
         else:
-            raise NotFound(f"no such file or directory: {raw!r}")
+            raise NotFound(Message("file.missing_any", path=raw))
     return files
 
 
@@ -235,12 +238,13 @@ def validate(ctx: Context, paths: tuple[str, ...], deep: bool) -> None:
                         **({"findings": [f.as_dict() for f in findings]} if deep else {})})
         if not ctx.as_json:
             for finding in findings:
-                click.echo(printable(str(finding)), err=True)
+                click.echo(printable(finding.text(ctx.lang)), err=True)
         if errors:
             continue
         if not ctx.as_json:
-            click.echo(f"ok: {source.file} ({journey.ref}: {len(journey.stages)} stages, "
-                       f"{len(journey.transitions)} transitions)")
+            click.echo(ctx.say("done.valid", file=source.file, ref=journey.ref,
+                               stages=len(journey.stages),
+                               transitions=len(journey.transitions)))
     results.sort(key=lambda r: files.index(Path(r["file"])) if Path(r["file"]) in files else 0)
     ok = all(r["ok"] for r in results)
     ctx.emit({"ok": ok, "files": results})
@@ -249,8 +253,6 @@ def validate(ctx: Context, paths: tuple[str, ...], deep: bool) -> None:
 
 
 def _print_diagnostics(ctx: Context, exc: DefinitionError) -> None:
-    from bompao.definitions.messages import diagnostic_text  # noqa: PLC0415
-
     if not ctx.as_json:
         for diagnostic in exc.diagnostics:
             click.echo(printable(diagnostic_text(diagnostic, ctx.lang)), err=True)
@@ -281,7 +283,8 @@ def _write(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+        raise UsageError(Message("file.cannot_write", path=str(path),
+                                 reason=exc.strerror)) from None
 
 
 def _journey(ctx: Context, ref: str) -> CompiledJourney:
@@ -317,7 +320,8 @@ def diagram(ctx: Context, journey: str, fmt: str, project_id: int | None,
         found = engine.get(project_id, ctx.actor())
         compiled = engine.journey(found.journey, found.version)
         if journey not in ("-", compiled.key, compiled.ref):
-            raise UsageError(f"project {project_id} follows {compiled.ref}, not {journey!r}")
+            raise UsageError(Message("usage.other_journey", id=project_id, ref=compiled.ref,
+                                     journey=journey))
         current = found.stage
     else:
         compiled = _journey(ctx, journey)
@@ -325,7 +329,7 @@ def diagram(ctx: Context, journey: str, fmt: str, project_id: int | None,
     if output:
         _write(Path(output), text + "\n")
         ctx.emit({"journey": compiled.ref, "format": fmt, "output": output},
-                 f"wrote {output}")
+                 ctx.say("done.wrote", path=output))
     else:
         ctx.emit({"journey": compiled.ref, "format": fmt, "diagram": text}, text)
 
@@ -353,16 +357,17 @@ def journeys_list(ctx: Context) -> None:
                          "file": str(entry.path), "valid": False,
                          "problems": [str(d) for d in exc.diagnostics]})
     for problem in ctx.catalog.problems:
-        click.echo(f"warning: skipped {problem.diagnostics[0]}", err=True)
+        click.echo(printable("warning: " + ctx.say("warn.skipped", problem=diagnostic_text(
+            problem.diagnostics[0], ctx.lang))), err=True)
     if ctx.as_json:
         ctx.emit(rows)
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    headers = {"en": ["journey", "version", "title", "partner", "extends", "stages"],
-               "th": ["เส้นทาง", "รุ่น", "ชื่อ", "ภาคี", "ต่อยอดจาก", "ขั้น"]}[ctx.lang]
-    table(headers, [[r["journey"], r["version"], r["title"] or "(invalid)", r["partner"] or "",
-                     r["extends"] or "", r["stages"] or ""] for r in rows])
+    invalid = ctx.say("cell.invalid")
+    table(ctx.say("head.journeys").split("|"),
+          [[r["journey"], r["version"], r["title"] or invalid, r["partner"] or "",
+            r["extends"] or "", r["stages"] or ""] for r in rows])
 
 
 @journeys.command("show")
@@ -397,10 +402,10 @@ def init(ctx: Context) -> None:
     engine = _engine(ctx, create=True)
     published = engine.init()
     refs = [f"{key}@{version}" for key, version in published]
-    warnings = _warn_unconfigured(engine, ctx.config)
+    warnings = _warn_unconfigured(engine, ctx.config, lang=ctx.lang)
     ctx.emit({"database": engine.db.url_display, "published": refs,
               "unconfigured": warnings},
-             f"database ready: {engine.db.url_display}\npublished: {', '.join(refs)}")
+             ctx.say("done.init", database=engine.db.url_display, refs=", ".join(refs)))
 
 
 @cli.command("audit")
@@ -433,9 +438,9 @@ def journeys_publish(ctx: Context, paths: tuple[str, ...]) -> None:
     engine = _engine(ctx)
     done = [engine.publish(path) for path in _files(paths)]
     refs = [f"{key}@{version}" for key, version in done]
-    warnings = _warn_unconfigured(engine, ctx.config, journeys=done)
+    warnings = _warn_unconfigured(engine, ctx.config, journeys=done, lang=ctx.lang)
     ctx.emit({"published": refs, "unconfigured": warnings},
-             "\n".join(f"published {r}" for r in refs))
+             "\n".join(ctx.say("done.published", ref=r) for r in refs))
 
 
 def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -443,7 +448,7 @@ def _assignments(pairs: tuple[str, ...], what: str) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise UsageError(f"bad {what} {pair!r}: expected NAME=VALUE")
+            raise UsageError(Message("usage.assignment", what=what, pair=pair))
         result[name.strip()] = value
     return result
 
@@ -464,17 +469,24 @@ def _show_project(ctx: Context, project: Any, engine: Any) -> None:
 
     data = project.as_dict()
     since = show_time(project.stage_entered_at, _project_zone(engine, project))
-    lines = [f"project {data['id']}: {data['name']}",
-             f"  journey  {data['journey']}@{data['version']}",
-             f"  stage    {data['stage']} (since {since})"]
-    lines.extend(f"  {key:<8} {data[key]}" for key in ("partner", "cohort") if data[key])
+    labels = {key: ctx.say(f"project.{key}") for key in
+              ("journey", "stage", "partner", "cohort", "flags", "evidence")}
+    width = max(_cells(label) for label in labels.values())
+
+    def line(key: str, value: str) -> str:
+        return f"  {_pad(labels[key], width)} {value}"
+
+    lines = [ctx.say("project.title", id=data["id"], name=data["name"]),
+             line("journey", f"{data['journey']}@{data['version']}"),
+             line("stage", ctx.say("project.since", stage=data["stage"], since=since))]
+    lines.extend(line(key, data[key]) for key in ("partner", "cohort") if data[key])
     if data["flags"]:
-        lines.append(f"  flags    {', '.join(data['flags'])}")
+        lines.append(line("flags", ", ".join(data["flags"])))
     for name, value in data["fields"].items():
         lines.append(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
     for role, people in data["assignments"].items():
         lines.append(f"  {role}: {', '.join(people)}")
-    lines.extend(f"  evidence {name}" for name in data["evidence"])
+    lines.extend(line("evidence", name) for name in data["evidence"])
     ctx.emit(data, "\n".join(lines))
 
 
@@ -499,7 +511,7 @@ def project_create(ctx: Context, journey: str, name: str, partner: str | None,
     fields = _typed(engine, journey, _assignments(sets, "--set"))
     created = engine.create_project(journey=journey, name=name, partner=partner,
                                     cohort=cohort, fields=fields, actor=ctx.actor(by))
-    ctx.emit(created.as_dict(), f"created project {created.id} in stage {created.stage}")
+    ctx.emit(created.as_dict(), ctx.say("done.created", id=created.id, stage=created.stage))
 
 
 @project.command("set")
@@ -529,7 +541,7 @@ def project_evidence(ctx: Context, project_id: int, name: str, url: str | None,
     """Attach a declared evidence item (a link and/or a note)."""
     done = _engine(ctx).add_evidence(project_id, name, url=url, note=note,
                                      actor=ctx.actor(by))
-    ctx.emit(done.as_dict(), f"attached {name} to project {project_id}")
+    ctx.emit(done.as_dict(), ctx.say("done.attached", name=name, id=project_id))
 
 
 @project.command("approve")
@@ -545,8 +557,8 @@ def project_approve(ctx: Context, project_id: int, role: str, by: str) -> None:
     """
     done = _engine(ctx).approve(project_id, role=role, actor=ctx.actor(by, role))
     count = len(done.approvals.get(role, []))
-    ctx.emit(done.as_dict(), f"{by} approved project {project_id} as {role} "
-             f"({count} in this stage)")
+    ctx.emit(done.as_dict(), ctx.say("done.approved", by=by, id=project_id, role=role,
+                                     count=count))
 
 
 @project.command("assign")
@@ -561,10 +573,10 @@ def project_assign(ctx: Context, project_id: int, role: str, person: str, by: st
                    acting: str | None) -> None:
     """Assign a person to a role on the project."""
     if acting and not by:
-        raise UsageError("--as needs --by NAME")
+        raise UsageError(Message("usage.needs_by", option="--as"))
     done = _engine(ctx).assign(project_id, role=role, person=person,
                                actor=ctx.actor(by, acting))
-    ctx.emit(done.as_dict(), f"assigned {person} as {role} of project {project_id}")
+    ctx.emit(done.as_dict(), ctx.say("done.assigned", person=person, role=role, id=project_id))
 
 
 def _print_report(ctx: Context, report: Any) -> None:
@@ -572,12 +584,12 @@ def _print_report(ctx: Context, report: Any) -> None:
     if ctx.as_json:
         ctx.emit(data)
         return
-    verdict = "passable" if report.passable else "not passable"
+    verdict = ctx.say("check.passable" if report.passable else "check.not_passable")
     if len(report.branches) > 1:
-        _print_branches(report, verdict)
+        _print_branches(ctx, report, verdict)
         return
-    click.echo(f"project {report.project}: {report.trigger} ({report.from_stage} -> "
-               f"{report.to_stage}) is {verdict}")
+    click.echo(ctx.say("check.verdict", id=report.project, trigger=report.trigger,
+                       source=report.from_stage, dest=report.to_stage, verdict=verdict))
     _print_criteria(report.criteria, "  ")
 
 
@@ -588,20 +600,21 @@ def _print_criteria(criteria: Any, indent: str) -> None:
         click.echo(printable(f"{indent}{mark} {criterion.says}" + (f"  ({seen})" if seen else "")))
 
 
-def _print_branches(report: Any, verdict: str) -> None:
+def _print_branches(ctx: Context, report: Any, verdict: str) -> None:
     """A transition with branches: which one would be taken, and what each gate says."""
     count = len(report.branches)
     if report.branch is not None:
-        outcome = f"branch {report.branch + 1} of {count} -> {report.to_stage} would be taken"
+        outcome = ctx.say("check.branch_taken", number=report.branch + 1, count=count,
+                          dest=report.to_stage)
     else:
-        outcome = (f"no branch's gate is met (an override takes branch 1 -> "
-                   f"{report.to_stage})")
-    click.echo(f"project {report.project}: {report.trigger} from {report.from_stage} is "
-               f"{verdict}: {outcome}; branches are tried in order, the first passable wins")
+        outcome = ctx.say("check.no_branch", dest=report.to_stage)
+    click.echo(ctx.say("check.branches", id=report.project, trigger=report.trigger,
+                       source=report.from_stage, verdict=verdict, outcome=outcome))
     for number, branch in enumerate(report.branches, 1):
-        state = "passable" if branch.passable else "not passable"
-        taken = "  <- taken" if report.branch == number - 1 else ""
-        click.echo(f"  {number}. -> {branch.to_stage}: {state}{taken}")
+        state = ctx.say("check.passable" if branch.passable else "check.not_passable")
+        taken = ctx.say("check.taken") if report.branch == number - 1 else ""
+        click.echo("  " + ctx.say("check.branch", number=number, dest=branch.to_stage,
+                                  state=state, taken=taken))
         _print_criteria(branch.criteria, "     ")
 
 
@@ -633,7 +646,7 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
     from bompao.errors import GateRefused  # noqa: PLC0415
 
     if role and not by:
-        raise UsageError("--role needs --by NAME")
+        raise UsageError(Message("usage.needs_by", option="--role"))
     actor = ctx.actor(by, role, partner)
     engine = _engine(ctx)
     try:
@@ -641,10 +654,13 @@ def project_advance(ctx: Context, project_id: int, trigger: str, by: str | None,
                                override=override, reason=reason)
     except GateRefused as refused:
         if ctx.as_json and refused.report is not None:
-            ctx.emit({**refused.report.as_dict(), "error": str(refused)})
+            from bompao.definitions.messages import error_text  # noqa: PLC0415
+
+            ctx.emit({**refused.report.as_dict(), "error": str(refused),
+                      "message": error_text(refused, ctx.lang)})
             raise SystemExit(1) from None
         raise
-    ctx.emit(moved.as_dict(), f"project {project_id} is now in stage {moved.stage}")
+    ctx.emit(moved.as_dict(), ctx.say("done.advanced", id=project_id, stage=moved.stage))
 
 
 @project.command("show")
@@ -667,10 +683,31 @@ def project_history(ctx: Context, project_id: int) -> None:
     actor = ctx.actor()
     where = _project_zone(engine, engine.get(project_id, actor))
     rows = [e.as_dict() for e in engine.history(project_id, actor)]
+    kinds = {r["kind"]: _pad(_event_kind(ctx, r["kind"]), 15) for r in rows}
     human = "\n".join(
-        f"{r['seq']:>4}  {show_time(r['at'], where)}  {r['kind']:<15} {r['actor'] or '-':<12} "
+        f"{r['seq']:>4}  {show_time(r['at'], where)}  {kinds[r['kind']]} "
+        f"{r['actor'] or '-':<12} "
         f"{(r['from'] or '') + (' -> ' + r['to'] if r['to'] else '')}" for r in rows)
     ctx.emit(rows, human)
+
+
+def _cells(text: str) -> int:
+    """The columns ``text`` takes on a terminal (Thai vowels and tone marks take none)."""
+    from rich.cells import cell_len  # noqa: PLC0415
+
+    return cell_len(text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(0, width - _cells(text))
+
+
+def _event_kind(ctx: Context, kind: str) -> str:
+    """An event's kind in the session's language (as stored when the catalogue lacks it)."""
+    from bompao.definitions.messages import CATALOGUE  # noqa: PLC0415
+
+    return ctx.say(f"event.{kind}") if f"event.{kind}" in CATALOGUE else kind
 
 
 @project.command("list")
@@ -690,7 +727,7 @@ def project_list(ctx: Context, journey: str | None, stage: str | None, partner: 
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(["id", "name", "journey", "stage", "partner", "cohort", "flags"],
+    table(ctx.say("head.projects").split("|"),
           [[p.id, p.name, f"{p.journey}@{p.version}", p.stage, p.partner, p.cohort,
             ", ".join(p.flags)] for p in found])
 
@@ -714,7 +751,7 @@ def project_export(ctx: Context, journey: str | None, partner: str | None, cohor
     text = write_rows(rows, "json" if ctx.as_json else fmt)
     if output:
         _write(Path(output), text)
-        click.echo(f"exported {len(rows)} project(s) to {output}", err=True)
+        click.echo(ctx.say("done.exported", count=len(rows), path=output), err=True)
     else:
         click.echo(text.rstrip("\n"))
 
@@ -737,18 +774,18 @@ def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"no such file: {path!r}") from None
+        raise UsageError(Message("file.missing", path=path)) from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path!r}: {exc.strerror}") from None
+        raise UsageError(Message("file.cannot_read", path=path, reason=exc.strerror)) from None
     text = decode(data, path)
     kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
     rows = read_rows(text, kind)
     ids = import_projects(_engine(ctx), rows, journey=journey, actor=ctx.actor(by),
                           dry_run=dry_run)
-    verb = "would import" if dry_run else "imported"
     count = len(ids) if not dry_run else len(rows)
     ctx.emit({"imported": ids, "dry_run": dry_run, "count": count},
-             f"{verb} {count} project(s)" + (f": ids {ids[0]}..{ids[-1]}" if ids else ""))
+             ctx.say("done.would_import" if dry_run else "done.imported", count=count)
+             + (ctx.say("done.import_ids", first=ids[0], last=ids[-1]) if ids else ""))
 
 
 @project.command("migrate")
@@ -762,9 +799,10 @@ def project_migrate(ctx: Context, project_id: int, to_version: int, maps: tuple[
     """Move a project to another version of its journey."""
     plan = _engine(ctx).migrate(project_id, to_version, _assignments(maps, "--map"),
                                 dry_run=dry_run, actor=ctx.actor())
-    verb = "would move" if dry_run else "moved"
-    ctx.emit(plan, f"{verb} project {project_id} from version {plan['from_version']} "
-             f"({plan['from_stage']}) to {plan['to_version']} ({plan['to_stage']})")
+    ctx.emit(plan, ctx.say("done.would_migrate" if dry_run else "done.migrated",
+                           id=project_id, from_version=plan["from_version"],
+                           from_stage=plan["from_stage"], to_version=plan["to_version"],
+                           to_stage=plan["to_stage"]))
 
 
 def _time(text: str | None, where: Any = None) -> Any:
@@ -808,9 +846,9 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
 
     ctx.unscoped("scheduler run")
     if now_text and not once:
-        raise UsageError("--now needs --once")
+        raise UsageError(Message("usage.now_needs_once"))
     if name is not None and not name.strip():
-        raise UsageError("--name needs a daemon name")
+        raise UsageError(Message("usage.daemon_name"))
     config = ctx.config
     if name is not None:
         config = dataclasses.replace(config, daemon_name=name.strip())
@@ -818,7 +856,7 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = _engine(ctx)
-    _warn_unconfigured(engine, config)
+    _warn_unconfigured(engine, config, lang=ctx.lang)
     alive_within = max(90.0, 3 * config.poll_interval)
     if once:
         from bompao.engine.dispatch import Dispatcher  # noqa: PLC0415
@@ -846,11 +884,10 @@ def scheduler_run(ctx: Context, once: bool, now_text: str | None, name: str | No
                 raise
         result = daemon.run()
     summary = result.as_dict()
-    ctx.emit({**summary, "runs": result.outcomes},
-             ", ".join(f"{k} {v}" for k, v in summary.items()))
+    ctx.emit({**summary, "runs": result.outcomes}, ctx.say("scheduler.summary", **summary))
 
 
-def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None
+def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None, *, lang: str = "en"
                        ) -> list[dict[str, Any]]:
     """Print a ``warning:`` line per follow-up whose endpoint or channel the operator
     configuration lacks (it would fail when it falls due); return them."""
@@ -858,7 +895,7 @@ def _warn_unconfigured(engine: Any, config: Any, journeys: Any = None
 
     found = unconfigured(engine, config, journeys)
     for problem in found:
-        click.echo(printable(f"warning: {problem['message']}"), err=True)
+        click.echo(printable(f"warning: {localise(problem['message'], lang)}"), err=True)
     return found
 
 
@@ -878,19 +915,21 @@ def scheduler_status(ctx: Context) -> None:
         ctx.emit(found)
         return
     live = [d for d in found["daemons"] if d["alive"]]
-    lines = [f"daemons: {len(live)} alive"
-             + (f", {len(found['daemons']) - len(live)} silent" if len(live) <
-                len(found["daemons"]) else "")]
-    lines.extend(f"  {d['name']} (pid {d['pid']} on {d['host']}) last beat "
-                 f"{d['heartbeat_at']}{'' if d['alive'] else '  SILENT'}"
+    silent = len(found["daemons"]) - len(live)
+    lines = [ctx.say("scheduler.daemons", alive=len(live))
+             + (ctx.say("scheduler.silent", count=silent) if silent else "")]
+    lines.extend(ctx.say("scheduler.daemon", name=d["name"], pid=d["pid"], host=d["host"],
+                         beat=d["heartbeat_at"])
+                 + ("" if d["alive"] else ctx.say("scheduler.daemon_silent"))
                  for d in found["daemons"])
-    lines.append(f"due now: {found['due']}, oldest due {found['lag_seconds']} s ago")
-    lines.append(f"failed: {found['failed']}")
-    lines.extend(f"  #{f['id']} project {f['project']} {f['spec']} ({f['action']}): "
-                 f"{f['error']}" for f in found["failed_recent"])
+    lines.append(ctx.say("scheduler.due", due=found["due"], lag=found["lag_seconds"]))
+    lines.append(ctx.say("scheduler.failed", count=found["failed"]))
+    lines.extend(ctx.say("scheduler.failed_one", id=f["id"], project=f["project"],
+                         spec=f["spec"], action=f["action"], error=f["error"])
+                 for f in found["failed_recent"])
     if found["unconfigured"]:
-        lines.append(f"will fail (not configured): {len(found['unconfigured'])}")
-        lines.extend(f"  {p['message']}" for p in found["unconfigured"])
+        lines.append(ctx.say("scheduler.unconfigured", count=len(found["unconfigured"])))
+        lines.extend(f"  {localise(p['message'], ctx.lang)}" for p in found["unconfigured"])
     click.echo("\n".join(lines))
 
 
@@ -905,7 +944,7 @@ def scheduler_forget(ctx: Context, name: str) -> None:
 
     config = ctx.config
     forget(_engine(ctx), name, alive_within=max(90.0, 3 * config.poll_interval))
-    ctx.emit({"forgotten": name}, f"forgot daemon {name}")
+    ctx.emit({"forgotten": name}, ctx.say("done.forgot", name=name))
 
 
 @cli.group()
@@ -938,7 +977,7 @@ def followups_list(ctx: Context, due: bool, now_text: str | None, project_id: in
     from bompao.engine.views import table  # noqa: PLC0415
 
     # due_at is already in each follow-up's journey timezone: shown in its own offset
-    table(["id", "project", "stage", "follow-up", "action", "due", "status", "error"],
+    table(ctx.say("head.followups").split("|"),
           [[r["id"], r["project"], r["stage"], f"{r['spec']}#{r['occurrence']}", r["action"],
             show_time(r["due_at"]), r["status"],
             r["last_error"] or ""] for r in rows])
@@ -959,16 +998,16 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
     that failed. Give IDs, or --failed."""
     ctx.unscoped("followups retry")
     if bool(ids) == all_failed:
-        raise UsageError("give follow-up IDs or --failed (not both)")
+        raise UsageError(Message("usage.ids_or_failed"))
     if ids and (project_id is not None or since is not None):
-        raise UsageError("--project and --since go with --failed, not with IDs")
+        raise UsageError(Message("usage.with_failed"))
     engine = _engine(ctx)
     from bompao.engine.observe import retry  # noqa: PLC0415
 
     done = retry(engine, list(ids) if ids else None, project=project_id,
                  since=_time(since, ctx.config.timezone), partner=ctx.scope(None, "--partner"))
-    ctx.emit(done, f"{len(done)} follow-up{'' if len(done) == 1 else 's'} pending again, "
-             "due now")
+    ctx.emit(done, ctx.say("done.retry_one" if len(done) == 1 else "done.retry_many",
+                           count=len(done)))
 
 
 @cli.command()
@@ -1006,7 +1045,8 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
 
         path = Path(output or f"bompao-report-{key}.html")
         _write(path, render_report(engine, filters, lang=ctx.lang))
-        ctx.emit({"report": "html", "journey": key, "output": str(path)}, f"wrote {path}")
+        ctx.emit({"report": "html", "journey": key, "output": str(path)},
+                 ctx.say("done.wrote", path=path))
         return
     rows = Reports(engine).run(name, filters)
     if fmt == "json" or ctx.as_json:
@@ -1025,15 +1065,14 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
         text = buffer.getvalue()
     else:
         if output:
-            raise UsageError("--format table prints to the terminal; use csv, json or html "
-                             "with -o")
+            raise UsageError(Message("usage.table_output"))
         from bompao.engine.views import report_table  # noqa: PLC0415
 
         report_table(name, rows, ctx.lang, labels)
         return
     if output:
         _write(Path(output), text if text.endswith("\n") else text + "\n")
-        click.echo(f"wrote {output}", err=True)
+        click.echo(ctx.say("done.wrote", path=output), err=True)
     else:
         click.echo(text.rstrip("\n"))
 
@@ -1088,7 +1127,7 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
         path = Path(output or f"bompao-forecast-{journey}.html")
         _write(path, forecast_html(result, ctx.lang))
         ctx.emit({"forecast": "html", "journey": compiled.ref, "output": str(path)},
-                 f"wrote {path}")
+                 ctx.say("done.wrote", path=path))
         return
     else:
         from bompao.engine.forecast_views import forecast_table  # noqa: PLC0415
@@ -1097,7 +1136,7 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
     if output:
         _write(Path(output), text + "\n")
         ctx.emit({"forecast": fmt, "journey": compiled.ref, "output": output},
-                 f"wrote {output}")
+                 ctx.say("done.wrote", path=output))
     else:
         click.echo(printable(text))
 
@@ -1128,7 +1167,8 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create {out_dir!r}: {exc.strerror}") from None
+        raise UsageError(Message("file.cannot_create", path=out_dir,
+                                 reason=exc.strerror)) from None
     source = click.get_current_context().find_root().get_parameter_source("db")
     if source is not click.core.ParameterSource.COMMANDLINE:
         # only an explicit --db: BOMPAO_DATABASE_URL may name a production database
@@ -1139,7 +1179,7 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     engine = _engine(ctx, create=True)
     engine.init()
     with Progress(transient=True, disable=ctx.as_json) as bar:
-        task = bar.add_task("simulating 14 months of incubation", total=days)
+        task = bar.add_task(ctx.say("demo.progress"), total=days)
         result = run_demo(engine, days=days, seed=seed,
                           progress=lambda day: bar.update(task, completed=day))
     filters = Filters("social-incubator")
@@ -1159,10 +1199,10 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
     report_table("funnel", funnel, ctx.lang,
                  {n: s.label(ctx.lang) for n, s in compiled.stages.items()})
     runs = sum(result.follow_ups.values())
-    click.echo(f"{len(result.projects)} projects, {result.advanced} advances, "
-               f"{result.refused} refused by their gates, {runs} follow-ups run")
-    click.echo(f"database: {engine.db.url_display}")
-    click.echo(f"HTML report: {report_path}")
+    click.echo(ctx.say("demo.summary", projects=len(result.projects), advanced=result.advanced,
+                       refused=result.refused, runs=runs))
+    click.echo(ctx.say("demo.database", database=engine.db.url_display))
+    click.echo(ctx.say("demo.report", path=report_path))
 
 
 def _busiest_journey(engine: Any, partner: str | None) -> str:
@@ -1218,12 +1258,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI with bompao's error handling and exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("BOMPAO_DEBUG"))
+    lang = _lang_of(args)
     try:
         cli.main(args=args, prog_name="bompao", standalone_mode=False)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.Abort:
-        _fail("aborted", 1)
+        _fail(text("fail.aborted", lang), 1)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         raise SystemExit(0) from None
@@ -1231,36 +1272,33 @@ def main(argv: list[str] | None = None) -> None:
         hint = ""
         context = getattr(exc, "ctx", None)
         if context is not None:
-            hint = f" (see '{context.command_path} --help')"
+            hint = text("usage.see_help", lang, command=context.command_path)
         _fail(f"{exc.format_message()}{hint}", 2)
     except DefinitionError as exc:
         if debug:
             raise
-        from bompao.definitions.messages import diagnostic_text  # noqa: PLC0415
-
         for diagnostic in exc.diagnostics:
-            click.echo(printable(diagnostic_text(diagnostic, _lang_of(args))), err=True)
+            click.echo(printable(diagnostic_text(diagnostic, lang)), err=True)
         raise SystemExit(exc.exit_code) from None
     except BompaoError as exc:
         if debug:
             raise
         from bompao.definitions.messages import error_text  # noqa: PLC0415
 
-        _fail(error_text(exc, _lang_of(args)), exc.exit_code)
+        _fail(error_text(exc, lang), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail(text("fail.interrupted", lang), 130)
     except _sqlalchemy_error() as exc:
         if debug:
             raise
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        _fail(f"the database refused the operation: {reason}", 1)
+        _fail(text("fail.database", lang, reason=reason), 1)
     except BrokenPipeError:
         raise SystemExit(0) from None
     except Exception as exc:
         if debug:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the "
-              "traceback and report it)", 1)
+        _fail(text("fail.internal", lang, kind=type(exc).__name__, error=exc), 1)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bompao.definitions.extends import parse_ref
 from bompao.definitions.functions import CelFunction, plugin_functions
+from bompao.definitions.messages import Message
 from bompao.definitions.source import Source, load_yaml
 from bompao.errors import DefinitionError, LoadError, NotFound, UsageError
 
@@ -40,9 +41,9 @@ def read_file(path: Path) -> bytes:
         UsageError: the file cannot be read.
     """
     if not path.exists():
-        raise NotFound(f"no such file: {str(path)!r}")
+        raise NotFound(Message("file.missing", path=str(path)))
     if not path.is_file():
-        raise NotFound(f"not a file: {str(path)!r} (give a .yaml file or a directory)")
+        raise NotFound(Message("file.not_a_file", path=str(path)))
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -101,7 +102,7 @@ class JourneyCatalog:
                 self._scan(bundled_dir(), BUNDLED)
             for directory in self.directories:
                 if not directory.is_dir():
-                    raise NotFound(f"journeys directory {str(directory)!r} does not exist")
+                    raise NotFound(Message("file.no_journeys_dir", path=str(directory)))
                 self._scan(directory, str(directory))
         return self._entries
 
@@ -137,8 +138,9 @@ class JourneyCatalog:
         """
         versions = [v for (k, v) in self.entries() if k == key]
         if not versions:
-            known = ", ".join(sorted({k for k, _ in self.entries()})) or "none"
-            raise NotFound(f"unknown journey {key!r}; known journeys: {known}")
+            names = sorted({k for k, _ in self.entries()})
+            known = ", ".join(names) if names else Message("none")
+            raise NotFound(Message("journey.unknown", name=key, known=known))
         return max(versions)
 
     def entry(self, key: str, version: int | None = None) -> CatalogEntry:
@@ -152,8 +154,9 @@ class JourneyCatalog:
         found = self.entries().get((key, version))
         if found is None:
             have = sorted(v for (k, v) in self.entries() if k == key)
-            listing = ", ".join(f"{key}@{v}" for v in have) or "none"
-            raise NotFound(f"unknown journey version '{key}@{version}'; known: {listing}")
+            listing = ", ".join(f"{key}@{v}" for v in have) if have else Message("none")
+            raise NotFound(Message("journey.unknown_version", name=key, version=version,
+                                   known=listing))
         return found
 
     def resolve(self, key: str, version: int) -> Source:

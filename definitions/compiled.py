@@ -388,12 +388,13 @@ class CompiledJourney:
         found = event.transitions.get(stage) if event is not None else None
         if found:
             return list(found)
-        offered = ", ".join(self.triggers(stage)) or "none (the stage is final)"
+        triggers = self.triggers(stage)
+        offered = ", ".join(triggers) if triggers else Message("trigger.none_final")
         if event is None:
-            raise NotFound(f"unknown trigger {trigger!r} in journey {self.ref}; "
-                           f"from stage {stage!r} the triggers are: {offered}")
-        raise TriggerNotOffered(f"trigger {trigger!r} is not available in stage {stage!r}; "
-                       f"available: {offered}")
+            raise NotFound(Message("trigger.unknown", trigger=trigger, ref=self.ref,
+                                   stage=stage, offered=offered))
+        raise TriggerNotOffered(Message("trigger.not_offered", trigger=trigger, stage=stage,
+                                        offered=offered))
 
     def transition(self, stage: str, trigger: str) -> CompiledTransition:
         """The transition ``trigger`` fires from ``stage``, as the state machine resolves it.

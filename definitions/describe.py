@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bompao.definitions.compiled import CompiledCriterion, CompiledJourney
+from bompao.definitions.model import CalendarSpec
 from bompao.definitions.texts import pick
 
-__all__ = ["describe", "describe_criterion", "summary"]
+__all__ = ["calendar_data", "describe", "describe_criterion", "summary"]
 
 
 def summary(journey: CompiledJourney, lang: str = "en") -> dict[str, Any]:
@@ -47,7 +48,7 @@ def describe(journey: CompiledJourney, lang: str = "en") -> dict[str, Any]:
         **summary(journey, lang),
         "description": pick(doc.description, lang) or None,
         "timezone": journey.timezone,
-        "calendar": journey.calendar,
+        "calendar": calendar_data(journey.calendar),
         "roles": journey.roles,
         "fields": {name: {"type": spec.type, "default": spec.default,
                           "title": pick(spec.title, lang, name)}
@@ -73,11 +74,23 @@ def describe(journey: CompiledJourney, lang: str = "en") -> dict[str, Any]:
     }
 
 
+def calendar_data(calendar: str | CalendarSpec | None) -> str | dict[str, Any] | None:
+    """A journey's ``calendar`` as JSON: the country code, ``None``, or the long form as
+    a mapping (dates as ISO 8601 text), the way the journey file writes it."""
+    if isinstance(calendar, CalendarSpec):
+        data: dict[str, Any] = calendar.model_dump(mode="json", exclude_none=True)
+        return data
+    return calendar
+
+
 def _follow_up(name: str, spec: Any) -> dict[str, Any]:
     when = (f"after {spec.after}" if spec.after else "") + (
         f", then every {spec.every}" if spec.after and spec.every else
         f"every {spec.every}" if spec.every else "") + (f"at {spec.at}" if spec.at else "")
-    result: dict[str, Any] = {"id": name, "when": when, "action": spec.action}
+    result: dict[str, Any] = {"id": name, "when": when, "action": spec.action,
+                              "after": str(spec.after) if spec.after else None,
+                              "every": str(spec.every) if spec.every else None,
+                              "at": str(spec.at) if spec.at else None}
     for key in ("to", "flag", "trigger", "endpoint"):
         value = getattr(spec, key)
         if value:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bompao.definitions.messages import Message
 from bompao.definitions.source import Cause, Mark, Positions, Source
 from bompao.errors import DefinitionError, Diagnostic, ExtendsError, NotFound
 
@@ -36,8 +37,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         return match.group(1), int(match.group(2))
     if re.match(r"^[a-z0-9][a-z0-9-]*$", ref):
         return ref, None
-    raise NotFound(f"bad journey reference {ref!r}: expected KEY or KEY@VERSION, "
-                   f"e.g. 'social-incubator@1'")
+    raise NotFound(Message("journey.bad_ref", ref=ref))
 
 
 def resolve_extends(source: Source, resolve: Resolver | None,

@@ -29,6 +29,7 @@ from bompao.definitions import (
 )
 from bompao.definitions.extends import parse_ref
 from bompao.definitions.functions import CelFunction
+from bompao.definitions.messages import Joined, Message
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
@@ -231,9 +232,7 @@ class Engine:
             row = repository.get_journey(conn, compiled.key, compiled.version)
             if row is not None:
                 if row.sha256 != digest:
-                    raise ConflictError(
-                        f"journey {compiled.ref} is already published with different "
-                        "content; a published version never changes: give it a new version")
+                    raise ConflictError(Message("conflict.published", ref=compiled.ref))
                 return compiled.key, compiled.version
             repository.insert_journey(conn, {
                 "key": compiled.key, "version": compiled.version,
@@ -268,8 +267,8 @@ class Engine:
                 known = sorted({f"{r.key}@{r.version}" for r in rows}
                                | {f"{k}@{v}" for k, v in self.catalog.entries()})
                 wanted = key if version is None else f"{key}@{version}"
-                raise NotFound(f"unknown journey {wanted!r}; known: "
-                               f"{', '.join(known) or 'none'}") from None
+                raise NotFound(Message("journey.unknown_known", name=wanted, known=", ".join(
+                    known) if known else Message("none"))) from None
             if not publish:  # not cached: a later call must still publish it
                 return compile_source(entry.source, resolve=self._resolve,
                                       functions=self.catalog.functions)
@@ -312,12 +311,12 @@ class Engine:
             PermissionDenied: a partner-scoped actor creating for another partner.
         """
         if not name or not name.strip():
-            raise InvalidValue("a project needs a non-empty name")
+            raise InvalidValue(Message("value.project_name"))
         _check_text(name=name, partner=partner, cohort=cohort)
         if actor is not None and actor.partner is not None:
             if partner is not None and partner != actor.partner:
-                raise PermissionDenied(f"{actor.name!r} acts for partner {actor.partner!r} "
-                                       f"and cannot create projects for {partner!r}")
+                raise PermissionDenied(Message("permission.create_for_partner", who=actor.name,
+                                               scope=actor.partner, partner=partner))
             partner = actor.partner
         key, version = parse_ref(journey)
         compiled = self.journey(key, version)
@@ -368,7 +367,7 @@ class Engine:
     def _row(self, cursor: Any, project_id: int, actor: Actor | None) -> Project:
         row = self.hot.read(cursor, project_id)
         if row is None or (actor is not None and not actor.can_see(row.partner)):
-            raise NotFound(f"no project with id {project_id}")
+            raise NotFound(Message("project.not_found", id=project_id))
         return row
 
     def get(self, project_id: int, actor: Actor | None = None) -> Project:
@@ -411,8 +410,7 @@ class Engine:
         lock = row.lock_version
         values = {**change.values, "updated_at": now}
         if not self.hot.update(cursor, row.id, lock, values):
-            raise ConflictError(f"project {row.id} was changed by someone else meanwhile; "
-                                "nothing was written: read it again and retry")
+            raise ConflictError(Message("conflict.changed", id=row.id))
         self.hot.append_event(cursor, {"project_id": row.id, "seq": lock + 1, "at": now,
                                        **change.event})
         after = row._replace(**values, lock_version=lock + 1)
@@ -476,7 +474,7 @@ class Engine:
             ConflictError: the project changed meanwhile.
         """
         if not values:
-            raise InvalidValue("give at least one FIELD=VALUE")
+            raise InvalidValue(Message("value.no_fields"))
 
         def build(row: Project, compiled: CompiledJourney, _now: datetime) -> _Change:
             changed = compiled.coerce_fields(values)
@@ -501,14 +499,14 @@ class Engine:
             InvalidValue: the journey declares no such evidence item, or neither url nor note.
         """
         if url is None and note is None:
-            raise InvalidValue(f"evidence {name!r} needs a url or a note")
+            raise InvalidValue(Message("value.evidence_empty", name=name))
         _check_text(evidence=name, url=url, note=note)
 
         def build(row: Project, compiled: CompiledJourney, now: datetime) -> _Change:
             if name not in compiled.evidence:
-                known = ", ".join(sorted(compiled.evidence)) or "none"
-                raise InvalidValue(f"unknown evidence item {name!r} in journey "
-                                   f"{compiled.ref}; evidence items: {known}")
+                known = ", ".join(sorted(compiled.evidence)) or Message("none")
+                raise InvalidValue(Message("value.evidence_unknown", name=name,
+                                           ref=compiled.ref, known=known))
             item = {"url": url, "note": note, "by": _name(actor), "at": now.isoformat()}
             return _Change({"evidence": {**row.evidence, name: item}},
                            {"kind": "evidence_added", "actor": _name(actor),
@@ -536,25 +534,24 @@ class Engine:
         """
         if actor is not None:
             if by is not None and by.strip() and person_key(by) != person_key(actor.name):
-                raise PermissionDenied(
-                    f"{actor.name!r} cannot approve in the name of {by!r}: an actor "
-                    "approves as itself (leave out by, or pass by=actor.name)")
+                raise PermissionDenied(Message("permission.approve_as_other", who=actor.name,
+                                               by=by))
             by = actor.name
         if not by or not clean_name(by):
-            raise InvalidValue("an approval needs the approver's name (--by)")
+            raise InvalidValue(Message("value.approver"))
         _check_text(approver=by)
         approver = clean_name(by)
 
         def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
             _check_role(compiled, role)
             if actor is not None and not actor.holds(role):
-                raise PermissionDenied(
-                    f"{actor.name!r} does not hold the role {role!r} and cannot approve as "
-                    f"it; {actor.name!r} holds: {actor.describe_roles()}")
+                raise PermissionDenied(Message(
+                    "permission.approve_role", who=actor.name, role=role,
+                    roles=", ".join(sorted(actor.roles)) or Message("no_role")))
             current = list(row.approvals.get(role, []))
             if any(person_key(entry["by"]) == person_key(approver) for entry in current):
-                raise ConflictError(f"{approver!r} has already approved project {row.id} as "
-                                    f"{role!r} in stage {row.stage!r}")
+                raise ConflictError(Message("conflict.approved", who=approver, id=row.id,
+                                            role=role, stage=row.stage))
             current.append({"by": approver, "at": now.isoformat()})
             return _Change({"approvals": {**row.approvals, role: current}},
                            {"kind": "approved", "actor": approver, "role": role,
@@ -576,7 +573,7 @@ class Engine:
                 of its ``assign_roles``.
         """
         if not person or not clean_name(person):
-            raise InvalidValue("an assignment needs a person (--to)")
+            raise InvalidValue(Message("value.person"))
         _check_text(person=person)
         person = clean_name(person)
 
@@ -584,10 +581,9 @@ class Engine:
             _check_role(compiled, role)
             allowed = frozenset(compiled.doc.assign_roles)
             if actor is not None and allowed and not actor.roles & allowed:
-                raise PermissionDenied(
-                    f"assigning people in journey {compiled.ref} needs one of the roles "
-                    f"{', '.join(sorted(allowed))}; {actor.name!r} holds: "
-                    f"{actor.describe_roles()}")
+                raise PermissionDenied(Message(
+                    "permission.assign", ref=compiled.ref, allowed=", ".join(sorted(allowed)),
+                    who=actor.name, roles=", ".join(sorted(actor.roles)) or Message("no_role")))
             people = list(row.assignments.get(role, []))
             # the same person spelt otherwise keeps the spelling first recorded
             who = next((p for p in people if person_key(p) == person_key(person)), person)
@@ -608,7 +604,7 @@ class Engine:
             InvalidValue: the flag is empty, too long or holds a NUL character.
         """
         if not flag or not flag.strip():
-            raise InvalidValue("a flag needs a name, e.g. at_risk")
+            raise InvalidValue(Message("value.flag"))
         _check_text(flag=flag)
 
         def build(row: Project, _compiled: CompiledJourney, _now: datetime) -> _Change:
@@ -656,8 +652,7 @@ class Engine:
         if trigger is None:
             triggers = compiled.triggers(row.stage)
             if not triggers:
-                raise NotFound(f"project {project_id} is in the final stage {row.stage!r}; "
-                               "it has no transitions")
+                raise NotFound(Message("project.final_stage", id=project_id, stage=row.stage))
             trigger = triggers[0]
         return self._report(row, compiled, trigger, now, lang)
 
@@ -692,7 +687,7 @@ class Engine:
             ConflictError: the project changed meanwhile; nothing was written.
         """
         if override and not (reason and reason.strip()):
-            raise InvalidValue("an override needs a reason (--reason TEXT)")
+            raise InvalidValue(Message("value.reason"))
         refused: list[GateReport] = []
 
         def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
@@ -734,14 +729,15 @@ class Engine:
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
-                raise PermissionDenied(f"{_name(actor) or 'an anonymous caller'} does not "
-                                       f"hold the role {role!r}")
+                raise PermissionDenied(Message("permission.role_not_held", role=role,
+                                               who=_name(actor) or Message("who.anonymous")))
             roles = frozenset({role})
         if transition.roles is not None and not roles & transition.roles:
-            raise PermissionDenied(
-                f"trigger {trigger!r} needs one of the roles "
-                f"{', '.join(sorted(transition.roles))}; {_name(actor) or 'the caller'} "
-                f"acts as {', '.join(sorted(roles)) or 'no role'}")
+            raise PermissionDenied(Message(
+                "permission.trigger_roles", trigger=trigger,
+                roles=", ".join(sorted(transition.roles)),
+                who=_name(actor) or Message("who.caller"),
+                acting=", ".join(sorted(roles)) or Message("no_role")))
         context = self._context(row, now)
         firing = compiled.fire(row.stage, trigger, context)
         refused: GateReport | None = None
@@ -750,9 +746,9 @@ class Engine:
             if not override:
                 return refused
             if not roles & transition.override_roles:
-                allowed = ", ".join(sorted(transition.override_roles)) or "no role"
-                raise PermissionDenied(f"overriding the gate of {trigger!r} needs one of the "
-                                       f"roles: {allowed}")
+                allowed = ", ".join(sorted(transition.override_roles)) or Message("no_role")
+                raise PermissionDenied(Message("permission.override", trigger=trigger,
+                                               allowed=allowed))
             firing = compiled.fire(row.stage, trigger, context, force=True)
         # the role recorded is the authority used: for an override, a role that may override
         candidates = sorted(roles & (transition.roles or roles))
@@ -855,12 +851,14 @@ class Engine:
                 for report in refused:
                     self._emit("gate_refused", project_id=report.project, report=report,
                                actor=actor)
-                listing = "; ".join(f"{r.project}: {', '.join(c.says for c in r.missing)}"
-                                    for r in refused[:10])
-                more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
-                raise GateRefused(f"{len(refused)} of {len(ids)} projects do not meet the gate "
-                                  f"of {trigger!r}; nothing moved: {listing}{more}",
-                                  refused[0])
+                listing = Joined((Message("gate.refused_one", project=r.project,
+                                          missing=Joined(r.missing_texts()))
+                                  for r in refused[:10]), "; ")
+                more = Message("gate.and_more", count=len(refused) - 10) \
+                    if len(refused) > 10 else ""
+                raise GateRefused(Message("gate.refused_many", refused=len(refused),
+                                          total=len(ids), trigger=trigger, listing=listing,
+                                          more=more), refused[0])
             for row, change in results:
                 moved[row.id] = self._write(cursor, row, change, now)
         for row, change in results:
@@ -892,13 +890,13 @@ class Engine:
             InvalidValue: ``when`` is naive.
         """
         if when.tzinfo is None:
-            raise InvalidValue("give an aware time, e.g. 2026-03-01T09:00:00+07:00")
+            raise InvalidValue(Message("value.aware_time"))
         with self.hot.transaction(write=False) as cursor:
             self._row(cursor, project_id, actor)
             rows = self.hot.list_events(cursor, project_id, until=when)
         state = replay(Event(*r) for r in rows)
         if state is None:
-            raise NotFound(f"project {project_id} did not exist yet at {when.isoformat()}")
+            raise NotFound(Message("project.not_yet", id=project_id, when=when.isoformat()))
         return state
 
     # migration ---------------------------------------------------------------------------
@@ -931,7 +929,7 @@ class Engine:
 
         def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
             if row.journey_key != target.key:  # pragma: no cover - a key never changes
-                raise ConflictError(f"project {row.id} changed journey meanwhile; retry")
+                raise ConflictError(Message("conflict.changed_journey", id=row.id))
             plan.update(_migration_plan(row, target, mapping, dry_run=False))
             stage = plan["to_stage"]
             moved = stage != row.stage
@@ -973,8 +971,8 @@ class Engine:
             NotFound: the project does not exist (or is out of the actor's scope).
         """
         if status is not None and status not in FOLLOW_UP_STATUSES:
-            raise InvalidValue(f"unknown status {status!r}; statuses: "
-                               f"{', '.join(FOLLOW_UP_STATUSES)}")
+            raise InvalidValue(Message("value.status", status=status,
+                                       known=", ".join(FOLLOW_UP_STATUSES)))
         if project is not None:
             self.get(project, actor)
         with self.hot.transaction(write=False) as cursor:
@@ -1008,21 +1006,22 @@ def _migration_plan(row: Any, target: CompiledJourney, mapping: Mapping[str, str
         ConflictError: a mapped or kept stage the target lacks, or a field value the
             target's types refuse (the message lists every problem).
     """
-    problems = [f"--map names stage {old!r} which {target.ref} lacks as target "
-                f"{new!r}" for old, new in mapping.items() if new not in target.stages]
+    problems: list[str] = [Message("migrate.no_target", old=old, ref=target.ref, new=new)
+                           for old, new in mapping.items() if new not in target.stages]
     stage = mapping.get(row.stage, row.stage)
     if stage not in target.stages:
-        problems.append(f"stage {row.stage!r} has no counterpart in {target.ref}; "
-                        f"map it with --map {row.stage}=NEW (stages: "
-                        f"{', '.join(target.stages)})")
+        problems.append(Message("migrate.no_counterpart", stage=row.stage, ref=target.ref,
+                                stages=", ".join(target.stages)))
     if problems:
-        raise ConflictError(f"cannot migrate project {row.id}: " + "; ".join(problems))
+        raise ConflictError(Message("conflict.migrate", id=row.id,
+                                    problems=Joined(problems, "; ")))
     version = getattr(row, "journey_version", None) or row.version
     kept = {k: v for k, v in row.fields.items() if k in target.fields}
     try:
         kept = {**target.defaults(), **target.coerce_fields(kept)}
     except InvalidValue as exc:
-        raise ConflictError(f"cannot migrate project {row.id}: {exc}") from None
+        raise ConflictError(Message("conflict.migrate", id=row.id,
+                                    problems=exc.args[0] if exc.args else str(exc))) from None
     return {"project": row.id, "from_version": version, "to_version": target.version,
             "from_stage": row.stage, "to_stage": stage,
             "dropped_fields": sorted(set(row.fields) - set(kept)), "fields": kept,
@@ -1044,26 +1043,25 @@ def _check_text(**values: str | None) -> None:
         if value is None:
             continue
         if "\x00" in value:
-            raise InvalidValue(f"the {what} {value!r} holds a NUL character; remove it")
+            raise InvalidValue(Message("value.nul", what=Message(f"text.{what}"), value=value))
         if len(value) > MAX_TEXT:
-            raise InvalidValue(f"the {what} is {len(value):,} characters long; "
-                               f"at most {MAX_TEXT:,} are allowed")
+            raise InvalidValue(Message("value.too_long", what=Message(f"text.{what}"),
+                                       length=len(value), limit=MAX_TEXT))
 
 
 def _check_role(compiled: CompiledJourney, role: str) -> None:
     if role not in compiled.roles:
-        raise InvalidValue(f"unknown role {role!r} in journey {compiled.ref}; roles: "
-                           f"{', '.join(compiled.roles) or 'none'}")
+        raise InvalidValue(Message("value.role_unknown", role=role, ref=compiled.ref,
+                                   known=", ".join(compiled.roles) or Message("none")))
 
 
 def _refusal(report: GateReport) -> str:
     if len(report.branches) > 1:  # say what each branch misses
-        each = "; ".join(
-            f"to {branch.to_stage!r} missing "
-            + (", ".join(c.says for c in branch.criteria if not c.met) or "its gate")
-            for branch in report.branches)
-        return (f"project {report.project} cannot {report.trigger!r} from "
-                f"{report.from_stage!r}: no branch's gate is met ({each})")
-    missing = "; ".join(c.says for c in report.missing) or "the gate is not met"
-    return (f"project {report.project} cannot {report.trigger!r} from {report.from_stage!r} "
-            f"to {report.to_stage!r}: missing {missing}")
+        each = Joined((Message("gate.branch_missing", dest=branch.to_stage,
+                               missing=Joined(branch.missing_texts()) or Message("gate.its_gate"))
+                       for branch in report.branches), "; ")
+        return Message("gate.refused_branches", project=report.project,
+                       trigger=report.trigger, source=report.from_stage, each=each)
+    missing = Joined(report.missing_texts(), "; ") or Message("gate.not_met")
+    return Message("gate.refused", project=report.project, trigger=report.trigger,
+                   source=report.from_stage, dest=report.to_stage, missing=missing)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bompao.definitions import CompiledBranch, CriterionResult
+from bompao.definitions.messages import Texts
 
 __all__ = ["BranchReport", "Criterion", "GateReport"]
 
@@ -26,17 +27,22 @@ class Criterion:
 
 
 def _leaves(result: CriterionResult, lang: str) -> tuple[Criterion, ...]:
-    leaves: list[Criterion] = []
+    return tuple(Criterion(node.kind, node.text(lang), node.met, node.seen)
+                 for node in _leaf_nodes(result))
+
+
+def _leaf_nodes(result: CriterionResult) -> list[CriterionResult]:
+    leaves: list[CriterionResult] = []
 
     def walk(node: CriterionResult) -> None:
         if node.children and node.kind in ("all", "any"):
             for child in node.children:
                 walk(child)
         else:
-            leaves.append(Criterion(node.kind, node.text(lang), node.met, node.seen))
+            leaves.append(node)
 
     walk(result)
-    return tuple(leaves)
+    return leaves
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,14 @@ class BranchReport:
     to_stage: str
     passable: bool
     criteria: tuple[Criterion, ...]
+    tree: CriterionResult | None = field(default=None, compare=False, repr=False)
+
+    def missing_texts(self) -> tuple[str, ...]:
+        """The unmet leaf criteria's texts, each in every language the journey gives
+        (:class:`~bompao.definitions.messages.Texts`), for a refusal message."""
+        if self.tree is None:
+            return tuple(c.says for c in self.criteria if not c.met)
+        return tuple(Texts(n.says) for n in _leaf_nodes(self.tree) if not n.met)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form: ``{"to", "passable", "criteria"}``."""
@@ -82,7 +96,7 @@ class GateReport:
         missing = tuple(Criterion(n.kind, n.text(lang), n.met, n.seen) for n in result.unmet())
         criteria = _leaves(result, lang)
         return cls(project, trigger, from_stage, to_stage, result.met, criteria, missing,
-                   result, (BranchReport(to_stage, result.met, criteria),),
+                   result, (BranchReport(to_stage, result.met, criteria, result),),
                    0 if result.met else None)
 
     @classmethod
@@ -100,10 +114,15 @@ class GateReport:
         chosen = next((i for i, (_, result) in enumerate(tried) if result.met), None)
         branch, result = tried[chosen or 0]
         missing = tuple(Criterion(n.kind, n.text(lang), n.met, n.seen) for n in result.unmet())
-        reports = tuple(BranchReport(b.dest, r.met, _leaves(r, lang)) for b, r in tried)
+        reports = tuple(BranchReport(b.dest, r.met, _leaves(r, lang), r) for b, r in tried)
         return cls(project, trigger, from_stage, branch.dest, result.met,
                    reports[chosen or 0].criteria, missing, result, reports,
                    None if chosen is None else tried[chosen][0].index)
+
+    def missing_texts(self) -> tuple[str, ...]:
+        """The texts of :attr:`missing`, each in every language the journey gives
+        (:class:`~bompao.definitions.messages.Texts`), for a refusal message."""
+        return tuple(Texts(n.says) for n in self.tree.unmet())
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form: ``{"passable": bool, "criteria": [{"says", "met"}, ...],

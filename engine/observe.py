@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bompao.definitions.messages import Message
 from bompao.errors import BompaoError, NotFound, UsageError
 from bompao.storage import daemons as daemons_store
 from bompao.storage import followups
@@ -120,11 +121,11 @@ def forget(engine: Any, name: str, *, alive_within: float = 90.0) -> None:
         rows = {row.name: row for row in daemons_store.listing(conn)}
         row = rows.get(name)
         if row is None:
-            raise NotFound(f"no daemon named {name!r} has a heartbeat; daemons: "
-                           f"{', '.join(sorted(rows)) or 'none'}")
+            raise NotFound(Message("daemon.not_found", name=name,
+                                   known=", ".join(sorted(rows)) or Message("none")))
         if alive(row, now, alive_within):
-            raise BompaoError(f"daemon {name!r} is alive (pid {row.pid} on {row.host}, last "
-                              f"beat {row.heartbeat_at.isoformat()}); stop it instead")
+            raise BompaoError(Message("daemon.alive", name=name, pid=row.pid, host=row.host,
+                                      beat=row.heartbeat_at.isoformat()))
         daemons_store.forget(conn, name)
 
 
@@ -223,28 +224,28 @@ def unconfigured(engine: Any, config: Any, journeys: Any = None) -> list[dict[st
     refs = journeys if journeys is not None else [
         (j["journey"], j["version"]) for j in engine.list_journeys()]
     found: list[dict[str, Any]] = []
-    endpoints = ", ".join(sorted(config.webhooks)) or "none configured"
+    endpoints = ", ".join(sorted(config.webhooks)) or Message("unconfigured.none")
     for key, version in refs:
         journey = engine.journey(key, version)
         for stage in journey.stages.values():
             for follow_up in stage.follow_ups:
-                missing = None
+                missing: Message | None = None
                 if follow_up.action == "webhook" and str(
                         follow_up.spec.endpoint) not in config.webhooks:
-                    missing = (f"webhook endpoint {follow_up.spec.endpoint!r} is not in the "
-                               f"configuration ([webhooks.NAME]; configured: {endpoints})")
+                    missing = Message("unconfigured.webhook", endpoint=follow_up.spec.endpoint,
+                                      configured=endpoints)
                 elif follow_up.action == "email" and config.smtp is None:
-                    missing = "email needs an SMTP server ([smtp] host)"
+                    missing = Message("unconfigured.email")
                 elif follow_up.action == "notify" and "email" in config.channels and (
                         config.smtp is None):
-                    missing = "the notify channel 'email' needs an SMTP server ([smtp] host)"
+                    missing = Message("unconfigured.notify_email")
                 if missing is not None:
                     found.append({
                         "journey": journey.ref, "stage": stage.name,
                         "follow_up": follow_up.name, "action": follow_up.action,
-                        "message": f"{journey.ref} stage {stage.name!r} follow-up "
-                                   f"{follow_up.name!r} ({follow_up.action}) will fail: "
-                                   f"{missing}"})
+                        "message": Message("unconfigured.will_fail", ref=journey.ref,
+                                           stage=stage.name, name=follow_up.name,
+                                           action=follow_up.action, missing=missing)})
     return found
 
 
@@ -269,12 +270,11 @@ def retry(engine: Any, ids: list[int] | None, *, project: int | None = None,
             found = followups.statuses(conn, chosen, partner)
             unknown = [i for i in chosen if i not in found]
             if unknown:
-                raise NotFound(f"no follow-up with id {unknown[0]}"
-                               + (f" (nor {', '.join(map(str, unknown[1:6]))})"
-                                  if len(unknown) > 1 else "")
-                               + "; see 'bompao followups list --status failed'")
+                more = Message("followup.not_found_more", ids=", ".join(
+                    map(str, unknown[1:6]))) if len(unknown) > 1 else ""
+                raise NotFound(Message("followup.not_found", id=unknown[0], more=more))
             other = [i for i in chosen if found[i] != "failed"]
             if other:
-                raise UsageError(f"follow-up {other[0]} is {found[other[0]]}, not failed; only "
-                                 "failed follow-ups can be retried (nothing was changed)")
+                raise UsageError(Message("followup.not_failed", id=other[0],
+                                         status=found[other[0]]))
         return followups.retry(conn, chosen, now)

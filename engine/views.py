@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["console", "printable", "report_cells", "report_table", "show_journey", "table"]
+__all__ = ["calendar_text", "console", "follow_up_when", "printable", "report_cells",
+           "report_table", "show_journey", "table"]
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -52,16 +53,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     console().print(grid)
 
 
-_LABELS = {
-    "en": {"stages": "Stages", "transitions": "Transitions", "fields": "Fields",
-           "evidence": "Evidence", "roles": "Roles", "follow_ups": "Follow-ups",
-           "gate": "gate", "anyone": "anyone"},
-    "th": {"stages": "ขั้น", "transitions": "การเปลี่ยนขั้น", "fields": "ข้อมูล",
-           "evidence": "หลักฐาน", "roles": "บทบาท", "follow_ups": "การติดตาม",
-           "gate": "เงื่อนไข", "anyone": "ทุกคน"},
-}
-
-
 def _gate_lines(gate: dict[str, Any] | None, depth: int = 0) -> list[str]:
     if gate is None:
         return []
@@ -71,31 +62,82 @@ def _gate_lines(gate: dict[str, Any] | None, depth: int = 0) -> list[str]:
     return lines
 
 
+def _duration(value: str, lang: str) -> str:
+    from bompao.definitions.durations import parse_duration  # noqa: PLC0415
+    from bompao.definitions.texts import duration_text  # noqa: PLC0415
+
+    return duration_text(parse_duration(value), lang)
+
+
+def follow_up_when(follow_up: dict[str, Any], lang: str = "en") -> str:
+    """When a follow-up of ``journeys show`` runs (``after 2 weeks, then every month``),
+    in ``lang``."""
+    from bompao.definitions.messages import text  # noqa: PLC0415
+
+    after, every, at = follow_up.get("after"), follow_up.get("every"), follow_up.get("at")
+    parts = []
+    if after and every:
+        parts.append(text("show.after_every", lang, duration=_duration(after, lang),
+                          every=_duration(every, lang)))
+    elif after:
+        parts.append(text("show.after", lang, duration=_duration(after, lang)))
+    elif every:
+        parts.append(text("show.every", lang, every=_duration(every, lang)))
+    if at:
+        parts.append(text("show.at", lang, at=at))
+    return " ".join(parts)
+
+
+def calendar_text(calendar: str | dict[str, Any] | None, lang: str = "en") -> str:
+    """A journey's calendar for people: ``TH``, or the long form summed up."""
+    from bompao.definitions.messages import text  # noqa: PLC0415
+
+    if calendar is None:
+        return text("show.no_calendar", lang)
+    if isinstance(calendar, str):
+        return calendar
+    weekend = calendar.get("weekend")
+    added, removed = len(calendar.get("add") or {}), len(calendar.get("remove") or [])
+    return text("show.calendar_long", lang, country=calendar["country"],
+                categories=", ".join(calendar.get("categories") or []),
+                weekend=text("show.calendar_weekend", lang, days=", ".join(weekend))
+                if weekend else "",
+                added=text("show.calendar_added", lang, count=added) if added else "",
+                removed=text("show.calendar_removed", lang, count=removed) if removed else "")
+
+
 def show_journey(data: dict[str, Any], lang: str = "en") -> None:
-    """Print ``bompao journeys show``."""
-    labels = _LABELS.get(lang, _LABELS["en"])
+    """Print ``bompao journeys show`` (the mapping of ``describe``) in ``lang``."""
+    from bompao.definitions.messages import text  # noqa: PLC0415
+
+    def say(key: str, **params: Any) -> str:
+        return text(key, lang, **params)
+
     out = console()
     out.print(printable(f"{data['title']} ({data['journey']}@{data['version']})"),
               markup=False, style="bold")
-    details = [f"timezone {data['timezone']}", f"calendar {data['calendar']}"]
+    details = [say("show.timezone", value=data["timezone"]),
+               say("show.calendar", value=calendar_text(data["calendar"], lang))]
     if data.get("partner"):
-        details.append(f"partner {data['partner']}")
+        details.append(say("show.partner", value=data["partner"]))
     if data.get("extends"):
-        details.append(f"extends {data['extends']}")
+        details.append(say("show.extends", value=data["extends"]))
     out.print(printable(", ".join(details)), markup=False)
-    out.print(f"{labels['roles']}: {', '.join(data['roles'])}", markup=False)
-    table([labels["stages"], "", "", labels["follow_ups"]], [
-        [s["stage"], s["title"], "initial" if s["initial"] else "final" if s["final"] else "",
-         "; ".join(f"{f['when']}: {f['action']}" for f in s["follow_ups"])]
+    out.print(printable(say("show.roles", roles=", ".join(data["roles"]))), markup=False)
+    table([say("show.stages"), "", "", say("show.follow_ups")], [
+        [s["stage"], s["title"], say("show.initial") if s["initial"] else say("show.final")
+         if s["final"] else "",
+         "; ".join(f"{follow_up_when(f, lang)}: {f['action']}" for f in s["follow_ups"])]
         for s in data["stages"]])
-    table([labels["transitions"], "", "", labels["roles"], labels["gate"]], [
+    table([say("show.transitions"), "", "", say("show.role_column"), say("show.gate")], [
         [t["trigger"], ", ".join(t["from"]), t["to"],
-         ", ".join(t["roles"]) if t["roles"] is not None else labels["anyone"],
+         ", ".join(t["roles"]) if t["roles"] is not None else say("show.anyone"),
          "\n".join(_gate_lines(t["gate"]))]
         for t in data["transitions"]])
-    table([labels["fields"], "", ""], [[name, f["type"], f["title"]]
-                                       for name, f in data["fields"].items()])
-    table([labels["evidence"], ""], [[name, title] for name, title in data["evidence"].items()])
+    table([say("show.fields"), "", ""], [[name, f["type"], f["title"]]
+                                         for name, f in data["fields"].items()])
+    table([say("show.evidence"), ""], [[name, title]
+                                       for name, title in data["evidence"].items()])
 
 
 _COLUMNS: dict[str, list[tuple[str, str, str]]] = {

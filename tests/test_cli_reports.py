@@ -201,7 +201,7 @@ def test_html_written_to_the_output(program: Engine, store_url: str, tmp_path: P
     target = tmp_path / "report.html"
     out = ok(store_url, "--lang", "th", "report", "at-risk", "--format", "html",
              "-o", str(target))
-    assert out.strip() == f"wrote {target}"
+    assert out.strip() == f"บันทึกไฟล์ {target} แล้ว"  # --lang th: the confirmation too
     html = target.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert html.count("<svg") >= 3

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bompao.definitions.messages import Message
+
 __all__ = ["Node", "OutsideSubset", "parse"]
 
 
@@ -51,7 +53,7 @@ def _string(text: str) -> str:
     prefix = re.match(r"[rRbB]*", text)
     flags = prefix.group(0).lower() if prefix else ""
     if "b" in flags:
-        raise OutsideSubset("bytes literals")
+        raise OutsideSubset(Message("subset.bytes"))
     body = text[len(flags):]
     quote = 3 if body[:3] in ("'''", '"""') else 1
     body = body[quote:-quote]
@@ -67,7 +69,7 @@ def _string(text: str) -> str:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
-            raise OutsideSubset(f"the string escape \\{nxt}")
+            raise OutsideSubset(Message("subset.escape", char=nxt))
         out.append(char)
         i += 1
     return "".join(out)
@@ -79,7 +81,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while at < len(text):
         match = _TOKEN.match(text, at)
         if match is None:
-            raise OutsideSubset(f"the character {text[at]!r}")
+            raise OutsideSubset(Message("subset.character", char=text[at]))
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append((kind, match.group(0)))
@@ -99,7 +101,8 @@ class _Parser:
     def take(self, value: str | None = None) -> tuple[str, str]:
         token = self.tokens[self.at]
         if value is not None and token[1] != value:
-            raise OutsideSubset(f"unexpected {token[1] or 'end'!r} (expected {value!r})")
+            raise OutsideSubset(Message("subset.expected", found=token[1] or "end",
+                                        wanted=value))
         self.at += 1
         return token
 
@@ -155,7 +158,7 @@ class _Parser:
             if self.accept("."):
                 kind, name = self.take()
                 if kind != "ident":
-                    raise OutsideSubset(f"unexpected {name!r} after '.'")
+                    raise OutsideSubset(Message("subset.after_dot", name=name))
                 if self.accept("("):
                     node = Node("call", name, (node, *self.arguments()))
                 else:
@@ -171,11 +174,11 @@ class _Parser:
         kind, text = self.take()
         if kind == "int":
             if text[-1] in "uU":
-                raise OutsideSubset("unsigned integers")
+                raise OutsideSubset(Message("subset.unsigned"))
             return Node("lit", int(text))
         if kind == "hex":
             if text[-1] in "uU":
-                raise OutsideSubset("unsigned integers")
+                raise OutsideSubset(Message("subset.unsigned"))
             return Node("lit", int(text, 16))
         if kind == "float":
             return Node("lit", float(text))
@@ -185,7 +188,7 @@ class _Parser:
             if text in ("true", "false"):
                 return Node("lit", text == "true")
             if text == "null":
-                raise OutsideSubset("null")
+                raise OutsideSubset(Message("subset.null"))
             if self.accept("("):
                 return Node("call", text, self.arguments())
             return Node("var", text)
@@ -204,8 +207,8 @@ class _Parser:
                 self.take("]")
             return Node("list", None, tuple(items))
         if text == "{":
-            raise OutsideSubset("map literals")
-        raise OutsideSubset(f"unexpected {text or 'end'!r}")
+            raise OutsideSubset(Message("subset.map_literal"))
+        raise OutsideSubset(Message("subset.unexpected", found=text or "end"))
 
 
 def parse(text: str) -> Node:
@@ -217,5 +220,5 @@ def parse(text: str) -> Node:
     parser = _Parser(text)
     node = parser.expression()
     if parser.peek()[0] != "end":
-        raise OutsideSubset(f"unexpected {parser.peek()[1]!r}")
+        raise OutsideSubset(Message("subset.unexpected", found=parser.peek()[1]))
     return node

@@ -27,8 +27,10 @@ from bompao.definitions.compiled import CompiledJourney
 from bompao.definitions.deep.cel import OutsideSubset, parse
 from bompao.definitions.deep.smt import Vocabulary, translate
 from bompao.definitions.durations import Duration
+from bompao.definitions.messages import Joined, Message, Texts, localise
 from bompao.definitions.model import Criterion, FollowUpSpec
 from bompao.definitions.source import Source
+from bompao.definitions.texts import LANGUAGES, duration_text
 from bompao.definitions.ways import Way, ways
 
 __all__ = ["SOLVER_TIMEOUT_MS", "Finding", "day_bounds", "deep_findings"]
@@ -41,7 +43,11 @@ DocPath = tuple[str | int, ...]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One deep-check finding at a 1-based position; ``severity`` is error or note."""
+    """One deep-check finding at a 1-based position; ``severity`` is error or note.
+
+    ``message`` is a :class:`~bompao.definitions.messages.Message`: English as text
+    (and in :meth:`as_dict`), in Thai with :meth:`text`.
+    """
 
     file: str
     line: int
@@ -50,7 +56,13 @@ class Finding:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        return self.text("en")
+
+    def text(self, lang: str) -> str:
+        """``FILE:LINE:COL: SEVERITY: MESSAGE`` with the message in ``lang`` (the prefix
+        stays English, as diagnostics' ``error:`` does, so tools can read it)."""
+        return (f"{self.file}:{self.line}:{self.column}: {self.severity}: "
+                f"{localise(self.message, lang)}")
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -84,9 +96,13 @@ class _Leave:
     trigger: str
     path: DocPath
 
-    def text(self) -> str:
-        return (f"follow-up {self.name!r} (after {self.due}, action: transition "
-                f"{self.trigger!r})")
+    def text(self) -> Message:
+        return Message("deep.leave", name=self.name, due=_duration(self.due),
+                       trigger=self.trigger)
+
+
+def _duration(duration: Duration) -> Texts:
+    return Texts({lang: duration_text(duration, lang) for lang in LANGUAGES})
 
 
 def _first_due(spec: FollowUpSpec) -> Duration | None:
@@ -173,12 +189,12 @@ class _Deep:
             return translate(parse(text), self.vocabulary)
         except (OutsideSubset, RecursionError) as exc:
             if isinstance(exc, RecursionError):
-                exc = OutsideSubset("more nesting than deep checks follow")
+                exc = OutsideSubset(Message("subset.nesting"))
             if path not in self._noted:
                 self._noted.add(path)
-                self.report(path, f"not checked: {text!r} uses {exc}, outside the subset deep "
-                            "checks understand (comparisons, arithmetic, size(), &&, ||, ! on "
-                            "int, float, bool, string and list fields)", severity="note")
+                what = exc.args[0] if exc.args else str(exc)
+                self.report(path, Message("deep.not_checked", text=text, what=what),
+                            severity="note")
             return z3.Bool(f"unknown:{path}")
 
     def solve(self, formulas: Sequence[Any]) -> Any:
@@ -201,29 +217,30 @@ class _Deep:
         return [item for child, at in self.children(criterion, path)
                 for item in self.conjuncts(child, at)]
 
-    def describe(self, criterion: Criterion) -> str:
+    def describe(self, criterion: Criterion) -> Message:
         kind = criterion.kind
         if kind == "expr":
-            return f"expression {criterion.expr!r}"
-        if kind == "min_time_in_stage":
-            return f"min_time_in_stage {criterion.min_time_in_stage}"
+            return Message("deep.expression", expr=criterion.expr)
+        if kind == "min_time_in_stage" and criterion.min_time_in_stage is not None:
+            return Message("deep.min_time", duration=_duration(criterion.min_time_in_stage))
         if kind == "approval" and criterion.approval is not None:
             approval = criterion.approval
-            return f"approval {{role: {approval.role}, count: {approval.count}}}"
+            return Message("deep.approval", role=approval.role, count=approval.count)
         if kind == "evidence":
-            return f"evidence {criterion.evidence!r}"
+            return Message("deep.evidence", name=criterion.evidence)
         if kind == "not" and criterion.not_ is not None:
-            return f"not {self.describe(criterion.not_)}"
-        return f"this {kind!r}"
+            return Message("deep.not", what=self.describe(criterion.not_))
+        return Message("deep.this", kind=kind)
 
-    def fields_text(self, text: str) -> str:
+    def fields_text(self, text: str) -> Message | str:
         parts = []
         for name, spec in self.journey.doc.fields.items():
             if name in text and spec.type not in ("date", "datetime"):
-                bounds = "".join(f", {k} {v}" for k, v in (("min", spec.min), ("max", spec.max))
-                                 if v is not None)
-                parts.append(f"{name} is {spec.type}{bounds}")
-        return f" ({'; '.join(parts)})" if parts else ""
+                bounds = Joined((Message(f"deep.{k}", value=v)
+                                 for k, v in (("min", spec.min), ("max", spec.max))
+                                 if v is not None), "")
+                parts.append(Message("deep.field", name=name, type=spec.type, bounds=bounds))
+        return Message("deep.fields", parts=Joined(parts, "; ")) if parts else ""
 
     # -- checks -----------------------------------------------------------------------
     def run(self) -> list[Finding]:
@@ -290,15 +307,15 @@ class _Deep:
 
     def explain(self, way: Way, leave: _Leave | None) -> None:
         assert way.gate is not None
-        where = f"the gate of trigger {way.trigger!r}"
+        where = Message("deep.gate_of", trigger=way.trigger)
         if leave is None:
             for criterion, path in self.conjuncts(way.gate, way.path):
                 if criterion.kind == "expr":
                     at = self.leaf_path(criterion, path)
                     if self.solve([self.formula(criterion, path)]) == z3.unsat:
-                        self.report(at, f"{where} can never pass: expression "
-                                    f"{criterion.expr!r} can never be true"
-                                    f"{self.fields_text(str(criterion.expr))}")
+                        self.report(at, Message("deep.never_true", where=where,
+                                                expr=criterion.expr,
+                                                fields=self.fields_text(str(criterion.expr))))
                         return
         items = self.conjuncts(way.gate, way.path)
         solver = z3.Solver()
@@ -317,17 +334,18 @@ class _Deep:
         first, first_path = core[0]
         at = self.leaf_path(first, first_path) if first.kind not in ("all", "any", "not") \
             else first_path
-        others = [f"{self.describe(c)} (line {self.source.mark(p).line})" for c, p in core[1:]]
+        others = Joined(Message("deep.at_line", what=self.describe(c),
+                                line=self.source.mark(p).line) for c, p in core[1:])
         if leave is not None:
-            self.report(at, f"{where} can never pass in stage {way.source!r}: "
-                        f"{leave.text()} always leaves the stage first, before "
-                        f"{self.describe(first)}" + (f" together with {', '.join(others)}"
-                                                    if others else ""))
+            together = Message("deep.together", others=others) if others else ""
+            self.report(at, Message("deep.leaves_first", where=where, stage=way.source,
+                                    leave=leave.text(), first=self.describe(first),
+                                    together=together))
         elif others:
-            self.report(at, f"{where} can never pass: {self.describe(first)} contradicts "
-                        f"{', '.join(others)}")
+            self.report(at, Message("deep.contradicts", where=where,
+                                    first=self.describe(first), others=others))
         else:
-            self.report(at, f"{where} can never pass: {self.describe(first)} can never be met")
+            self.report(at, Message("deep.never_met", where=where, first=self.describe(first)))
 
     def follow_ups(self, all_ways: list[Way], leaves: dict[str, _Leave],
                    passable: dict[Way, bool]) -> None:
@@ -341,15 +359,15 @@ class _Deep:
                 if leave is not None and due is not None and leave.path != path \
                         and day_bounds(due)[0] > day_bounds(leave.due)[1]:
                     key = "after" if spec.after is not None else "every"
-                    self.report((*path, key), f"follow-up {name!r} can never fire: "
-                                f"{leave.text()} always leaves stage {stage_name!r} first")
+                    self.report((*path, key), Message("deep.followup_late", name=name,
+                                                      leave=leave.text(), stage=stage_name))
                 if spec.action == "transition" and not spec.force:
                     taken = [w for w in all_ways if w.source == stage_name
                              and w.trigger == spec.trigger]
                     if taken and not any(passable.get(w, True) for w in taken):
-                        self.report((*path, "trigger"), f"follow-up {name!r} can never fire "
-                                    f"its transition: the gate of trigger {spec.trigger!r} "
-                                    f"can never pass from stage {stage_name!r}")
+                        self.report((*path, "trigger"), Message(
+                            "deep.followup_gate", name=name, trigger=spec.trigger,
+                            stage=stage_name))
 
     def reachability(self, all_ways: list[Way], passable: dict[Way, bool],
                      leaves: dict[str, _Leave]) -> None:
@@ -376,20 +394,20 @@ class _Deep:
         for name, stage in stages.items():
             closed = [w for w in all_ways if w.dest == name and w not in open_ways]
             if name not in entered:
-                ways_in = ", ".join(f"{w.trigger!r} from {w.source!r} (line "
-                                    f"{self.source.mark(w.path).line})" for w in closed)
-                self.report(("stages", name), f"stage {name!r} can never be entered: every way "
-                            f"in has a gate that can never pass: {ways_in or 'none'}", key=True)
+                ways_in = Joined(Message("deep.way_in", trigger=w.trigger, source=w.source,
+                                         line=self.source.mark(w.path).line) for w in closed)
+                self.report(("stages", name), Message("deep.never_entered", stage=name,
+                                                      ways=ways_in or Message("none")),
+                            key=True)
             elif not stage.final and name not in finishing:
                 out = [w for w in all_ways if w.source == name]
-                shut = [f"{w.trigger!r} to {w.dest!r}" for w in out if w not in open_ways]
-                why = f"; gates that can never pass close {', '.join(shut)}" if shut else ""
+                shut = [Message("deep.way_out", trigger=w.trigger, dest=w.dest)
+                        for w in out if w not in open_ways]
+                why: list[str] = [Message("deep.closed", ways=Joined(shut))] if shut else []
                 if len(shut) < len(out):
-                    why += ("; the other ways out lead only to stages that cannot finish "
-                            "either" if shut else "; every way out leads only to stages "
-                            "that cannot finish either")
-                self.report(("stages", name), f"no final stage can be reached from stage "
-                            f"{name!r} through gates that can pass{why}", key=True)
+                    why.append(Message("deep.others_stuck" if shut else "deep.all_stuck"))
+                self.report(("stages", name), Message("deep.cannot_finish", stage=name,
+                                                      why=Joined(why, "")), key=True)
 
     def approvals_note(self) -> None:
         def has_approval(criterion: Criterion | None) -> bool:
@@ -401,11 +419,7 @@ class _Deep:
                        [*(criterion.all_ or []), *(criterion.any_ or []), criterion.not_])
 
         if any(has_approval(t.gate) for t in self.journey.doc.transitions):
-            self.report(("roles",), "approvals: the journey declares roles, not people (any "
-                        "number of people may approve in a role, each once per stage visit), "
-                        "so an approval count is reported only when the gate itself "
-                        "contradicts it, e.g. with approvals.ROLE in an expression or under "
-                        "'not'", severity="note", key=True)
+            self.report(("roles",), Message("deep.approvals_note"), severity="note", key=True)
 
 
 def deep_findings(journey: CompiledJourney, source: Source) -> list[Finding]:

@@ -22,6 +22,7 @@ from typing import Any
 import z3
 
 from bompao.definitions.deep.cel import Node, OutsideSubset
+from bompao.definitions.messages import Message
 from bompao.definitions.model import FieldSpec
 from bompao.definitions.values import MAX_ITEMS, MAX_TEXT
 
@@ -97,7 +98,7 @@ class Vocabulary:
             self.constraints.append(z3.And(value >= 0, value <= MAX_ITEMS))
             kind = "list"
         else:
-            raise OutsideSubset(f"dates and times ({name!r} is a {kind} field)")
+            raise OutsideSubset(Message("subset.dates", name=name, kind=kind))
         term = Term(value, present, kind)
         self._terms[name] = term
         return term
@@ -166,23 +167,23 @@ class _Translator:
             return self.call(node)
         if node.kind in ("select", "index"):
             return self.member(node)
-        raise OutsideSubset("a list literal outside 'x in [...]'")
+        raise OutsideSubset(Message("subset.list_literal"))
 
     def variable(self, name: str) -> Term:
         if name == "days_in_stage":
             return Term(self.v.days, z3.BoolVal(True), "int")
         if name == "now":
-            raise OutsideSubset("timestamps ('now')")
+            raise OutsideSubset(Message("subset.now"))
         if name in ("evidence", "approvals"):
-            raise OutsideSubset(f"the whole {name!r} map")
+            raise OutsideSubset(Message("subset.whole_map", name=name))
         if name not in self.v.fields:
-            raise OutsideSubset(f"the name {name!r}")
+            raise OutsideSubset(Message("subset.name", name=name))
         return self.v.field(name)
 
     def key(self, node: Node) -> str:
         if node.kind == "lit" and isinstance(node.value, str):
             return str(node.value)
-        raise OutsideSubset("a map key that is not a string literal")
+        raise OutsideSubset(Message("subset.map_key"))
 
     def map_entry(self, map_name: str, key: str) -> Term:
         if map_name == "evidence":
@@ -195,7 +196,8 @@ class _Translator:
         if target.kind == "var" and target.value in ("evidence", "approvals"):
             key = node.value if node.kind == "select" else self.key(node.args[1])
             return self.map_entry(target.value, key)
-        raise OutsideSubset("field selection" if node.kind == "select" else "indexing")
+        raise OutsideSubset(Message("subset.select" if node.kind == "select"
+                                    else "subset.index"))
 
     def call(self, node: Node) -> Term:
         name, args = node.value, node.args
@@ -212,7 +214,7 @@ class _Translator:
                 return Term(z3.Length(inner.value), inner.defined, "int")
             if inner.type == "list":
                 return Term(inner.value, inner.defined, "int")
-            raise OutsideSubset(f"size() of a {inner.type}")
+            raise OutsideSubset(Message("subset.size_of", type=inner.type))
         if name in ("contains", "startsWith", "endsWith") and len(args) == 2:
             text, part = self.term(args[0]), self.term(args[1])
             if text.type == part.type == "string":
@@ -220,7 +222,7 @@ class _Translator:
                          "startsWith": lambda: z3.PrefixOf(part.value, text.value),
                          "endsWith": lambda: z3.SuffixOf(part.value, text.value)}[name]()
                 return Term(value, z3.And(text.defined, part.defined), "bool")
-        raise OutsideSubset(f"the function {name}()")
+        raise OutsideSubset(Message("subset.function", name=name))
 
     def operator(self, node: Node) -> Term:
         op, args = node.value, node.args
@@ -264,35 +266,35 @@ class _Translator:
             value = z3.Or(*[self.compare("==", left, option) for option in options]) \
                 if options else z3.BoolVal(False)
             return Term(value, z3.And(left.defined, *[o.defined for o in options]), "bool")
-        raise OutsideSubset("'in' on a list field")
+        raise OutsideSubset(Message("subset.in_list_field"))
 
     def compare(self, op: str, a: Term, b: Term) -> Any:
         if a.type != b.type:
-            raise OutsideSubset(f"comparing a {a.type} with a {b.type}")
+            raise OutsideSubset(Message("subset.compare_types", left=a.type, right=b.type))
         if a.type == "float":
             if op == "!=":
                 return z3.Not(z3.fpEQ(a.value, b.value))
             return _COMPARE_FP[op](a.value, b.value)
         if a.type in ("bool", "string", "list") and op not in ("==", "!="):
-            raise OutsideSubset(f"ordering {a.type}s with {op!r}")
+            raise OutsideSubset(Message("subset.ordering", type=a.type, op=op))
         if a.type == "list":
-            raise OutsideSubset("comparing lists")
+            raise OutsideSubset(Message("subset.compare_lists"))
         return {"<": lambda: a.value < b.value, "<=": lambda: a.value <= b.value,
                 ">": lambda: a.value > b.value, ">=": lambda: a.value >= b.value,
                 "==": lambda: a.value == b.value, "!=": lambda: a.value != b.value}[op]()
 
     def arithmetic(self, op: str, a: Term, b: Term, both: Any) -> Term:
         if a.type != b.type:
-            raise OutsideSubset(f"arithmetic on a {a.type} and a {b.type}")
+            raise OutsideSubset(Message("subset.arithmetic", left=a.type, right=b.type))
         if a.type == "string" and op == "+":
             return Term(z3.Concat(a.value, b.value), both, "string")
         if a.type == "float":
             if op == "%":
-                raise OutsideSubset("'%' on floats")
+                raise OutsideSubset(Message("subset.modulo_floats"))
             function = {"+": z3.fpAdd, "-": z3.fpSub, "*": z3.fpMul, "/": z3.fpDiv}[op]
             return Term(function(_RNE, a.value, b.value), both, "float")
         if a.type != "int":
-            raise OutsideSubset(f"{op!r} on {a.type}s")
+            raise OutsideSubset(Message("subset.operator_on", op=op, type=a.type))
         x, y = a.value, b.value
         if op in ("/", "%"):
             quotient = _trunc_div(x, y)
@@ -310,5 +312,5 @@ def translate(node: Node, vocabulary: Vocabulary) -> Any:
     """
     term = _Translator(vocabulary).term(node)
     if term.type != "bool":
-        raise OutsideSubset(f"an expression that gives a {term.type}")
+        raise OutsideSubset(Message("subset.gives", type=term.type))
     return z3.And(term.defined, term.value)
