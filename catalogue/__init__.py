@@ -10,7 +10,7 @@ This package is data only: it imports nothing of bompao.
 
 from __future__ import annotations
 
-from bompao.catalogue import cli, deep, definitions, refusals
+from bompao.catalogue import cli, database, deep, definitions, refusals, values
 
 __all__ = ["CATALOGUE", "FAMILIES"]
 
@@ -19,6 +19,8 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "refusals": refusals.ENTRIES,
     "cli": cli.ENTRIES,
     "deep": deep.ENTRIES,
+    "values": values.ENTRIES,
+    "database": database.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
-from bompao.definitions.messages import Message, did_you_mean
+from bompao.definitions.messages import Localised, Message, did_you_mean
 from bompao.definitions.model import (
     CalendarSpec,
     Criterion,
@@ -473,7 +473,8 @@ class CompiledJourney:
                 result[name] = check_bounds(from_text(spec.type, value) if text and isinstance(
                     value, str) else coerce(spec.type, value), spec.min, spec.max)
             except ValueError as exc:
-                raise InvalidValue(f"field {name!r}: {exc}") from None
+                raise InvalidValue(Message("field.bad_value", name=name, problem=_problem(exc))
+                                   ) from None
         return result
 
     def defaults(self) -> dict[str, Any]:
@@ -571,3 +572,9 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
             item.title, wildcard=item.from_ == "*", branched=item.branches is not None))
     return CompiledJourney(doc.journey, doc.version, doc, stages, transitions,
                            source=source, file=file)
+
+
+def _problem(error: ValueError) -> str:
+    """What a value error says: its message (still able to render in Thai), else text."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, Localised) else str(error)

@@ -14,6 +14,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .messages import Message
+
 __all__ = ["MAX_ITEMS", "MAX_TEXT", "check_bounds", "coerce", "from_text", "to_cel"]
 
 MAX_TEXT = 10_000
@@ -28,28 +30,27 @@ def _scalar(kind: str, value: Any) -> Any:
     if kind == "string":
         if isinstance(value, str):
             if len(value) > MAX_TEXT:
-                raise ValueError(f"expected at most {MAX_TEXT:,} characters, "
-                                 f"got {len(value):,}")
+                raise ValueError(Message("type.too_long", most=MAX_TEXT, got=len(value)))
             if "\x00" in value:
-                raise ValueError("expected text without NUL characters")
+                raise ValueError(Message("type.nul"))
             return value
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             if not _INT64[0] <= value <= _INT64[1]:
-                raise ValueError(f"expected a 64-bit integer, got {value}")
+                raise ValueError(Message("type.int64", got=value))
             return value
     elif kind == "float":
         if isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
             if not math.isfinite(number):  # JSON, hence no database, holds NaN or infinity
-                raise ValueError(f"expected a finite float, got {value!r}")
+                raise ValueError(Message("type.finite", got=value))
             return number
     elif kind == "bool":
         if isinstance(value, bool):
             return value
     elif kind == "date":
         if isinstance(value, datetime):
-            raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
+            raise ValueError(Message("type.date_not_datetime"))
         if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, str):
@@ -58,10 +59,9 @@ def _scalar(kind: str, value: Any) -> Any:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
         if isinstance(parsed, datetime):
             if parsed.tzinfo is None:
-                raise ValueError("expected a date and time with a UTC offset, "
-                                 "e.g. 2026-03-01T09:00:00+07:00")
+                raise ValueError(Message("type.aware"))
             return parsed.isoformat()
-    raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r}")
+    raise ValueError(Message("type.wrong", kind=kind, type=type(value).__name__, got=value))
 
 
 def coerce(kind: str, value: Any) -> Any:
@@ -74,16 +74,17 @@ def coerce(kind: str, value: Any) -> Any:
         return None
     if kind.startswith("list["):
         if not isinstance(value, list | tuple):
-            raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r}")
+            raise ValueError(Message("type.wrong", kind=kind, type=type(value).__name__,
+                                     got=value))
         if len(value) > MAX_ITEMS:
-            raise ValueError(f"expected at most {MAX_ITEMS:,} items, got {len(value):,}")
+            raise ValueError(Message("type.too_many", most=MAX_ITEMS, got=len(value)))
         return [_scalar(kind[5:-1], item) for item in value]
     try:
         return _scalar(kind, value)
     except ValueError as exc:
         if "expected" in str(exc):
             raise
-        raise ValueError(f"expected {kind}, got {value!r}") from None
+        raise ValueError(Message("type.wrong_text", kind=kind, got=value)) from None
 
 
 def check_bounds(value: Any, minimum: float | None, maximum: float | None) -> Any:
@@ -96,11 +97,11 @@ def check_bounds(value: Any, minimum: float | None, maximum: float | None) -> An
     if value is None or (minimum is None and maximum is None):
         return value
     if isinstance(value, float) and math.isnan(value):  # false against every bound
-        raise ValueError(f"expected a number from {minimum} to {maximum}, got nan")
+        raise ValueError(Message("type.nan_bounds", min=minimum, max=maximum))
     if minimum is not None and value < minimum:
-        raise ValueError(f"expected at least {minimum} (the field's min), got {value}")
+        raise ValueError(Message("type.below_min", min=minimum, got=value))
     if maximum is not None and value > maximum:
-        raise ValueError(f"expected at most {maximum} (the field's max), got {value}")
+        raise ValueError(Message("type.above_max", max=maximum, got=value))
     return value
 
 
@@ -118,12 +119,12 @@ def from_text(kind: str, text: str) -> Any:
             return True
         if lowered in ("false", "no", "0"):
             return False
-        raise ValueError(f"expected bool (true or false), got {text!r}")
+        raise ValueError(Message("type.bool_text", got=text))
     if kind in ("int", "float"):
         try:
             number = int(text) if kind == "int" else float(text)
         except ValueError:
-            raise ValueError(f"expected {kind}, got {text!r}") from None
+            raise ValueError(Message("type.wrong_text", kind=kind, got=text)) from None
         return coerce(kind, number)
     if kind.startswith("list["):
         stripped = text.strip()
@@ -131,8 +132,7 @@ def from_text(kind: str, text: str) -> Any:
             try:
                 return coerce(kind, json.loads(stripped))
             except json.JSONDecodeError:
-                raise ValueError(f"expected {kind} as a JSON list or comma-separated "
-                                 f"values, got {text!r}") from None
+                raise ValueError(Message("type.list_text", kind=kind, got=text)) from None
         items = [part.strip() for part in stripped.split(",") if part.strip()]
         return [from_text(kind[5:-1], item) for item in items]
     return coerce(kind, text)

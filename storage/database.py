@@ -21,6 +21,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
+from ..definitions.messages import Message
 from ..errors import BompaoError, DatabaseError, SchemaVersionError
 from . import codec
 from .faults import DRIVER_ERRORS, translate
@@ -78,8 +79,7 @@ def _busy_timeout(url: URL, given: float | None, display: str) -> tuple[URL, flo
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < 86_400:
-        raise DatabaseError(f"busy_timeout={text!r} in {display} is not a number of "
-                            "seconds; give e.g. ?busy_timeout=5")
+        raise DatabaseError(Message("db.busy_timeout", given=text, url=display))
     return url, seconds
 
 
@@ -195,8 +195,8 @@ class Database:
                 "file:"):
             folder = Path(name).parent
             if folder.is_dir() and not os.access(folder, os.W_OK):
-                return DatabaseError(f"{error}: its directory {str(folder)!r} is read-only "
-                                     "(SQLite writes its -wal and -shm files beside it)")
+                return DatabaseError(Message("db.readonly_directory", error=error.args[0],
+                                             folder=str(folder)))
         return error
 
     def fault(self, exc: BaseException) -> BompaoError:
@@ -274,17 +274,11 @@ class Database:
         if state.status == "current":
             return
         if state.status == "empty":
-            raise SchemaVersionError(
-                f"the database at {self._url_display} has no bompao tables; "
-                "run 'bompao init' to create them"
-            )
+            raise SchemaVersionError(Message("db.no_tables", url=self._url_display))
         if state.status == "outdated":
-            raise SchemaVersionError(
-                f"the database at {self._url_display} has schema version "
-                f"{state.version_text} (revision {state.revision_text}); this bompao needs "
-                f"version {SCHEMA_VERSION} (revision {head_revision()}); "
-                "run 'bompao init' to upgrade it"
-            )
+            raise SchemaVersionError(Message(
+                "db.outdated", url=self._url_display, version=state.version_text,
+                revision=state.revision_text, needed=SCHEMA_VERSION, head=head_revision()))
         if state.status == "newer":
             raise SchemaVersionError(self._newer_message(state))
         raise DatabaseError(self._foreign_message(state))
@@ -293,16 +287,11 @@ class Database:
         """Close every pooled connection. The handle reconnects if used again."""
         self._engine.dispose()
 
-    def _newer_message(self, state: SchemaState) -> str:
-        return (
-            f"the database at {self._url_display} has schema version {state.version_text} "
-            f"(revision {state.revision_text}), newer than this bompao knows "
-            f"(version {SCHEMA_VERSION}, revision {head_revision()}); upgrade bompao"
-        )
+    def _newer_message(self, state: SchemaState) -> Message:
+        return Message("db.newer", url=self._url_display, version=state.version_text,
+                       revision=state.revision_text, needed=SCHEMA_VERSION,
+                       head=head_revision())
 
-    def _foreign_message(self, state: SchemaState) -> str:
+    def _foreign_message(self, state: SchemaState) -> Message:
         shown = ", ".join(state.tables[:5]) + (", ..." if len(state.tables) > 5 else "")
-        return (
-            f"the database at {self._url_display} is not a bompao database: "
-            f"it has tables ({shown}) but no bompao schema version; use an empty database"
-        )
+        return Message("db.foreign", url=self._url_display, tables=shown)

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..definitions.messages import Message
 from ..errors import BompaoError, ConflictError, DatabaseError, InvalidValue
 
 __all__ = ["DRIVER_ERRORS", "translate"]
@@ -28,22 +29,16 @@ try:  # psycopg is only needed for PostgreSQL
 except ImportError:  # pragma: no cover - PostgreSQL support not installed
     psycopg = None  # type: ignore[assignment]
 
-_RETRY = "nothing was written: try again"
-_CONFLICT_STATES = {
-    "40P01": "PostgreSQL chose this change as a deadlock's victim",
-    "40001": "PostgreSQL could not serialize this change with a concurrent one",
-    "55P03": "a row or table it needs stayed locked by another change past the lock timeout",
-    "23505": "a concurrent change wrote the same unique key first",
-}
+_CONFLICT_STATES = {"40P01": "db.deadlock", "40001": "db.serialize", "55P03": "db.lock_timeout",
+                    "23505": "db.unique"}
 _LOST_STATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
-_SQLITE_FAULTS = (  # (text in the message, what it means)
-    ("readonly database",
-     "the database is read-only (the file, its directory or the mount does not allow writing)"),
-    ("database or disk is full", "the disk is full"),
-    ("disk i/o error", "a disk I/O error (the disk may be full or failing)"),
-    ("unable to open database file", "the database file cannot be opened"),
-    ("file is not a database", "the file is not a SQLite database"),
-    ("database disk image is malformed", "the database file is corrupt"),
+_SQLITE_FAULTS = (  # (text in the message, the catalogue key of what it means)
+    ("readonly database", "db.readonly"),
+    ("database or disk is full", "db.full"),
+    ("disk i/o error", "db.io"),
+    ("unable to open database file", "db.cannot_open"),
+    ("file is not a database", "db.not_sqlite"),
+    ("database disk image is malformed", "db.corrupt"),
 )
 
 
@@ -68,25 +63,25 @@ def translate(exc: BaseException, display: str, busy_timeout: float | None = Non
     text = text or type(orig).__name__
     state = getattr(orig, "sqlstate", None)
     lowered = text.lower()
+    retry = Message("db.retry")
     if isinstance(orig, sqlite3.Error):
         if "locked" in lowered or "busy" in lowered:
-            waited = f" for {busy_timeout:g} s" if busy_timeout is not None else ""
-            return ConflictError(f"the database at {display} is busy: another connection "
-                                 f"held its write lock{waited}; {_RETRY}")
+            waited = Message("db.waited", seconds=busy_timeout) if busy_timeout is not None \
+                else ""
+            return ConflictError(Message("db.busy", url=display, waited=waited, retry=retry))
         if isinstance(orig, sqlite3.IntegrityError) and "unique" in lowered:
-            return ConflictError(f"a concurrent change to the database at {display} wrote "
-                                 f"the same key first ({text}); {_RETRY}")
+            return ConflictError(Message("db.same_key", url=display, text=text, retry=retry))
         for needle, meaning in _SQLITE_FAULTS:
             if needle in lowered:
-                return DatabaseError(f"cannot write to the database at {display}: "
-                                     f"{meaning} ({text})")
-        return DatabaseError(f"the database at {display} failed: {text}")
+                return DatabaseError(Message("db.cannot_write", url=display,
+                                             meaning=Message(meaning), text=text))
+        return DatabaseError(Message("db.failed", url=display, text=text))
     if state in _CONFLICT_STATES:
-        return ConflictError(f"{_CONFLICT_STATES[state]} at {display} ({text}); {_RETRY}")
+        return ConflictError(Message("db.conflict", why=Message(_CONFLICT_STATES[state]),
+                                     url=display, text=text, retry=retry))
     if state in _LOST_STATES or _lost(orig):
-        return DatabaseError(f"lost the connection to the database at {display}: {text}; "
-                             "nothing more was written")
-    return DatabaseError(f"the database at {display} failed: {text}")
+        return DatabaseError(Message("db.lost", url=display, text=text))
+    return DatabaseError(Message("db.failed", url=display, text=text))
 
 
 def _lost(orig: BaseException) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from ..definitions.messages import Message
 from ..errors import DatabaseError
 
 __all__ = ["ACCEPTED_SCHEMES", "connect_failure", "mask", "parse_url"]
@@ -52,17 +53,13 @@ def parse_url(url: str) -> URL:
         DatabaseError: the URL does not parse or its scheme is not one of
             :data:`ACCEPTED_SCHEMES`.
     """
-    expected = (
-        "expected sqlite:///PATH, postgresql://USER@HOST/DB "
-        "or postgresql+psycopg://USER@HOST/DB"
-    )
     try:
         parsed = make_url(url)
     except (sa.exc.ArgumentError, ValueError):
-        raise DatabaseError(f"unsupported database URL {mask(url)}: {expected}") from None
+        raise DatabaseError(Message("db.bad_url", url=mask(url))) from None
     driver = _DRIVERS.get(parsed.drivername)
     if driver is None:
-        raise DatabaseError(f"unsupported database URL {mask(parsed)}: {expected}")
+        raise DatabaseError(Message("db.bad_url", url=mask(parsed)))
     return parsed.set(drivername=driver)
 
 
@@ -78,14 +75,14 @@ def connect_failure(url: URL, display: str, exc: BaseException) -> DatabaseError
         ``DatabaseError("cannot open the database at URL: REASON")``.
     """
     reason = _reason(url, exc)
-    return DatabaseError(f"cannot open the database at {display}: {reason}")
+    return DatabaseError(Message("db.cannot_open_at", url=display, reason=reason))
 
 
 def _reason(url: URL, exc: BaseException) -> str:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         parent = Path(str(url.database)).parent
         if not parent.is_dir():
-            return f"directory '{parent}' does not exist"
+            return Message("db.no_directory", folder=str(parent))
     orig = getattr(exc, "orig", None) or exc
     text = " ".join(line.strip() for line in str(orig).splitlines() if line.strip())
     if url.password:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -81,10 +82,11 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 # function calls, {{literal braces}}
 _CODE = re.compile(r"--?[\w-]+|\b[A-Z][A-Z0-9]+\b|\S*[_.=@/\\]\S*|\w+\(\)")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-# the program's name, technical terms Thai writing keeps (YAML's own words) and the
-# journey format's keys and values that a Thai message names as the reader must type them
-KEPT = {"bompao", "alias", "anchor", "mapping", "from", "title", "th", "evidence", "approvals",
-        "now", "table", "csv", "json", "html"}
+# the program's name and the databases' (product names), technical terms Thai writing
+# keeps (YAML's own words) and the journey format's keys and values that a Thai message
+# names as the reader must type them
+KEPT = {"bompao", "PostgreSQL", "SQLite", "alias", "anchor", "mapping", "from", "title", "th",
+        "evidence", "approvals", "now", "table", "csv", "json", "html"}
 
 
 def english_words(thai: str) -> list[str]:
@@ -196,6 +198,22 @@ def test_not_found(run: Run) -> None:
     assert refused(run, 2, "--lang", "th", "journeys", "show", "nosuch") == (
         "ไม่รู้จักเส้นทาง 'nosuch' เส้นทางที่มี: incubator-builder, "
         "local-government-incubator, social-incubator, university-incubator")
+
+
+def test_a_value_that_does_not_fit_its_field(run: Run) -> None:
+    project(run)
+    cases = [
+        ("interviews_done=many", "field 'interviews_done': expected int, got 'many'",
+         "ฟิลด์ 'interviews_done': ต้องเป็น int แต่ได้ 'many'"),
+        ("interviews_done=99999999999999999999",
+         "field 'interviews_done': expected a 64-bit integer, got 99999999999999999999",
+         "ฟิลด์ 'interviews_done': ต้องเป็นจำนวนเต็ม 64 บิต แต่ได้ 99999999999999999999"),
+        ("demo_day=soon", "field 'demo_day': expected date, got 'soon'",
+         "ฟิลด์ 'demo_day': ต้องเป็น date แต่ได้ 'soon'"),
+    ]
+    for assignment, english, thai in cases:
+        assert refused(run, 2, "--lang", "en", "project", "set", "1", assignment) == english
+        assert refused(run, 2, "--lang", "th", "project", "set", "1", assignment) == thai
 
 
 def test_unknown_trigger_and_trigger_not_offered(run: Run) -> None:
@@ -562,3 +580,76 @@ def test_the_language_comes_from_lang_then_bompao_lang_then_the_locale(
     monkeypatch.delenv("BOMPAO_LANG")
     project(run)
     assert ok(run, "project", "list").splitlines()[1].split()[:2] == ["รหัส", "ชื่อ"]
+
+
+# -- the database ------------------------------------------------------------------------
+
+def _db_refusal(db: str, lang: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    try:
+        main(["--db", db, "--lang", lang, "project", "list"])
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return code, lines[0].removeprefix("error: ")
+
+
+def test_a_database_that_cannot_be_used(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(bytes(range(256)) * 32)  # not a SQLite file
+    cases = [
+        (f"sqlite:///{junk}", 2,
+         f"cannot open the database at sqlite:///{junk}: file is not a database",
+         f"เปิดฐานข้อมูลที่ sqlite:///{junk} ไม่ได้: file is not a database"),
+        (f"sqlite:///{tmp_path / 'no' / 'x.db'}", 2,
+         (f"cannot open the database at sqlite:///{tmp_path / 'no' / 'x.db'}: directory "
+         f"'{tmp_path / 'no'}' does not exist"),
+         (f"เปิดฐานข้อมูลที่ sqlite:///{tmp_path / 'no' / 'x.db'} ไม่ได้: ไม่มีโฟลเดอร์ "
+         f"'{tmp_path / 'no'}'")),
+        ("mysql://u@h/d", 2,
+         ("unsupported database URL mysql://u@h/d: expected sqlite:///PATH, "
+         "postgresql://USER@HOST/DB or postgresql+psycopg://USER@HOST/DB"),
+         ("ไม่รองรับ URL ฐานข้อมูล mysql://u@h/d: ต้องเป็น sqlite:///PATH, "
+         "postgresql://USER@HOST/DB หรือ postgresql+psycopg://USER@HOST/DB")),
+        (f"sqlite:///{tmp_path / 'empty.db'}", 1,
+         (f"the database at sqlite:///{tmp_path / 'empty.db'} has no bompao tables; run "
+         "'bompao init' to create them"),
+         (f"ฐานข้อมูลที่ sqlite:///{tmp_path / 'empty.db'} ยังไม่มีตารางของ bompao ให้รัน "
+         "'bompao init' เพื่อสร้าง")),
+    ]
+    for db, code, english, thai in cases:
+        assert _db_refusal(db, "en", capsys) == (code, english)
+        assert _db_refusal(db, "th", capsys) == (code, thai)
+
+
+def test_a_busy_database_is_a_conflict_in_both_languages(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for part in template.parent.glob("b.db*"):
+        shutil.copy(part, tmp_path / part.name)
+    path = tmp_path / "b.db"
+    main(["--db", f"sqlite:///{path}", "project", "create", "--journey",
+          "social-incubator", "--name", "Rice"])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    try:
+        url = f"sqlite:///{path}?busy_timeout=0.2"
+        results = {}
+        for lang in ("en", "th"):
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exit_:
+                main(["--db", url, "--lang", lang, "project", "set", "1", "interviews_done=3"])
+            results[lang] = (exit_.value.code, capsys.readouterr().err.strip())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    shown = f"sqlite:///{path}?busy_timeout=0.2"
+    assert results["en"] == (1, (f"error: the database at {shown} is busy: another "
+                                "connection held its write lock for 0.2 s; nothing was "
+                                "written: try again"))
+    assert results["th"] == (1, (f"error: ฐานข้อมูลที่ {shown} ไม่ว่าง: การเชื่อมต่ออื่นถือ"
+                                "สิทธิ์เขียนไว้นาน 0.2 วินาที ยังไม่ได้บันทึกสิ่งใด "
+                                "โปรดลองอีกครั้ง"))
