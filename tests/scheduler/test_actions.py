@@ -439,9 +439,11 @@ def test_an_internal_action_and_marking_it_done_commit_together(
     config = Config(daemon_name="atomic", lease=60)
 
     def crash(*_: Any, **__: Any) -> None:
-        raise RuntimeError("power cut while marking done")
+        raise RuntimeError("power cut while recording the run")
 
-    monkeypatch.setattr(engine.hot, "finish", crash)
+    # by the time the events are appended, the follow-up is marked done and the flag
+    # written in the same transaction: the crash must take both back
+    monkeypatch.setattr(engine.hot, "append_events", crash)
     with pytest.raises(RuntimeError, match="power cut"):
         dispatch(engine, config, clock)
     monkeypatch.undo()
