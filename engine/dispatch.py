@@ -223,8 +223,10 @@ class Dispatcher:
                 gc.enable()
             self._paused = False
 
-    def _round(self, now: datetime, batch: int, stop: Callable[[], bool] | None
-               ) -> RoundResult:
+    def _claim(self, now: datetime, batch: int
+               ) -> tuple[list[dict[str, Any]], dict[int, dict[str, str]]]:
+        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in one
+        transaction; also the per-channel outcomes recorded for the notify ones."""
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
@@ -233,15 +235,21 @@ class Dispatcher:
         with hot.transaction() as cursor:
             claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
                                lease_until=self._lease_until, limit=batch)
-            if claims:
-                channels = followups.channel_outcomes(
-                    hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
-                self._read = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+            if not claims:
+                return claims, {}
+            channels = followups.channel_outcomes(
+                hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
+            self._read = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+        self._locks = {pid: row.lock_version for pid, row in self._read.items()}
+        self._iso.clear()
+        return claims, channels
+
+    def _round(self, now: datetime, batch: int, stop: Callable[[], bool] | None
+               ) -> RoundResult:
+        claims, channels = self._claim(now, batch)
         result = RoundResult(claimed=len(claims))
         if not claims:
             return result
-        self._locks = {pid: row.lock_version for pid, row in self._read.items()}
-        self._iso.clear()
         runs: list[_Run] = []
         released: list[dict[str, Any]] = []
         horizon: datetime | None = None
@@ -389,29 +397,8 @@ class Dispatcher:
         with hot.transaction() as cursor:
             pids = {r.claim["project_id"] for r in runs}
             locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
-            known = self._locks
-            fresh = {}
-            stale = []
-            for pid in pids:
-                if pid in known and known[pid] == locks.get(pid):
-                    fresh[pid] = self._read[pid]
-                elif pid in locks:
-                    stale.append(pid)
-            if stale:
-                fresh.update(hot.read_many(cursor, sorted(stale)))
-            finishing: dict[tuple[str, str | None], list[int]] = {}
-            for run in runs:
-                if run.outcome == "pending":
-                    row = fresh.get(run.claim["project_id"])
-                    if row is None or row.visit != run.claim["visit"]:
-                        run.outcome, run.detail = "cancelled", "the project left the stage"
-                status = _STATUS[run.outcome]
-                finishing.setdefault((status, run.detail if status == "failed" else None),
-                                     []).append(run.claim["id"])
-            mine = followups.finish_owned(hot, cursor, self.name, now, finishing)
-            if len(mine) < len(runs):
-                result.lost += len(runs) - len(mine)
-                runs = [r for r in runs if r.claim["id"] in mine]
+            fresh = self._fresh(cursor, pids, locks)
+            runs = self._finish(cursor, runs, fresh, now, result)
             batch = _Batch(fresh, locks, now)
             outcomes = result.outcomes
             for run in runs:
@@ -442,8 +429,47 @@ class Dispatcher:
                               if plan["visit"] == batch.rows[plan["project_id"]].visit])
         # committed: later deliveries of the round see the projects as they are now
         self._read.update(batch.rows)
-        known.update(batch.lock)
+        self._locks.update(batch.lock)
         self._notify_listeners(runs)
+
+    def _fresh(self, cursor: Any, pids: set[int], locks: dict[int, int]
+               ) -> dict[int, ProjectRow]:
+        """The projects as they are now: those whose lock version is still the one this
+        daemon last saw as read, the others read again (in the recording transaction)."""
+        known = self._locks
+        fresh = {}
+        stale = []
+        for pid in pids:
+            if pid in known and known[pid] == locks.get(pid):
+                fresh[pid] = self._read[pid]
+            elif pid in locks:
+                stale.append(pid)
+        if stale:
+            fresh.update(self.engine.hot.read_many(cursor, sorted(stale)))
+        return fresh
+
+    def _finish(self, cursor: Any, runs: list[_Run], fresh: dict[int, ProjectRow],
+                now: datetime, result: RoundResult) -> list[_Run]:
+        """Mark the runs' follow-ups done / failed / cancelled if still ours; return those.
+
+        An internal action still to apply is cancelled if its project left the stage
+        visit, else done (its gate refusing it is a done run too): its status is known
+        before it is applied, later in the same transaction.
+        """
+        finishing: dict[tuple[str, str | None], list[int]] = {}
+        for run in runs:
+            if run.outcome == "pending":
+                row = fresh.get(run.claim["project_id"])
+                if row is None or row.visit != run.claim["visit"]:
+                    run.outcome, run.detail = "cancelled", "the project left the stage"
+            status = _STATUS[run.outcome]
+            finishing.setdefault((status, run.detail if status == "failed" else None),
+                                 []).append(run.claim["id"])
+        mine = followups.finish_owned(self.engine.hot, cursor, self.name, now, finishing)
+        if len(mine) == len(runs):
+            return runs
+        result.lost += len(runs) - len(mine)
+        return [r for r in runs if r.claim["id"] in mine]
 
     def _notify_listeners(self, runs: list[_Run]) -> None:
         """Call the engine's listeners for the committed changes the runs made."""

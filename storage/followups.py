@@ -40,11 +40,10 @@ def finish_owned(hot: Any, cursor: Any, owner: str, finished_at: datetime,
     when = hot.encode("finished_at", finished_at)
     mine: set[int] = set()
     for (status, error), ids in groups.items():
-        cursor.execute(
-            f"UPDATE follow_ups SET status = {m}, finished_at = {m}, last_error = {m}, "  # noqa: S608 - marks only
-            f"lease_owner = NULL, lease_until = NULL WHERE id IN ({', '.join([m] * len(ids))})"
-            f" AND status = 'running' AND lease_owner = {m} RETURNING id",
-            (status, when, error, *ids, owner))
+        cursor.execute(f"UPDATE follow_ups SET status = {m}, finished_at = {m}, "  # noqa: S608 - marks
+                       f"last_error = {m}, lease_owner = NULL, lease_until = NULL WHERE id IN "
+                       f"({', '.join([m] * len(ids))}) AND status = 'running' "
+                       f"AND lease_owner = {m} RETURNING id", (status, when, error, *ids, owner))
         mine.update(row[0] for row in cursor.fetchall())
     return mine
 
