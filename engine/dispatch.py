@@ -18,10 +18,12 @@ One round:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +43,10 @@ __all__ = ["MAX_ATTEMPTS", "Dispatcher", "RoundResult"]
 log = logging.getLogger("bompao.scheduler")
 MAX_ATTEMPTS = 10
 """A follow-up claimed this many times without being recorded is marked failed."""
+_STATUS = {"pending": "done", "done": "done", "refused": "done", "failed": "failed",
+           "cancelled": "cancelled"}
+"""A run's outcome → its follow-up's status (an internal action still pending when its
+row is finished runs in the same transaction: done, or refused by its gate)."""
 
 
 @dataclass
@@ -61,24 +67,36 @@ class RoundResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes.extend(other.outcomes)
 
+    def count(self, outcomes: Iterable[str]) -> None:
+        """Count runs by outcome (``done``, ``failed``, ``refused``, ``cancelled``)."""
+        for outcome, times in Counter(outcomes).items():
+            setattr(self, outcome, getattr(self, outcome) + times)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (without per-run outcomes)."""
         return {"claimed": self.claimed, "done": self.done, "failed": self.failed,
                 "refused": self.refused, "cancelled": self.cancelled, "lost": self.lost}
 
 
-@dataclass
 class _Run:
-    claim: dict[str, Any]
-    follow_up: CompiledFollowUp | None = None
-    journey: CompiledJourney | None = None
-    outcome: str = "done"
-    detail: str = ""
-    seconds: float = 0.0
-    channels: dict[str, str] | None = None
-    """notify: each channel's outcome (those recorded earlier, then this run's)."""
-    after: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    """Listener calls (kind, data) due once the run's transaction commits."""
+    """One claimed follow-up on its way through a round (slots: thousands a second)."""
+
+    __slots__ = ("after", "channels", "claim", "detail", "follow_up", "journey", "outcome",
+                 "seconds")
+
+    def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
+                 follow_up: CompiledFollowUp | None = None,
+                 journey: CompiledJourney | None = None) -> None:
+        self.claim = claim
+        self.outcome = outcome
+        self.detail = detail
+        self.follow_up = follow_up
+        self.journey = journey
+        self.seconds = 0.0
+        self.channels: dict[str, str] | None = None
+        """notify: each channel's outcome (those recorded earlier, then this run's)."""
+        self.after: list[tuple[str, dict[str, Any]]] = []
+        """Listener calls (kind, data) due once the run's transaction commits."""
 
 
 class _Batch:
@@ -86,12 +104,17 @@ class _Batch:
 
     Lock versions are kept apart from the rows: most runs only append an event, and
     copying a row per event would cost more than the event itself.
+
+    Args:
+        rows: the projects' states, as read (their ``lock_version`` may lag behind).
+        locks: the projects' lock versions, read in this transaction.
     """
 
-    def __init__(self, rows: dict[int, ProjectRow], now: datetime) -> None:
+    def __init__(self, rows: dict[int, ProjectRow], locks: dict[int, int],
+                 now: datetime) -> None:
         self.rows = rows
         self.now = now
-        self.first = {pid: row.lock_version for pid, row in rows.items()}
+        self.first = {pid: locks[pid] for pid in rows}
         self.lock = dict(self.first)
         self.events: list[dict[str, Any]] = []
         self.plans: list[dict[str, Any]] = []
@@ -138,7 +161,15 @@ class Dispatcher:
         self.actions = actions or engine.actions
         self.name = self.config.daemon_name
         self._read: dict[int, ProjectRow] = {}
-        self._lease_until = datetime.min.replace(tzinfo=UTC)
+        """The round's projects as last read or recorded; see :meth:`_current`."""
+        self._locks: dict[int, int] = {}
+        """Their lock versions: what this daemon last read or committed."""
+        self._specs: dict[tuple[str, int, str, str],
+                          tuple[CompiledFollowUp, CompiledJourney]] = {}
+        self._leased(datetime.max.replace(tzinfo=UTC))
+        self._iso: dict[datetime, str] = {}
+        self._paused = False
+        """Whether this round paused the garbage collector (see :meth:`run_round`)."""
 
     def run_due(self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None,
                 limit: int | None = None) -> RoundResult:
@@ -174,66 +205,118 @@ class Dispatcher:
         effects of its last ``record_within`` seconds).
         Between deliveries the lease of what is still in hand is renewed once half of
         it has run, so a long round never outlasts its lease.
+
+        Python's cyclic garbage collector is paused while the round keeps its books
+        (claiming, reading, recording) and runs as usual while an action does: a round
+        holds a few objects per follow-up until it ends, all freed by reference counting
+        then, and collections scanning every object of the process each few hundred of
+        them cost about a third of the dispatch rate. It is left alone when the process
+        has disabled it.
         """
+        self._paused = gc.isenabled()
+        if self._paused:
+            gc.disable()
+        try:
+            return self._round(now, batch, stop)
+        finally:
+            if self._paused:
+                gc.enable()
+            self._paused = False
+
+    def _claim(self, now: datetime, batch: int
+               ) -> tuple[list[dict[str, Any]], dict[int, dict[str, str]]]:
+        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in one
+        transaction; also the per-channel outcomes recorded for the notify ones."""
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
         clock = self.engine.now()
-        self._lease_until = clock + timedelta(seconds=self.config.lease)
+        self._leased(clock + timedelta(seconds=self.config.lease))
         with hot.transaction() as cursor:
             claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
                                lease_until=self._lease_until, limit=batch)
+            if not claims:
+                return claims, {}
             channels = followups.channel_outcomes(
                 hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
+            self._read = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+        self._locks = {pid: row.lock_version for pid, row in self._read.items()}
+        self._iso.clear()
+        return claims, channels
+
+    def _round(self, now: datetime, batch: int, stop: Callable[[], bool] | None
+               ) -> RoundResult:
+        claims, channels = self._claim(now, batch)
         result = RoundResult(claimed=len(claims))
         if not claims:
             return result
-        with hot.transaction() as cursor:
-            projects = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
-        self._read = projects
         runs: list[_Run] = []
         released: list[dict[str, Any]] = []
         horizon: datetime | None = None
         moving: set[int] = set()
         window = self.config.record_within
         since: float | None = None  # when the oldest unrecorded delivery began
+        perf_counter = time.perf_counter
         for claim in claims:
+            pid = claim["project_id"]
             if (stop is not None and stop()) or (horizon is not None
                                                  and claim["due_at"] > horizon) or (
-                    claim["project_id"] in moving):
+                    pid in moving):
                 # a transition earlier in the round may move the project on: what follows
                 # for it waits for the next round, which sees where it went
                 released.append(claim)
                 continue
-            project = self._read.get(claim["project_id"])
+            project = self._current(pid)
             run = self._prepare(claim, project)
-            upcoming = self._upcoming(run, project, now)
-            if upcoming is not None and (horizon is None or upcoming < horizon):
-                horizon = upcoming
-            if run.outcome == "pending" and run.follow_up is not None and project is not None:
-                if run.follow_up.action not in INTERNAL:
-                    self._keep_lease()
-                    run.channels = channels.get(claim["id"])
-                    since = time.perf_counter() if since is None else since
-                    self._deliver(run, project, now)
-                    runs.append(run)
-                    if time.perf_counter() - since >= window:
-                        self._record(runs, [], now, result)
-                        runs, since = [], None
-                    continue
-                if run.follow_up.action == "transition":
-                    moving.add(claim["project_id"])
+            follow_up = run.follow_up
+            if follow_up is None or project is None:
+                runs.append(run)
+                continue
+            if follow_up.recurring:
+                upcoming = self._upcoming(run, project, now)
+                if upcoming is not None and (horizon is None or upcoming < horizon):
+                    horizon = upcoming
+            action = follow_up.action
+            if action in INTERNAL:
+                if action == "transition":
+                    moving.add(pid)
+                runs.append(run)
+                continue
+            self._keep_lease()
+            run.channels = channels.get(claim["id"])
+            start = perf_counter()
+            since = start if since is None else since
+            self._deliver(run, project, now)
+            end = perf_counter()
+            run.seconds = end - start
             runs.append(run)
+            if end - since >= window:
+                self._record(runs, [], now, result)
+                runs, since = [], None
         self._record(runs, released, now, result)
         result.claimed -= len(released)
         return result
 
+    def _current(self, pid: int) -> ProjectRow | None:
+        """The project as this daemon last read or recorded it.
+
+        A round's commits keep the lock versions apart (most only add an event): the
+        row is brought up to date only when it is used again.
+        """
+        row = self._read.get(pid)
+        if row is not None and row.lock_version != self._locks[pid]:
+            row = self._read[pid] = row._replace(lock_version=self._locks[pid])
+        return row
+
+    def _leased(self, until: datetime) -> None:
+        """Note that what this daemon holds is leased until ``until``."""
+        self._lease_until = until
+        self._renew_at = until - timedelta(seconds=self.config.lease / 2)
+
     def _keep_lease(self) -> None:
         """Renew the lease of everything in hand once half of it has run."""
-        clock = self.engine.now()
-        if (self._lease_until - clock).total_seconds() > self.config.lease / 2:
-            return
-        self.renew()
+        if self.engine.now() >= self._renew_at:
+            self.renew()
 
     def renew(self) -> None:
         """Extend the lease of every follow-up this daemon holds by a whole lease.
@@ -243,110 +326,101 @@ class Dispatcher:
         until = self.engine.now() + timedelta(seconds=self.config.lease)
         with self.engine.hot.transaction() as cursor:
             followups.renew(self.engine.hot, cursor, self.name, until)
-        self._lease_until = until
+        self._leased(until)
 
     @staticmethod
-    def _upcoming(run: _Run, project: ProjectRow | None, now: datetime) -> datetime | None:
+    def _upcoming(run: _Run, project: ProjectRow, now: datetime) -> datetime | None:
         """When the run's next occurrence falls due, if that is already due.
 
         A round stops before any claim due after it, so that catching up runs every
         occurrence in due order (the next one is planned only when this one is recorded).
         """
-        if run.outcome != "pending" or project is None or run.follow_up is None or (
-                run.journey is None or not run.follow_up.recurring):
+        if run.follow_up is None or run.journey is None:
             return None
         due = run.follow_up.due(project.stage_entered_at, project.fields,
                                 run.claim["occurrence"] + 1, run.journey)
         return due if due is not None and due <= now else None
 
     def _prepare(self, claim: dict[str, Any], project: ProjectRow | None) -> _Run:
-        run = _Run(claim)
+        """The run of a claim: cancelled, failed, or pending with its follow-up found."""
         if project is None or project.visit != claim["visit"] or project.stage != claim["stage"]:
-            run.outcome, run.detail = "cancelled", "the project left the stage"
-            return run
+            return _Run(claim, "cancelled", "the project left the stage")
         if claim["attempts"] > MAX_ATTEMPTS:
-            run.outcome = "failed"
-            run.detail = f"gave up after {MAX_ATTEMPTS} attempts without a result"
-            return run
-        journey = self.engine.journey(project.journey_key, project.journey_version)
-        found = next((f for f in journey.stages[project.stage].follow_ups
-                      if f.name == claim["spec"]), None)
+            return _Run(claim, "failed",
+                        f"gave up after {MAX_ATTEMPTS} attempts without a result")
+        key = (project.journey_key, project.journey_version, project.stage, claim["spec"])
+        found = self._specs.get(key)
         if found is None:
-            run.outcome, run.detail = "cancelled", (
-                f"{journey.ref} has no follow-up {claim['spec']!r} in stage {project.stage!r}")
-            return run
-        run.follow_up, run.journey, run.outcome = found, journey, "pending"
-        return run
-
-    def _context(self, run: _Run, project: Any, now: datetime) -> ActionContext:
-        assert run.follow_up is not None
-        assert run.journey is not None
-        return ActionContext(project, run.journey, run.follow_up, run.claim["occurrence"],
-                             run.claim["due_at"], run.claim["idempotency_key"], self.config,
-                             now, self.config.language_for(run.journey),
-                             dict(run.channels or {}))
+            journey = self.engine.journey(project.journey_key, project.journey_version)
+            spec = next((f for f in journey.stages[project.stage].follow_ups
+                         if f.name == claim["spec"]), None)
+            if spec is None:
+                return _Run(claim, "cancelled", f"{journey.ref} has no follow-up "
+                            f"{claim['spec']!r} in stage {project.stage!r}")
+            found = self._specs[key] = (spec, journey)  # a published version never changes
+        return _Run(claim, "pending", "", *found)
 
     def _deliver(self, run: _Run, project: ProjectRow, now: datetime) -> None:
-        assert run.follow_up is not None
-        if run.follow_up.action in INTERNAL:
-            return
-        start = time.perf_counter()
-        ctx = self._context(run, project, now)
+        """Run an external action; its outcome (redacted by the registry) lands in ``run``."""
+        follow_up, journey, claim = run.follow_up, run.journey, run.claim
+        assert follow_up is not None
+        assert journey is not None
+        config = self.config
+        ctx = ActionContext(project, journey, follow_up, claim["occurrence"], claim["due_at"],
+                            claim["idempotency_key"], config, now,
+                            config.language_for(journey),
+                            dict(run.channels) if run.channels else {})
+        if self._paused:  # the action's own garbage is collected as usual
+            gc.enable()
         try:
             run.detail = self.actions.run(ctx)
             run.outcome = "done"
         except ActionFailed as exc:
             run.outcome, run.detail = "failed", str(exc)
-        run.detail = self.config.redact(run.detail)  # whatever a plugin says
+        finally:
+            if self._paused:
+                gc.disable()
         if ctx.channels:
-            run.channels = {name: self.config.redact(said)
-                            for name, said in ctx.channels.items()}
-        run.seconds = time.perf_counter() - start
+            run.channels = {name: config.redact(said) for name, said in ctx.channels.items()}
 
     def _record(self, runs: list[_Run], released: list[dict[str, Any]], now: datetime,
                 result: RoundResult) -> None:
+        """Commit runs: the follow-ups still ours finished, their events, effects, plans.
+
+        One transaction: the projects' rows are locked first (then follow-ups, the
+        order every engine change takes them in, so a daemon and a person changing the
+        same project never deadlock), each follow-up is finished only if this daemon
+        still holds it (in the same statement, which says which ones it did), and only
+        those get their event and internal effect.
+        """
         hot = self.engine.hot
         with hot.transaction() as cursor:
-            # projects first, then follow-ups: the order every engine change takes them
-            # in, so a daemon and a person changing the same project never deadlock
-            locks = hot.locks(cursor, sorted({r.claim["project_id"] for r in runs}
-                                             | {c["project_id"] for c in released}))
-            mine = hot.owned(cursor, [r.claim["id"] for r in runs], self.name)
-            result.lost += sum(1 for r in runs if r.claim["id"] not in mine)
-            runs = [r for r in runs if r.claim["id"] in mine]
-            ids = sorted({r.claim["project_id"] for r in runs})
-            earlier = getattr(self, "_read", {})
-            fresh = {pid: earlier[pid] for pid in ids
-                     if pid in earlier and earlier[pid].lock_version == locks.get(pid)}
-            fresh.update(hot.read_many(cursor, [pid for pid in ids if pid not in fresh
-                                                and pid in locks]))
-            batch = _Batch(fresh, now)
-            finished: list[tuple[str, datetime, str | None, int]] = []
+            pids = {r.claim["project_id"] for r in runs}
+            locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
+            fresh = self._fresh(cursor, pids, locks)
+            runs = self._finish(cursor, runs, fresh, now, result)
+            batch = _Batch(fresh, locks, now)
+            outcomes = result.outcomes
             for run in runs:
                 pid = run.claim["project_id"]
-                row = fresh.get(pid)
-                if run.outcome == "pending" and row is not None and (
-                        row.visit != run.claim["visit"]):
-                    run.outcome, run.detail = "cancelled", "the project left the stage"
-                if run.outcome == "pending" and row is not None:
+                if run.outcome == "pending":
                     start = time.perf_counter()
+                    row = fresh[pid]
+                    if row.lock_version != batch.lock[pid]:
+                        row = fresh[pid] = row._replace(lock_version=batch.lock[pid])
                     self._internal(cursor, run, row, batch)
                     run.seconds = time.perf_counter() - start
-                if run.outcome != "cancelled" and row is not None:
+                if run.outcome != "cancelled" and pid in fresh:
                     self._event(run, pid, batch)
-                    self._next(run, pid, batch)
-                status = {"done": "done", "refused": "done", "failed": "failed",
-                          "cancelled": "cancelled"}[run.outcome]
-                finished.append((status, now, run.detail if run.outcome == "failed" else None,
-                                 run.claim["id"]))
-                setattr(result, run.outcome, getattr(result, run.outcome) + 1)
-                result.outcomes.append(self._log(run))
+                    if run.follow_up is not None and run.follow_up.recurring:
+                        self._next(run, pid, batch)
+                outcomes.append(self._log(run))
+            result.count(run.outcome for run in runs)
             if released:
-                self._release(cursor, released, batch, finished)
+                self._release(cursor, released, batch)
             if not all(hot.update_many(cursor, group) for group in batch.updates()):
                 raise BompaoError("a project changed while its row was locked")
             hot.append_events(cursor, batch.events)
-            hot.finish(cursor, finished)
             followups.save_channels(hot, cursor, [(r.channels, r.claim["id"]) for r in runs
                                                   if r.channels])
             # a transition later in the batch may have moved a project on: what was planned
@@ -354,24 +428,62 @@ class Dispatcher:
             hot.plan(cursor, [plan for plan in batch.plans
                               if plan["visit"] == batch.rows[plan["project_id"]].visit])
         # committed: later deliveries of the round see the projects as they are now
-        for pid, row in batch.rows.items():
-            self._read[pid] = row._replace(lock_version=batch.lock[pid])
-        self._notify_listeners(runs, batch)
+        self._read.update(batch.rows)
+        self._locks.update(batch.lock)
+        self._notify_listeners(runs)
 
-    def _notify_listeners(self, runs: list[_Run], batch: _Batch) -> None:
+    def _fresh(self, cursor: Any, pids: set[int], locks: dict[int, int]
+               ) -> dict[int, ProjectRow]:
+        """The projects as they are now: those whose lock version is still the one this
+        daemon last saw as read, the others read again (in the recording transaction)."""
+        known = self._locks
+        fresh = {}
+        stale = []
+        for pid in pids:
+            if pid in known and known[pid] == locks.get(pid):
+                fresh[pid] = self._read[pid]
+            elif pid in locks:
+                stale.append(pid)
+        if stale:
+            fresh.update(self.engine.hot.read_many(cursor, sorted(stale)))
+        return fresh
+
+    def _finish(self, cursor: Any, runs: list[_Run], fresh: dict[int, ProjectRow],
+                now: datetime, result: RoundResult) -> list[_Run]:
+        """Mark the runs' follow-ups done / failed / cancelled if still ours; return those.
+
+        An internal action still to apply is cancelled if its project left the stage
+        visit, else done (its gate refusing it is a done run too): its status is known
+        before it is applied, later in the same transaction.
+        """
+        finishing: dict[tuple[str, str | None], list[int]] = {}
+        for run in runs:
+            if run.outcome == "pending":
+                row = fresh.get(run.claim["project_id"])
+                if row is None or row.visit != run.claim["visit"]:
+                    run.outcome, run.detail = "cancelled", "the project left the stage"
+            status = _STATUS[run.outcome]
+            finishing.setdefault((status, run.detail if status == "failed" else None),
+                                 []).append(run.claim["id"])
+        mine = followups.finish_owned(self.engine.hot, cursor, self.name, now, finishing)
+        if len(mine) == len(runs):
+            return runs
+        result.lost += len(runs) - len(mine)
+        return [r for r in runs if r.claim["id"] in mine]
+
+    def _notify_listeners(self, runs: list[_Run]) -> None:
         """Call the engine's listeners for the committed changes the runs made."""
         from bompao.engine.engine import Project  # noqa: PLC0415 - engine imports us
 
         for run in runs:
             for kind, data in run.after:
-                row = self._read.get(run.claim["project_id"])
+                row = self._current(run.claim["project_id"])
                 if kind == "gate_refused":
                     self.engine._emit(kind, **data)
                 elif row is not None:
                     self.engine._emit(kind, project=Project.from_row(row), **data)
 
-    def _release(self, cursor: Any, claims: list[dict[str, Any]], batch: _Batch,
-                 finished: list[tuple[str, datetime, str | None, int]]) -> None:
+    def _release(self, cursor: Any, claims: list[dict[str, Any]], batch: _Batch) -> None:
         """Give back claims the round did not reach; those whose project has left the
         stage visit they belong to are cancelled instead of pending again."""
         hot = self.engine.hot
@@ -379,13 +491,14 @@ class Dispatcher:
         claims = [c for c in claims if c["id"] in held]
         rows = {**hot.read_many(cursor, sorted({c["project_id"] for c in claims}
                                                - set(batch.rows)), lock=True), **batch.rows}
-        back = []
+        back, gone = [], []
         for claim in claims:
             row = rows.get(claim["project_id"])
             if row is None or row.visit != claim["visit"]:
-                finished.append(("cancelled", batch.now, None, claim["id"]))
+                gone.append(("cancelled", batch.now, None, claim["id"]))
             else:
                 back.append(claim["id"])
+        hot.finish(cursor, gone)
         hot.release(cursor, back, self.name)
 
     def _internal(self, cursor: Any, run: _Run, row: ProjectRow, batch: _Batch) -> None:
@@ -429,16 +542,21 @@ class Dispatcher:
                 revision=batch.lock[row.id], now=batch.now))
 
     def _event(self, run: _Run, project_id: int, batch: _Batch) -> None:
+        """Append the run's ``follow_up`` event: what ran, its outcome, its key."""
         claim = run.claim
-        batch.append(project_id, {
-            "kind": "follow_up", "actor": SYSTEM.name, "from_stage": claim["stage"],
-            "payload": {"follow_up": claim["id"], "spec": claim["spec"],
-                        "occurrence": claim["occurrence"], "action": claim["action"],
-                        "outcome": run.outcome, "detail": run.detail,
-                        "idempotency_key": claim["idempotency_key"],
-                        "due_at": claim["due_at"].isoformat(),
-                        "daemon": self.name,
-                        **({"channels": run.channels} if run.channels else {})}})
+        due = claim["due_at"]
+        iso = self._iso.get(due)
+        if iso is None:  # a catch-up delivers many follow-ups due at the same time
+            iso = self._iso[due] = due.isoformat()
+        payload = {"follow_up": claim["id"], "spec": claim["spec"],
+                   "occurrence": claim["occurrence"], "action": claim["action"],
+                   "outcome": run.outcome, "detail": run.detail,
+                   "idempotency_key": claim["idempotency_key"], "due_at": iso,
+                   "daemon": self.name}
+        if run.channels:
+            payload["channels"] = run.channels
+        batch.append(project_id, {"kind": "follow_up", "actor": SYSTEM.name,
+                                  "from_stage": claim["stage"], "payload": payload})
 
     def _next(self, run: _Run, project_id: int, batch: _Batch) -> None:
         row = batch.rows[project_id]

@@ -8,7 +8,7 @@ a hot-path cursor because the dispatcher calls it between deliveries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +18,34 @@ from sqlalchemy.engine import Connection
 from . import codec
 from .tables import follow_ups, projects
 
-__all__ = ["channel_outcomes", "expire_leases", "failed_ids", "renew", "retry",
-           "save_channels", "statuses"]
+__all__ = ["channel_outcomes", "expire_leases", "failed_ids", "finish_owned", "renew",
+           "retry", "save_channels", "statuses"]
+
+
+def finish_owned(hot: Any, cursor: Any, owner: str, finished_at: datetime,
+                 groups: Mapping[tuple[str, str | None], Sequence[int]]) -> set[int]:
+    """Finish the follow-ups ``owner`` still holds, saying which those were.
+
+    Each group is (status, last_error) → ids; one statement per group sets the status,
+    the finish time and the error and clears the lease of those of its ids that are
+    still running under ``owner``, and returns them: the check that a claim is still
+    ours and the recording of its end are one statement (locked on PostgreSQL until
+    the caller's transaction ends). A claim another daemon took over after its lease
+    ran out is left as it is, and missing from the answer.
+
+    Returns:
+        The ids that were finished.
+    """
+    m = hot.mark
+    when = hot.encode("finished_at", finished_at)
+    mine: set[int] = set()
+    for (status, error), ids in groups.items():
+        cursor.execute(f"UPDATE follow_ups SET status = {m}, finished_at = {m}, "  # noqa: S608 - marks
+                       f"last_error = {m}, lease_owner = NULL, lease_until = NULL WHERE id IN "
+                       f"({', '.join([m] * len(ids))}) AND status = 'running' "
+                       f"AND lease_owner = {m} RETURNING id", (status, when, error, *ids, owner))
+        mine.update(row[0] for row in cursor.fetchall())
+    return mine
 
 
 def renew(hot: Any, cursor: Any, owner: str, lease_until: datetime) -> int:

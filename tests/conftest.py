@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from scheduler.peers import Sink, SmtpBox, running_sink, running_smtp
+from scheduler.peers import T0, Cli, MutableClock, Sink, SmtpBox, running_sink, running_smtp
 from sqlalchemy.engine import make_url
 
+from bompao.cli import main
+from bompao.engine import Engine
 from bompao.storage import Database
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
@@ -69,6 +71,37 @@ def db(store_url: str) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    """A clock standing at :data:`~scheduler.peers.T0` (a directory's conftest may move it)."""
+    return MutableClock(T0)
+
+
+@pytest.fixture
+def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
+    """An engine on ``store_url`` (schema created) with the mutable clock."""
+    opened = Engine.from_url(store_url, clock=clock)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run ``bompao ARGS`` in this process: the exit code from ``SystemExit`` (0 when
+    there is none), stdout and stderr from ``capsys`` (only this call's)."""
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from scheduler.peers import T0, MutableClock
+from scheduler.peers import T0, Cli, MutableClock
 
-from bompao.cli import main
 from bompao.engine import Engine
 
 JOURNEY = """\
@@ -44,28 +43,11 @@ STATUSES = "pending, running, done, failed, cancelled"
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    return MutableClock(T0)
-
-
-@pytest.fixture
 def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
     opened = Engine.from_url(store_url, clock=clock)
     opened.publish(JOURNEY)
     yield opened
     opened.close()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``bompao ARGS`` in this process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -86,24 +68,24 @@ def one_error_line(err: str, *needles: str) -> str:
 
 
 def test_run_once_at_a_time_prints_a_summary(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     project = engine.create_project("cli-rhythm", "Clinic")
     at = (T0 + timedelta(days=4)).isoformat()
-    code, out, err = run(capsys, "--db", store_url, "scheduler", "run", "--once", "--now", at)
+    code, out, err = cli("--db", store_url, "scheduler", "run", "--once", "--now", at)
     assert code == 0, err
     assert out.strip() == "claimed 2, done 2, failed 0, refused 0, cancelled 0, lost 0"
     assert engine.get(project.id).flags == ["at_risk"]
     # nothing left at that time
-    code, out, _ = run(capsys, "--db", store_url, "scheduler", "run", "--once", "--now", at)
+    code, out, _ = cli("--db", store_url, "scheduler", "run", "--once", "--now", at)
     assert (code, out.strip()) == (0, ("claimed 0, done 0, failed 0, refused 0, cancelled 0, "
                                       "lost 0"))
 
 
 def test_run_once_json_lists_each_run(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     project = engine.create_project("cli-rhythm", "Clinic")
     at = (T0 + timedelta(days=8)).isoformat()
-    code, out, err = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
+    code, out, err = cli("--json", "--db", store_url, "scheduler", "run", "--once",
                          "--now", at)
     assert code == 0, err
     summary = json.loads(out)
@@ -121,32 +103,32 @@ def test_run_once_json_lists_each_run(
 
 
 def test_a_now_without_an_offset_is_in_the_operators_timezone(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     """No single journey applies to ``scheduler run``: the operator's ``timezone``
     setting (default Asia/Bangkok) reads a time typed without an offset."""
     engine.create_project("cli-rhythm", "Clinic")
     due = T0 + timedelta(days=1)  # hello is due at 03:00 UTC, 10:00 in Bangkok
     bangkok = ZoneInfo("Asia/Bangkok")
     before = (due - timedelta(minutes=1)).astimezone(bangkok).replace(tzinfo=None).isoformat()
-    code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
+    code, out, _ = cli("--json", "--db", store_url, "scheduler", "run", "--once",
                        "--now", due.replace(tzinfo=None).isoformat())  # 03:00 in Bangkok
     assert (code, json.loads(out)["done"]) == (0, 0)
-    code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
+    code, out, _ = cli("--json", "--db", store_url, "scheduler", "run", "--once",
                        "--now", before)
     assert (code, json.loads(out)["done"]) == (0, 0)
-    code, out, _ = run(capsys, "--json", "--db", store_url, "scheduler", "run", "--once",
+    code, out, _ = cli("--json", "--db", store_url, "scheduler", "run", "--once",
                        "--now", due.astimezone(bangkok).replace(tzinfo=None).isoformat())
     assert (code, json.loads(out)["done"]) == (0, 1)
 
 
 def test_followups_list_due_json_gives_the_documented_objects(
         engine: Engine, store_url: str, clock: MutableClock,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        cli: Cli) -> None:
     first = engine.create_project("cli-rhythm", "First")
     clock.tick(hours=5)
     second = engine.create_project("cli-rhythm", "Second")
     at = (T0 + timedelta(days=3, hours=1)).isoformat()
-    code, out, err = run(capsys, "--json", "--db", store_url, "followups", "list", "--due",
+    code, out, err = cli("--json", "--db", store_url, "followups", "list", "--due",
                          "--now", at)
     assert code == 0, err
     listed = json.loads(out)
@@ -165,7 +147,7 @@ def test_followups_list_due_json_gives_the_documented_objects(
     ids = {r["id"] for r in engine.list_follow_ups(limit=None)}
     assert {r["id"] for r in listed} <= ids
     # --project narrows it; without --due every status is listed
-    code, out, _ = run(capsys, "--json", "--db", store_url, "followups", "list", "--project",
+    code, out, _ = cli("--json", "--db", store_url, "followups", "list", "--project",
                        str(second.id))
     assert code == 0
     assert {r["spec"] for r in json.loads(out)} == {"hello", "risky", "weekly", "later"}
@@ -174,16 +156,16 @@ def test_followups_list_due_json_gives_the_documented_objects(
 
 def test_followups_list_status_and_table(
         engine: Engine, store_url: str, clock: MutableClock,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        cli: Cli) -> None:
     project = engine.create_project("cli-rhythm", "Clinic")
     clock.tick(days=2)
     engine.advance(project.id, "go")
-    code, out, _ = run(capsys, "--json", "--db", store_url, "followups", "list", "--status",
+    code, out, _ = cli("--json", "--db", store_url, "followups", "list", "--status",
                        "cancelled")
     assert code == 0
     assert sorted(r["spec"] for r in json.loads(out)) == ["hello", "later", "risky", "weekly"]
     assert all(r["status"] == "cancelled" for r in json.loads(out))
-    code, out, _ = run(capsys, "--db", store_url, "followups", "list")
+    code, out, _ = cli("--db", store_url, "followups", "list")
     assert code == 0
     assert "hello#0" in out
     assert "cancelled" in out
@@ -194,19 +176,19 @@ def test_followups_list_status_and_table(
     ["followups", "list", "--due", "--now", "notatime"],
 ], ids=["scheduler", "followups"])
 def test_a_bad_time_is_bad_input(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str],
+        engine: Engine, store_url: str, cli: Cli,
         args: list[str]) -> None:
     engine.create_project("cli-rhythm", "Clinic")
-    code, out, err = run(capsys, "--db", store_url, *args)
+    code, out, err = cli("--db", store_url, *args)
     assert (code, out) == (2, "")
     one_error_line(err, "'notatime'", "ISO 8601")
     assert engine.list_follow_ups(status="done") == []
 
 
 def test_now_without_once_is_bad_usage(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     engine.create_project("cli-rhythm", "Clinic")
-    code, out, err = run(capsys, "--db", store_url, "scheduler", "run", "--now",
+    code, out, err = cli("--db", store_url, "scheduler", "run", "--now",
                          "2027-06-01T00:00:00+07:00")
     assert (code, out) == (2, "")
     assert one_error_line(err) == "error: --now needs --once"
@@ -214,8 +196,8 @@ def test_now_without_once_is_bad_usage(
 
 
 def test_an_unknown_status_is_bad_input(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "--db", store_url, "followups", "list", "--status", "finished")
+        engine: Engine, store_url: str, cli: Cli) -> None:
+    code, out, err = cli("--db", store_url, "followups", "list", "--status", "finished")
     assert (code, out) == (2, "")
     assert one_error_line(err) == f"error: unknown status 'finished'; statuses: {STATUSES}"
 

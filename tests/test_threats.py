@@ -23,7 +23,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,12 +32,11 @@ from typing import Any
 import click
 import pytest
 import sqlalchemy as sa
-from scheduler.peers import MutableClock, Sink, SmtpBox, free_port
+from scheduler.peers import Cli, MutableClock, Sink, SmtpBox, free_port
 from werkzeug import Response
 
 import bompao
 from bompao.cli import cli as cli_group
-from bompao.cli import main
 from bompao.definitions import load_yaml
 from bompao.definitions.values import MAX_ITEMS
 from bompao.engine import Actor, Engine
@@ -66,18 +65,6 @@ PYTHON_REPR = re.compile(r"<class |<function |<built-in|<bound |<module |<Namesp
 
 
 # helpers ---------------------------------------------------------------------------------
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_refused(code: int, err: str, codes: tuple[int, ...] = (1, 2)) -> list[str]:
@@ -133,20 +120,6 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def clock() -> MutableClock:
-    """A clock standing at :data:`T0`."""
-    return MutableClock(T0)
-
-
-@pytest.fixture
-def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
-    """An engine on the parametrised store (SQLite and PostgreSQL) with the mutable clock."""
-    opened = Engine.from_url(store_url, clock=clock)
-    yield opened
-    opened.close()
-
-
 # 1. a journey file runs code when loaded or checked ------------------------------------
 
 YAML_TAGS = {
@@ -169,14 +142,14 @@ def _plain(value: Any) -> bool:
 
 @pytest.mark.parametrize("tag", YAML_TAGS.values(), ids=YAML_TAGS.keys())
 def test_threat1_yaml_tags_never_construct_python_objects(
-        engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], tag: str) -> None:
+        engine: Engine, tmp_path: Path, cli: Cli, tag: str) -> None:
     marker = tmp_path / "ran"
     text = journey("tags") + f"extra: {tag.format(marker=marker)}\n"
     path = tmp_path / "tags.yaml"
     path.write_text(text, encoding="utf-8")
     source = load_yaml(text, "tags.yaml")  # loads as plain data, whatever the tag says
     assert _plain(source.data["extra"])
-    code, _, err = run_cli(capsys, "validate", str(path))
+    code, _, err = cli("validate", str(path))
     assert_refused(code, err, (1,))
     assert "unknown key 'extra'" in err
     with pytest.raises(SchemaError):
@@ -202,15 +175,15 @@ CEL_ESCAPES = {
 
 @pytest.mark.parametrize("expr", CEL_ESCAPES.values(), ids=CEL_ESCAPES.keys())
 def test_threat1_cel_can_call_nothing_that_is_not_declared(
-        engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], store_url: str,
+        engine: Engine, tmp_path: Path, cli: Cli, store_url: str,
         expr: str) -> None:
     path = tmp_path / "escape.yaml"
     path.write_text(journey("escape", gate=expr), encoding="utf-8")
-    code, _, err = run_cli(capsys, "validate", str(path))
+    code, _, err = cli("validate", str(path))
     [line] = assert_refused(code, err, (1,))
     assert re.match(rf"^{re.escape(str(path))}:\d+:\d+: error: transitions\[0\]\.gate\.expr: "
                     r"CEL: unknown name ", line), line
-    code, _, err = run_cli(capsys, "--db", store_url, "journeys", "publish", str(path))
+    code, _, err = cli("--db", store_url, "journeys", "publish", str(path))
     assert_refused(code, err, (1,))
     with pytest.raises(CheckError):
         engine.publish(path)
@@ -329,16 +302,16 @@ URL_ENDPOINTS = ["https://evil.example.org/collect", "http://127.0.0.1:9/x",
 
 @pytest.mark.parametrize("endpoint", URL_ENDPOINTS)
 def test_threat3_a_journey_naming_a_url_as_webhook_endpoint_is_refused(
-        engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], store_url: str,
+        engine: Engine, tmp_path: Path, cli: Cli, store_url: str,
         endpoint: str) -> None:
     path = tmp_path / "hook.yaml"
     path.write_text(journey("hook", follow_ups=(
         f"{{id: out, after: 1 day, action: webhook, endpoint: {json.dumps(endpoint)}}}",)),
         encoding="utf-8")
-    code, _, err = run_cli(capsys, "validate", str(path))
+    code, _, err = cli("validate", str(path))
     [line] = assert_refused(code, err, (1,))
     assert f"endpoint {endpoint!r} looks like a URL" in line
-    code, _, err = run_cli(capsys, "--db", store_url, "journeys", "publish", str(path))
+    code, _, err = cli("--db", store_url, "journeys", "publish", str(path))
     assert_refused(code, err, (1,))
     with pytest.raises(CheckError):
         engine.publish(path)
@@ -416,7 +389,7 @@ BOMBS: dict[str, Callable[[], str]] = {
 
 @pytest.mark.parametrize("make", BOMBS.values(), ids=BOMBS.keys())
 def test_threat4_bombs_and_oversized_documents_are_refused_quickly(
-        engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], store_url: str,
+        engine: Engine, tmp_path: Path, cli: Cli, store_url: str,
         make: Callable[[], str]) -> None:
     path = tmp_path / "bomb.yaml"
     path.write_text(make(), encoding="utf-8")
@@ -425,7 +398,7 @@ def test_threat4_bombs_and_oversized_documents_are_refused_quickly(
         engine.publish(path)
     assert time.perf_counter() - start < 1.0
     start = time.perf_counter()
-    code, _, err = run_cli(capsys, "--db", store_url, "journeys", "publish", str(path))
+    code, _, err = cli("--db", store_url, "journeys", "publish", str(path))
     assert time.perf_counter() - start < 2.0
     [line] = assert_refused(code, err, (1,))
     assert line.startswith(f"{path}:")
@@ -460,7 +433,7 @@ GREEDY_GATES = {
 
 @pytest.mark.parametrize(("gate", "fields"), GREEDY_GATES.values(), ids=GREEDY_GATES.keys())
 def test_threat4_a_gate_over_the_cel_budget_is_unmet_and_bounded(
-        engine: Engine, capsys: pytest.CaptureFixture[str], store_url: str, gate: str,
+        engine: Engine, cli: Cli, store_url: str, gate: str,
         fields: dict[str, Any]) -> None:
     key = engine.publish(journey("greedy", gate=gate))[0]
     project = engine.create_project(key, "Greedy", fields=fields)
@@ -470,7 +443,7 @@ def test_threat4_a_gate_over_the_cel_budget_is_unmet_and_bounded(
     assert not report.passable
     with pytest.raises(GateRefused):
         engine.advance(project.id, "go")
-    code, _, err = run_cli(capsys, "--db", store_url, "project", "check", str(project.id), "go")
+    code, _, err = cli("--db", store_url, "project", "check", str(project.id), "go")
     assert code == 1
     assert "internal error" not in err
     assert engine.get(project.id).stage == "a"
@@ -866,18 +839,18 @@ def test_threat5_every_cli_command_is_classified() -> None:
 
 @pytest.mark.parametrize("command", CLI_COMMANDS)
 def test_threat5_every_cli_command_under_partner_scope_leaves_other_partners_alone(
-        partners: Partners, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        partners: Partners, tmp_path: Path, cli: Cli,
         command: str) -> None:
     scope = ["--db", partners.url, "--partner", B_PARTNER]
     before = partners.snapshot()
     if command in OPERATOR_COMMANDS:
         args = _fill(OPERATOR_COMMANDS[command], partners, tmp_path)
-        code, out, err = run_cli(capsys, *scope, *args)
+        code, out, err = cli(*scope, *args)
         [line] = assert_refused(code, err, (2,))
         assert f"'bompao {command}' acts for every partner" in line
         assert out == ""
     elif command in UNRELATED_COMMANDS:
-        code, out, err = run_cli(capsys, *scope, "--json",
+        code, out, err = cli(*scope, "--json",
                                  *_fill(UNRELATED_COMMANDS[command], partners, tmp_path))
         assert code == 0, err
         for secret in ALPHA.values():
@@ -886,7 +859,7 @@ def test_threat5_every_cli_command_under_partner_scope_leaves_other_partners_alo
         assert command in SCOPED_COMMANDS, f"classify {command!r} in this module"
         against, (own, codes) = SCOPED_COMMANDS[command]
         args = _fill(against, partners, tmp_path)
-        code, out, err = run_cli(capsys, *scope, "--json", *args)
+        code, out, err = cli(*scope, "--json", *args)
         assert_refused(code, err)
         for secret in _alpha_markers(args):
             assert secret not in out + err, (secret, out, err)
@@ -895,7 +868,7 @@ def test_threat5_every_cli_command_under_partner_scope_leaves_other_partners_alo
             assert code == 2
         # the same command as beta on its own project works, and shows nothing of alpha
         args = _fill(own, partners, tmp_path)
-        code, out, err = run_cli(capsys, *scope, "--json", *args)
+        code, out, err = cli(*scope, "--json", *args)
         assert code in codes, err
         for secret in _alpha_markers(args):
             assert secret not in out + err, (secret, out)
@@ -906,31 +879,31 @@ def test_threat5_every_cli_command_under_partner_scope_leaves_other_partners_alo
 
 
 def test_threat5_bompao_partner_in_the_environment_scopes_like_the_option(
-        partners: Partners, capsys: pytest.CaptureFixture[str],
+        partners: Partners, cli: Cli,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOMPAO_PARTNER", B_PARTNER)
-    code, _, err = run_cli(capsys, "--db", partners.url, "project", "show", str(partners.a))
+    code, _, err = cli("--db", partners.url, "project", "show", str(partners.a))
     assert (code, err) == (2, f"error: no project with id {partners.a}\n")
-    code, out, _ = run_cli(capsys, "--db", partners.url, "--json", "project", "list")
+    code, out, _ = cli("--db", partners.url, "--json", "project", "list")
     assert code == 0
     assert [p["name"] for p in json.loads(out)] == [BETA_NAME]
-    code, out, _ = run_cli(capsys, "--db", partners.url, "--json", "project", "create",
+    code, out, _ = cli("--db", partners.url, "--json", "project", "create",
                            "--journey", "social-incubator", "--name", "Defaulted")
     assert code == 0
     assert json.loads(out)["partner"] == B_PARTNER
     monkeypatch.setenv("BOMPAO_PARTNER", " ")
-    code, _, err = run_cli(capsys, "--db", partners.url, "project", "list")
+    code, _, err = cli("--db", partners.url, "project", "list")
     assert_refused(code, err, (2,))
 
 
 def test_threat5_the_advance_partner_option_scopes_even_without_by(
-        partners: Partners, capsys: pytest.CaptureFixture[str]) -> None:
+        partners: Partners, cli: Cli) -> None:
     before = partners.snapshot()
     # validate has no roles: before the fix this printed alpha's gate report
-    code, out, err = run_cli(capsys, "--db", partners.url, "--json", "project", "advance",
+    code, out, err = cli("--db", partners.url, "--json", "project", "advance",
                              str(partners.a), "validate", "--partner", B_PARTNER)
     assert (code, out, err) == (2, "", f"error: no project with id {partners.a}\n")
-    code, out, err = run_cli(capsys, "--db", partners.url, "--partner", B_PARTNER, "project",
+    code, out, err = cli("--db", partners.url, "--partner", B_PARTNER, "project",
                              "advance", str(partners.b), "withdraw", "--by", "Somchai",
                              "--role", "program_manager", "--partner", A_PARTNER)
     [line] = assert_refused(code, err, (1,))
@@ -940,18 +913,18 @@ def test_threat5_the_advance_partner_option_scopes_even_without_by(
 
 @pytest.mark.parametrize("name", ["funnel", "stages", "at-risk", "coaches", "html"])
 def test_threat5_reports_under_partner_scope_count_and_show_only_that_partner(
-        partners: Partners, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        partners: Partners, tmp_path: Path, cli: Cli,
         name: str) -> None:
     scope = ["--db", partners.url, "--partner", B_PARTNER]
     if name == "html":
         output = tmp_path / "report.html"
-        code, _, err = run_cli(capsys, *scope, "report", "funnel", "--format", "html", "-o",
+        code, _, err = cli(*scope, "report", "funnel", "--format", "html", "-o",
                                str(output))
         assert code == 0, err
         shown = output.read_text(encoding="utf-8")
         assert BETA_NAME in shown
     else:
-        code, shown, err = run_cli(capsys, *scope, "report", name, "--format", "json")
+        code, shown, err = cli(*scope, "report", name, "--format", "json")
         assert code == 0, err
         rows = json.loads(shown)
         if name == "funnel":
@@ -961,7 +934,7 @@ def test_threat5_reports_under_partner_scope_count_and_show_only_that_partner(
             assert {r["person"] for r in rows} == {"Beta-coach"}
     for secret in ALPHA.values():
         assert secret not in shown
-    code, _, err = run_cli(capsys, *scope, "report", name if name != "html" else "funnel",
+    code, _, err = cli(*scope, "report", name if name != "html" else "funnel",
                            "--partner", A_PARTNER)
     [line] = assert_refused(code, err, (1,))
     assert "outside this session's partner scope" in line
@@ -971,7 +944,7 @@ def test_threat5_reports_under_partner_scope_count_and_show_only_that_partner(
 
 
 def test_threat6_roles_and_overrides_are_enforced_through_the_cli(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     key = engine.publish(journey("roles", gate="n >= 10"))[0]
     project = engine.create_project(key, "Roles", partner=B_PARTNER)
     pid = str(project.id)
@@ -987,10 +960,10 @@ def test_threat6_roles_and_overrides_are_enforced_through_the_cli(
         ("advance", pid, "go", "--by", "Noi", "--role", "boss"): 1,     # the gate refuses
     }
     for args, expected in refusals.items():
-        code, _, err = run_cli(capsys, *db, "--partner", B_PARTNER, "project", *args)
+        code, _, err = cli(*db, "--partner", B_PARTNER, "project", *args)
         assert_refused(code, err, (expected,))
         assert [e.as_dict() for e in engine.history(project.id)] == before, args
-    code, _, err = run_cli(capsys, *db, "--partner", B_PARTNER, "project", "advance", pid, "go",
+    code, _, err = cli(*db, "--partner", B_PARTNER, "project", "advance", pid, "go",
                            "--by", "Noi", "--role", "boss", "--override", "--reason", "agreed")
     assert code == 0, err
     last = engine.history(project.id)[-1]
@@ -1051,7 +1024,7 @@ def _with_password(url: str) -> str:
 
 def test_threat7_secrets_never_reach_logs_errors_events_or_cli_output(
         engine: Engine, store_url: str, smtp: SmtpBox, sink: Sink, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+        cli: Cli, caplog: pytest.LogCaptureFixture) -> None:
     config_path, secrets = _secrets_config(tmp_path, smtp, sink)
 
     def echo_secrets(request: Any, _: int) -> Response:
@@ -1109,15 +1082,15 @@ def test_threat7_secrets_never_reach_logs_errors_events_or_cli_output(
     f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:{{port}}/x?sslmode=disable",
 ])
 def test_threat7_database_passwords_never_appear_in_errors(
-        url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        url: str, tmp_path: Path, cli: Cli) -> None:
     url = url.format(port=free_port())
     for args in (["project", "list"], ["init"], ["scheduler", "status"], ["report", "funnel"]):
-        code, out, err = run_cli(capsys, "--db", url, *args)
+        code, out, err = cli("--db", url, *args)
         assert_refused(code, err)
         assert DB_PASSWORD not in out + err, (args, err)
     config = tmp_path / "bompao.toml"
     config.write_text(f'database = "{url}"\n', encoding="utf-8")
-    code, out, err = run_cli(capsys, "--config", str(config), "project", "list")
+    code, out, err = cli("--config", str(config), "project", "list")
     assert_refused(code, err)
     assert DB_PASSWORD not in out + err
 
@@ -1138,6 +1111,8 @@ SQL_ALLOWED: dict[tuple[str, str], str] = {
     ("definitions/machine.py", "trigger"):
         "transitions' Transition.execute(EventData): fires a state machine, runs no SQL",
     ("storage/followups.py", "renew"): "hot.mark is the driver's placeholder, '?' or '%s'",
+    ("storage/followups.py", "finish_owned"):
+        "hot.mark is the driver's placeholder, '?' or '%s'",
     ("storage/followups.py", "channel_outcomes"):
         "hot.mark is the driver's placeholder, '?' or '%s'",
     ("storage/followups.py", "save_channels"):
@@ -1463,7 +1438,7 @@ HOSTILE = ["'; DROP TABLE projects; --", "Robert'); DROP TABLE events;--", '" OR
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_threat8_hostile_text_round_trips_and_the_tables_survive(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str], text: str) -> None:
+        engine: Engine, store_url: str, cli: Cli, text: str) -> None:
     engine.init()
     tables = sorted(sa.inspect(engine.db.engine).get_table_names())
     bystander = engine.create_project("social-incubator", "Bystander", partner="other")
@@ -1483,7 +1458,7 @@ def test_threat8_hostile_text_round_trips_and_the_tables_survive(
                 change()
         assert [p.name for p in engine.list_projects()] == ["Bystander"]
         assert len(engine.history(bystander.id)) == 1
-        code, _, err = run_cli(capsys, "--db", store_url, "project", "create", "--journey",
+        code, _, err = cli("--db", store_url, "project", "create", "--journey",
                                "social-incubator", "--name", text)
         [line] = assert_refused(code, err, (1, 2))
         assert "NUL" in line
@@ -1509,22 +1484,22 @@ def test_threat8_hostile_text_round_trips_and_the_tables_survive(
     with pytest.raises(NotFound):
         engine.get(bystander.id, scoped)
     for name in ("funnel", "at-risk", "coaches"):
-        code, out, err = run_cli(capsys, "--db", store_url, "report", name, "--format", "json",
+        code, out, err = cli("--db", store_url, "report", name, "--format", "json",
                                  "--partner", text)
         assert code == 0, err
         if name == "coaches":
             assert json.loads(out) == [{"person": text, "role": "coach", "projects": 1,
                                         "due_follow_ups": 0}]
-    code, out, err = run_cli(capsys, "--db", store_url, "--json", "project", "list",
+    code, out, err = cli("--db", store_url, "--json", "project", "list",
                              "--partner", text)
     assert code == 0, err
     assert [p["name"] for p in json.loads(out)] == [text]
-    code, out, err = run_cli(capsys, "--db", store_url, "--json", "project", "create",
+    code, out, err = cli("--db", store_url, "--json", "project", "create",
                              "--journey", "social-incubator", "--name", text, "--partner", text,
                              "--set", f"problem_statement={text}")
     assert code == 0, err
     assert json.loads(out)["fields"]["problem_statement"] == text
-    code, out, _ = run_cli(capsys, "--db", store_url, "project", "export", "--format", "csv",
+    code, out, _ = cli("--db", store_url, "project", "export", "--format", "csv",
                            "--partner", text)
     assert code == 0
     assert sorted(sa.inspect(engine.db.engine).get_table_names()) == tables
@@ -1592,7 +1567,7 @@ def test_threat10_the_html_report_escapes_names_fields_and_journey_texts(
 
 
 def test_threat10_cli_output_shows_hostile_names_as_text(
-        engine: Engine, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        engine: Engine, store_url: str, cli: Cli) -> None:
     key = engine.publish(journey("markup"))[0]
     project = engine.create_project(key, MARKUP, partner="p", fields={"s": MARKUP})
     engine.assign(project.id, role="coach", person=MARKUP)
@@ -1601,11 +1576,11 @@ def test_threat10_cli_output_shows_hostile_names_as_text(
     for args in (["project", "show", str(project.id)], ["project", "history", str(project.id)],
                  ["project", "check", str(project.id), "go"], ["project", "list"],
                  ["followups", "list"], ["report", "at-risk", "--journey", key]):
-        code, out, err = run_cli(capsys, *db, *args)
+        code, out, err = cli(*db, *args)
         assert code == 0, (args, err)
         assert "\x1b" not in out + err, args
         assert "\x07" not in out + err, args
         if args[1] == "show" or args[:2] == ["project", "list"] or args[0] == "report":
             assert "[/bold][link=https://evil.example.org]" in out, (args, out)
-    code, out, _ = run_cli(capsys, *db, "--json", "project", "show", str(project.id))
+    code, out, _ = cli(*db, "--json", "project", "show", str(project.id))
     assert json.loads(out)["name"] == MARKUP  # JSON keeps the data exactly

@@ -1,29 +1,7 @@
-"""Fixtures for the follow-up and scheduler tests: a clock, an engine per store, real peers.
+"""The follow-up and scheduler tests' fixtures live in ``tests/conftest.py``.
 
-The engine sits on the parametrised ``store_url`` of ``tests/conftest.py`` (a SQLite
-file and a fresh PostgreSQL schema). The helpers live in ``scheduler.peers``; the real
-peers' fixtures (``sink``, ``smtp``) in ``tests/conftest.py``, for every test.
+There: the parametrised ``store_url`` (a SQLite file and a fresh PostgreSQL schema),
+the ``clock`` standing at :data:`~scheduler.peers.T0`, the ``engine`` on both, the
+``cli`` runner and the real peers (``sink``, ``smtp``); the helpers live in
+``scheduler.peers``.
 """
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-from scheduler.peers import T0, MutableClock
-
-from bompao.engine import Engine
-
-
-@pytest.fixture
-def clock() -> MutableClock:
-    """A clock standing at :data:`~scheduler.peers.T0`."""
-    return MutableClock(T0)
-
-
-@pytest.fixture
-def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
-    """An engine on ``store_url`` (schema created) with the mutable clock."""
-    opened = Engine.from_url(store_url, clock=clock)
-    yield opened
-    opened.close()

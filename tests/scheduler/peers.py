@@ -33,11 +33,15 @@ from werkzeug import Request, Response
 
 from bompao.engine.config import Config, load_config
 
-__all__ = ["T0", "Mail", "MutableClock", "Received", "Sink", "SmtpBox", "bompao", "free_port",
-           "make_config", "running_sink", "running_smtp", "sleeping"]
+__all__ = ["T0", "Cli", "Mail", "MutableClock", "Received", "Sink", "SmtpBox", "bompao",
+           "free_port", "make_config", "running_sink", "running_smtp", "sleeping"]
 
 T0 = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)
 """Monday 4 January 2027, 10:00 in Bangkok."""
+
+Cli = Callable[..., tuple[int, str, str]]
+"""The ``cli`` fixture (``tests/conftest.py``): ``cli(*args)`` runs bompao's command line
+in this process and gives (exit code, stdout, stderr)."""
 
 
 class MutableClock:

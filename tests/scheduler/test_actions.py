@@ -17,9 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduler.peers import MutableClock, Sink, SmtpBox, failing, free_port, make_config, sleeping
+from scheduler.peers import (
+    Cli,
+    MutableClock,
+    Sink,
+    SmtpBox,
+    failing,
+    free_port,
+    make_config,
+    sleeping,
+)
 
-from bompao.cli import main
 from bompao.engine import Engine
 from bompao.engine.actions import ActionContext, ActionFailed
 from bompao.engine.config import Config
@@ -61,18 +69,6 @@ def follow_ups(engine: Engine, project: int) -> dict[str, dict[str, Any]]:
 def runs(engine: Engine, project: int) -> list[Any]:
     """The project's ``follow_up`` events, oldest first."""
     return [e for e in engine.history(project) if e.kind == "follow_up"]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # notify ------------------------------------------------------------------------------------
@@ -334,7 +330,7 @@ def test_a_webhook_that_fails_twice_then_recovers_is_retried_then_done(
 
 def test_a_webhook_that_keeps_failing_is_marked_failed_and_listed_the_others_unaffected(
         engine: Engine, clock: MutableClock, sink: Sink, tmp_path: Path, store_url: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        cli: Cli) -> None:
     key = engine.publish(journey("broken", [
         "{id: doomed, after: 1 day, action: webhook, endpoint: broken}",
         "{id: fine, after: 1 day, action: webhook, endpoint: ok}",
@@ -359,13 +355,13 @@ def test_a_webhook_that_keeps_failing_is_marked_failed_and_listed_the_others_una
     failed = engine.list_follow_ups(status="failed")
     assert [(r["project"], r["spec"], r["last_error"]) for r in failed] == [
         (first.id, "doomed", message), (second.id, "doomed", message)]
-    code, out, err = cli(capsys, "--json", "--db", store_url, "followups", "list",
+    code, out, err = cli("--json", "--db", store_url, "followups", "list",
                          "--status", "failed")
     assert (code, err) == (0, "")
     listed = json.loads(out)
     assert [(r["project"], r["spec"], r["status"], r["last_error"]) for r in listed] == [
         (first.id, "doomed", "failed", message), (second.id, "doomed", "failed", message)]
-    code, out, _ = cli(capsys, "--db", store_url, "followups", "list", "--project",
+    code, out, _ = cli("--db", store_url, "followups", "list", "--project",
                        str(first.id))
     assert code == 0
     assert "HTTP 500" in out
@@ -439,9 +435,11 @@ def test_an_internal_action_and_marking_it_done_commit_together(
     config = Config(daemon_name="atomic", lease=60)
 
     def crash(*_: Any, **__: Any) -> None:
-        raise RuntimeError("power cut while marking done")
+        raise RuntimeError("power cut while recording the run")
 
-    monkeypatch.setattr(engine.hot, "finish", crash)
+    # by the time the events are appended, the follow-up is marked done and the flag
+    # written in the same transaction: the crash must take both back
+    monkeypatch.setattr(engine.hot, "append_events", crash)
     with pytest.raises(RuntimeError, match="power cut"):
         dispatch(engine, config, clock)
     monkeypatch.undo()
@@ -643,7 +641,7 @@ def test_every_run_success_or_failure_is_an_event_with_its_outcome_and_key(
 def test_secrets_from_the_configuration_never_reach_events_errors_or_logs(
         engine: Engine, clock: MutableClock, sink: Sink, smtp: SmtpBox, tmp_path: Path,
         store_url: str, caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        cli: Cli) -> None:
     chat_url = sink.url("/chat/url-s3cret-token")
     down_url = f"http://127.0.0.1:{free_port()}/down/down-s3cret-token"
     config = make_config(tmp_path, textwrap.dedent(f"""\
@@ -700,8 +698,8 @@ def test_secrets_from_the_configuration_never_reach_events_errors_or_logs(
     assert rows["leak"]["last_error"] == (
         "action 'leaky' raised RuntimeError: could not post to *** with ***")
     # ...and nowhere else
-    _, listed, _ = cli(capsys, "--json", "--db", store_url, "followups", "list")
-    _, history, _ = cli(capsys, "--json", "--db", store_url, "project", "history",
+    _, listed, _ = cli("--json", "--db", store_url, "followups", "list")
+    _, history, _ = cli("--json", "--db", store_url, "project", "history",
                         str(project.id))
     shown = {
         "events": json.dumps([e.as_dict() for e in engine.history(project.id)], default=str),

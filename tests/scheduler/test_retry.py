@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduler.peers import MutableClock, Sink, SmtpBox, failing, make_config
+from scheduler.peers import Cli, MutableClock, Sink, SmtpBox, failing, make_config
 
-from bompao.cli import main
 from bompao.engine import Engine
 from bompao.engine.dispatch import Dispatcher
 
@@ -34,17 +33,6 @@ transitions: [{{trigger: go, from: a, to: b}}]
 
 def journey(key: str, *items: str) -> str:
     return JOURNEY.format(key=key, items="".join(f"      - {i}\n" for i in items))
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, sink: Sink, smtp: SmtpBox, channels: str) -> Path:
@@ -78,7 +66,7 @@ def row_of(engine: Engine, project: int) -> dict[str, Any]:
 
 def test_notify_tries_every_channel_records_each_and_a_retry_resends_only_the_failed(
         engine: Engine, clock: MutableClock, sink: Sink, smtp: SmtpBox, tmp_path: Path,
-        store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        store_url: str, cli: Cli) -> None:
     key = engine.publish(journey("many", '{id: hello, after: 1 day, action: notify, '
                                          'to: [coach], message: {en: "Hello"}}'))[0]
     project = engine.create_project(key, "Clinic")
@@ -101,7 +89,7 @@ def test_notify_tries_every_channel_records_each_and_a_retry_resends_only_the_fa
     assert row["status"] == "failed"
     assert "webhook:chat" in row["last_error"]
 
-    code, out, err = cli(capsys, "--db", store_url, "--config", str(path), "followups",
+    code, out, err = cli("--db", store_url, "--config", str(path), "followups",
                          "retry", str(row["id"]))
     assert (code, out, err) == (0, "1 follow-up pending again, due now\n", "")
     assert row_of(engine, project.id)["status"] == "pending"
@@ -122,7 +110,7 @@ def test_notify_tries_every_channel_records_each_and_a_retry_resends_only_the_fa
 
 def test_retry_failed_filters_answers_json_and_refuses_bad_ids(
         engine: Engine, clock: MutableClock, store_url: str, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        cli: Cli) -> None:
     key = engine.publish(journey("broken", '{id: ping, after: 1 day, action: webhook, '
                                            'endpoint: nowhere}'))[0]
     first = engine.create_project(key, "One").id
@@ -134,29 +122,29 @@ def test_retry_failed_filters_answers_json_and_refuses_bad_ids(
     assert {row_of(engine, p)["status"] for p in ids} == {"failed"}
     db = ("--db", store_url)
     # nothing half-written: one unknown id refuses the whole command
-    code, out, err = cli(capsys, *db, "followups", "retry", str(ids[first]), "999")
+    code, out, err = cli(*db, "followups", "retry", str(ids[first]), "999")
     assert (code, out) == (2, "")
     assert err == ("error: no follow-up with id 999; see 'bompao followups list --status "
                    "failed'\n")
     assert row_of(engine, first)["status"] == "failed"
-    code, out, err = cli(capsys, *db, "--json", "followups", "retry", "--failed",
+    code, out, err = cli(*db, "--json", "followups", "retry", "--failed",
                          "--project", str(second))
     assert (code, json.loads(out), err) == (0, [ids[second]], "")
-    code, out, err = cli(capsys, *db, "followups", "retry", str(ids[second]))
+    code, out, err = cli(*db, "followups", "retry", str(ids[second]))
     assert code == 2
     assert err == (f"error: follow-up {ids[second]} is pending, not failed; only failed "
                    "follow-ups can be retried (nothing was changed)\n")
-    code, out, err = cli(capsys, *db, "followups", "retry", "--failed", "--since",
+    code, out, err = cli(*db, "followups", "retry", "--failed", "--since",
                          "2999-01-01")
     assert (code, out) == (0, "0 follow-ups pending again, due now\n")
-    code, out, err = cli(capsys, *db, "--json", "followups", "retry", "--failed")
+    code, out, err = cli(*db, "--json", "followups", "retry", "--failed")
     assert (code, sorted(json.loads(out))) == (0, sorted([ids[first], ids[done]]))
-    code, _, err = cli(capsys, *db, "followups", "retry")
+    code, _, err = cli(*db, "followups", "retry")
     assert (code, err) == (2, "error: give follow-up IDs or --failed (not both)\n")
 
 
 def test_follow_ups_lacking_configuration_are_reported_before_they_fail(
-        store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        store_url: str, tmp_path: Path, cli: Cli) -> None:
     journey_file = tmp_path / "hooks.yaml"
     journey_file.write_text(journey(
         "needs-config", "{id: ping, after: 1 day, action: webhook, endpoint: crm}",
@@ -165,22 +153,22 @@ def test_follow_ups_lacking_configuration_are_reported_before_they_fail(
     config = tmp_path / "ops.toml"
     config.write_text('[webhooks.chat]\nurl = "http://127.0.0.1:9/x"\n', encoding="utf-8")
     base = ("--db", store_url, "--config", str(config))
-    assert cli(capsys, *base, "init")[0] == 0
-    code, out, err = cli(capsys, *base, "journeys", "publish", str(journey_file))
+    assert cli(*base, "init")[0] == 0
+    code, out, err = cli(*base, "journeys", "publish", str(journey_file))
     assert (code, out) == (0, "published needs-config@1\n")
     assert err.splitlines() == [
         ("warning: needs-config@1 stage 'a' follow-up 'ping' (webhook) will fail: webhook "
         "endpoint 'crm' is not in the configuration ([webhooks.NAME]; configured: chat)"),
         ("warning: needs-config@1 stage 'a' follow-up 'letter' (email) will fail: email "
         "needs an SMTP server ([smtp] host)")]
-    code, out, err = cli(capsys, *base, "--json", "scheduler", "status")
+    code, out, err = cli(*base, "--json", "scheduler", "status")
     assert code == 0
     assert [(p["journey"], p["follow_up"]) for p in json.loads(out)["unconfigured"]] == [
         ("needs-config@1", "ping"), ("needs-config@1", "letter")]
-    code, out, err = cli(capsys, *base, "scheduler", "status")
+    code, out, err = cli(*base, "scheduler", "status")
     assert "will fail (not configured): 2" in out
     # init reports them too (every published journey)
-    code, out, err = cli(capsys, *base, "init")
+    code, out, err = cli(*base, "init")
     assert code == 0
     assert "follow-up 'ping' (webhook) will fail" in err
 
