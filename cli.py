@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from bompao.cli_indicators import register as register_indicators
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
 
@@ -1212,6 +1213,9 @@ def _sqlalchemy_error() -> tuple[type[BaseException], ...]:
 
 class _Never(Exception):
     """Raised by nothing."""
+
+
+register_indicators(project, pass_ctx, _engine)
 
 
 def main(argv: list[str] | None = None) -> None:
