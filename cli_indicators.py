@@ -6,6 +6,7 @@ engine checks and records; these commands parse options and print.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 
 from bompao.errors import UsageError
 
-__all__ = ["register"]
+__all__ = ["impact", "register"]
 
 
 def register(project: click.Group, pass_ctx: Callable[..., Any],
@@ -71,6 +72,35 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
                 ", ".join(s["missing_periods"]) or "-",
                 "-" if s["progress"] is None else f"{s['progress']:.0%}"]
                for name, s in found.items()])
+
+
+def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],
+           fmt: str) -> None:
+    """``bompao report impact``: each indicator's total against target, projects
+    reporting and missing periods, as a table or JSON.
+
+    Raises:
+        UsageError: a format other than table or json.
+    """
+    from bompao.engine.indicators import impact_report  # noqa: PLC0415
+
+    partner, cohort = scope
+    if fmt not in ("table", "json"):
+        raise UsageError(f"report impact gives --format table or json; {fmt!r} is not "
+                         "available for it yet")
+    found = impact_report(engine, journey=journey, partner=partner, cohort=cohort,
+                          actor=ctx.actor())
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    from bompao.definitions.texts import pick  # noqa: PLC0415
+    from bompao.engine.views import table  # noqa: PLC0415
+
+    table(["indicator", "total", "target", "projects", "reported", "missing", "tags"],
+          [[pick(row["title"], ctx.lang, name), _shown(row["total"]), _shown(row["target"]),
+            row["projects"], row["reported"], row["missing"], ", ".join(row["tags"])]
+           for name, row in found["indicators"].items()],
+          title=f"impact: {journey}")
 
 
 def _title(name: str, spec: Any, lang: str) -> str:

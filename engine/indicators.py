@@ -32,7 +32,7 @@ from bompao.definitions.model import IndicatorSpec
 from bompao.engine.history import Event
 from bompao.errors import InvalidValue
 
-__all__ = ["indicator_spec", "parse_period", "parse_value", "summaries"]
+__all__ = ["impact_report", "indicator_spec", "parse_period", "parse_value", "summaries"]
 
 _TRUE = {"true", "yes", "y", "1", "ใช่"}
 _FALSE = {"false", "no", "n", "0", "ไม่ใช่"}
@@ -172,3 +172,41 @@ def summaries(journey: CompiledJourney, events: Iterable[Event], now: datetime,
         due = due_periods(spec.every, stays, spec.during or not_final, now, journey.timezone)
         result[name] = summarize(spec, spec.every, measured[name], due)
     return result
+
+
+def impact_report(engine: Any, *, journey: str, partner: str | None = None,
+                  cohort: str | None = None, actor: Any = None) -> dict[str, Any]:
+    """Each indicator of ``journey``'s projects (of ``partner`` and ``cohort`` when
+    given) over the whole portfolio: ``total`` (the projects' totals added up; for a
+    bool indicator, how many projects' total is true), ``target`` (the per-project
+    target times the projects), ``projects``, ``reported`` (projects with a value) and
+    ``missing`` (periods due without a value, over all projects).
+
+    Raises:
+        NotFound: the journey is unknown.
+    """
+    projects = engine.list_projects(journey=journey, partner=partner, cohort=cohort,
+                                    actor=actor)
+    compiled = engine.journey(journey)
+    result: dict[str, dict[str, Any]] = {
+        name: {"title": dict(spec.title or {}), "type": spec.type, "total": 0,
+               "target": None, "projects": len(projects), "reported": 0, "missing": 0,
+               "tags": list(spec.tags)}
+        for name, spec in compiled.doc.indicators.items()}
+    for project in projects:
+        found = engine.indicators(project.id, actor=actor)
+        specs = engine.journey(project.journey, project.version).doc.indicators
+        for name, summary in found.items():
+            if name not in result:
+                continue
+            row = result[name]
+            total = summary["total"]
+            if total is not None:
+                row["total"] += int(total) if isinstance(total, bool) else total
+            row["reported"] += summary["periods"] > 0
+            row["missing"] += summary["missing"]
+            target = specs[name].target
+            if target is not None:
+                row["target"] = (row["target"] or 0) + (int(target) if isinstance(
+                    target, bool) else target)
+    return {"journey": journey, "partner": partner, "cohort": cohort, "indicators": result}

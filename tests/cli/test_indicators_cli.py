@@ -92,3 +92,26 @@ def test_another_partners_project_is_not_found(setup: tuple[str, Path]) -> None:
                "people_reached", "5")
     assert done.returncode == 2
     assert done.stderr.strip() == "error: no project with id 1"
+
+
+def test_report_impact_sums_the_projects_against_their_targets(
+        setup: tuple[str, Path]) -> None:
+    url, journeys = setup
+    assert run(url, journeys, "project", "create", "--journey", "impact", "--name", "Two",
+               "--partner", "kku").returncode == 0
+    for project, value in (("1", "120"), ("2", "50"), ("1", "150")):  # project 1 corrected
+        assert run(url, journeys, "project", "measure", project, "people_reached",
+                   value).returncode == 0
+    report = json.loads(run(url, journeys, "--json", "report", "impact", "--journey",
+                            "impact").stdout)["indicators"]["people_reached"]
+    assert (report["total"], report["target"], report["projects"], report["reported"]) == (
+        200, 400, 2, 2)
+    scoped = json.loads(run(url, journeys, "--partner", "kku", "--json", "report", "impact",
+                            "--journey", "impact").stdout)["indicators"]["people_reached"]
+    assert (scoped["total"], scoped["projects"]) == (50, 1)
+    table = run(url, journeys, "report", "impact", "--journey", "impact")
+    assert "People reached" in table.stdout
+    assert "iris:PI4060" in table.stdout
+    refused = run(url, journeys, "report", "impact", "--journey", "impact", "--format", "csv")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: report impact gives --format table or json")
