@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from bompao.cli_indicators import register as register_indicators
 from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
@@ -1011,7 +1012,8 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(["funnel", "stages", "at-risk", "coaches"]))
+@click.argument("name", type=click.Choice(["funnel", "stages", "at-risk", "coaches",
+                                          "impact"]))
 @click.option("--journey", help="The journey key (default: the one with most projects).")
 @click.option("--version", "version", type=int, help="Only this journey version.")
 @click.option("--partner", help="Only this partner's projects.")
@@ -1026,7 +1028,7 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 def report(ctx: Context, name: str, journey: str | None, version: int | None,
            partner: str | None, cohort: str | None, since: str | None, until: str | None,
            fmt: str, output: str | None) -> None:
-    """Program reports: funnel, time in stage, at-risk projects, coach workload.
+    """Program reports: funnel, time in stage, at-risk projects, coach workload, impact.
 
     --format html writes the whole self-contained report (diagram, charts, at-risk
     list, every project's stage) whichever NAME is given.
@@ -1037,6 +1039,11 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
     engine = _engine(ctx)
     key = journey or _busiest_journey(engine, partner)
     compiled = engine.journey(key, version)
+    if name == "impact":
+        from bompao.cli_indicators import impact  # noqa: PLC0415
+
+        impact(ctx, engine, key, (partner, cohort), "json" if ctx.as_json else fmt)
+        return
     filters = Filters(key, version, partner, cohort, _time(since, compiled.timezone),
                       _time(until, compiled.timezone))
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}
@@ -1252,6 +1259,9 @@ def _sqlalchemy_error() -> tuple[type[BaseException], ...]:
 
 class _Never(Exception):
     """Raised by nothing."""
+
+
+register_indicators(project, pass_ctx, _engine)
 
 
 def main(argv: list[str] | None = None) -> None:

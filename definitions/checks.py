@@ -25,6 +25,7 @@ from bompao.definitions.expressions import (
     make_env,
     problem_mark,
 )
+from bompao.definitions.indicators import cel_declarations, number_problem
 from bompao.definitions.messages import Message, unknown_name
 from bompao.definitions.model import (
     ACTIONS,
@@ -169,6 +170,7 @@ class _Checker:
         self.settings()
         self.fields()
         self.stages()
+        self.indicators()
         self.transitions()
         self.follow_ups()
         self.graph()
@@ -336,7 +338,8 @@ class _Checker:
                     self.problem(("fields", name, "default"),
                                  f"fields.{name}.default: {exc}")
         self.env = make_env({name: spec.type for name, spec in self.doc.fields.items()
-                             if name not in RESERVED}, self.functions)
+                             if name not in RESERVED}, self.functions,
+                            cel_declarations(self.doc.indicators))
 
     def stages(self) -> None:
         initial = [name for name, stage in self.doc.stages.items() if stage.initial]
@@ -355,6 +358,39 @@ class _Checker:
             if stage.initial and stage.final:
                 self.problem(("stages", name, "final"),
                              f"stage {name!r} cannot be both initial and final", key=True)
+
+    def indicators(self) -> None:
+        """Each indicator's stages and owner exist, its aggregate fits its type, its
+        baseline and target are values of its type."""
+        for name, spec in self.doc.indicators.items():
+            path: Path = ("indicators", name)
+            for offset, stage in enumerate(spec.during or []):
+                if stage not in self.doc.stages:
+                    self.problem((*path, "during", offset),
+                                 _unknown("stage", stage, self.doc.stages),
+                                 refers=(("stage", stage),))
+            if spec.during is not None and not spec.during:
+                self.problem((*path, "during"), f"indicators.{name}.during is empty: no "
+                             "value would ever be due; name the stages, or leave 'during' "
+                             "out for every stage that is not final")
+            if spec.owner is not None:
+                self.role((*path, "owner"), spec.owner)
+            if spec.type == "bool" and spec.aggregate not in ("last", "max"):
+                self.problem((*path, "aggregate"), f"indicators.{name}: a bool indicator "
+                             f"combines its periods with 'last' or 'max' (any true), not "
+                             f"{spec.aggregate!r}")
+            if spec.type == "percent" and spec.aggregate == "sum":
+                self.problem((*path, "aggregate"), f"indicators.{name}: percentages do not "
+                             "add up; use 'last', 'max' or 'mean'")
+            for key in ("baseline", "target"):
+                value = getattr(spec, key)
+                problem = None if value is None else number_problem(spec.type, value)
+                if problem is not None:
+                    self.problem((*path, key), f"indicators.{name}.{key}: {problem} "
+                                 f"(the indicator is {spec.type})")
+            if spec.remind_after is not None and spec.owner is None:
+                self.problem((*path, "remind_after"), f"indicators.{name}: 'remind_after' "
+                             "reminds the owner; give 'owner: ROLE' too")
 
     def transitions(self) -> None:
         stages = self.doc.stages
@@ -451,7 +487,9 @@ class _Checker:
             mark = self.source.mark(path)
             line, column = problem_mark(mark, problem.line, problem.column, text)
             message = cel_message(path_text(path), problem, text,
-                                  {name: spec.type for name, spec in self.doc.fields.items()})
+                                  {**{name: spec.type for name, spec in
+                                      self.doc.fields.items()},
+                                   **cel_declarations(self.doc.indicators)})
             diagnostic = Diagnostic(mark.file, line, column, message)
             if self._caused_by_partner(diagnostic):
                 names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)

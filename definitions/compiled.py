@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
+from bompao.definitions.indicators import VIEWS, cel_declarations
 from bompao.definitions.messages import Localised, Message, did_you_mean
 from bompao.definitions.model import (
     CalendarSpec,
@@ -29,6 +30,7 @@ from bompao.definitions.model import (
     EvidenceSpec,
     FieldSpec,
     FollowUpSpec,
+    IndicatorSpec,
     JourneyDoc,
 )
 from bompao.definitions.texts import duration_text, pick
@@ -51,6 +53,8 @@ __all__ = [
 ]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDICATOR = re.compile(r"\bindicators\s*\.\s*([a-z_][a-z0-9_]*)\s*\.\s*(" + "|".join(VIEWS)
+                        + r")\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,10 @@ class GateContext:
     approvals: Mapping[str, int]
     entered_at: datetime
     now: datetime
+    indicators: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    """Each indicator's summary (``total``, ``latest``, ...), read only for gates that
+    name ``indicators.*`` (see :attr:`CompiledTransition.indicators`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +260,9 @@ class CompiledTransition:
     """Declared ``from: "*"`` (the state machine's wildcard expands it)."""
     branched: bool = False
     """Declared with ``branches:`` (rather than one ``to``)."""
+    indicators: frozenset[str] = frozenset()
+    """The indicators its gates read: only for these does the engine read the
+    project's measurements before evaluating them."""
 
     @property
     def dest(self) -> str:
@@ -352,6 +363,11 @@ class CompiledJourney:
     def fields(self) -> dict[str, FieldSpec]:
         """The declared fields."""
         return dict(self.doc.fields)
+
+    @property
+    def indicators(self) -> dict[str, IndicatorSpec]:
+        """The declared impact indicators."""
+        return dict(self.doc.indicators)
 
     @property
     def evidence(self) -> dict[str, EvidenceSpec]:
@@ -491,6 +507,11 @@ class CompiledJourney:
         data["approvals"] = {role: int(n) for role, n in ctx.approvals.items()}
         data["days_in_stage"] = max(0, (ctx.now - ctx.entered_at).days)
         data["now"] = ctx.now
+        for name, summary in ctx.indicators.items():
+            for view in VIEWS:
+                value = summary.get(view)
+                if value is not None:
+                    data[f"indicators.{name}.{view}"] = value
         return data
 
 
@@ -528,8 +549,9 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> Compi
             _compile_criterion(c, doc, env) for c in children or [] if c is not None))
     if kind == "expr":
         text = str(criterion.expr)
-        names = tuple(dict.fromkeys(n for n in _IDENT.findall(text)
-                                    if n in doc.fields or n in ("days_in_stage",)))
+        names = tuple(dict.fromkeys([
+            *(n for n in _IDENT.findall(text) if n in doc.fields or n in ("days_in_stage",)),
+            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text))]))
         return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
                                  names=names)
     if kind == "evidence":
@@ -540,6 +562,11 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> Compi
     return CompiledCriterion(kind, says, duration=criterion.min_time_in_stage)
 
 
+def _gate_names(criterion: CompiledCriterion) -> list[str]:
+    """Every name the expressions of a gate read."""
+    return [*criterion.names, *(n for c in criterion.children for n in _gate_names(c))]
+
+
 def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
                      functions: Sequence[Any] = ()) -> CompiledJourney:
     """Compile a checked document. Call only after the checks found no problem.
@@ -547,7 +574,8 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
     Raises:
         CelProblem: an expression does not compile (the checks report it first).
     """
-    env = make_env({name: spec.type for name, spec in doc.fields.items()}, functions)
+    env = make_env({name: spec.type for name, spec in doc.fields.items()}, functions,
+                   cel_declarations(doc.indicators))
     stages: dict[str, CompiledStage] = {}
     for name, spec in doc.stages.items():
         follow_ups = tuple(
@@ -564,12 +592,15 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
             CompiledBranch(index, target.to, _compile_criterion(target.gate, doc, env)
                            if target.gate is not None else None, target.title)
             for index, target in enumerate(targets))
+        read = frozenset(name.split(".")[1] for branch in branches if branch.gate is not None
+                         for name in _gate_names(branch.gate) if name.startswith("indicators."))
         transitions.append(CompiledTransition(
             item.trigger, sources, branches,
             frozenset(item.roles) if item.roles is not None else None,
             frozenset(item.override_roles) if item.override_roles is not None
             else override_default,
-            item.title, wildcard=item.from_ == "*", branched=item.branches is not None))
+            item.title, wildcard=item.from_ == "*", branched=item.branches is not None,
+            indicators=read))
     return CompiledJourney(doc.journey, doc.version, doc, stages, transitions,
                            source=source, file=file)
 

@@ -33,7 +33,7 @@ BUILTIN_VARIABLES = ("evidence", "approvals", "days_in_stage", "now")
 RESERVED = frozenset({
     *BUILTIN_VARIABLES, "in", "as", "break", "const", "continue", "else", "for", "function",
     "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
-    "true", "false", "null", "project", "stage", "journey",
+    "true", "false", "null", "project", "stage", "journey", "indicators",
     # CEL's type names: a variable named like one clashes with the type's declaration
     "int", "uint", "double", "bool", "string", "bytes", "list", "map", "type", "dyn",
     "null_type", "timestamp", "duration",
@@ -72,15 +72,22 @@ def cel_type(type_name: str) -> Any:
     return _SCALARS[type_name]
 
 
-def make_env(field_types: Mapping[str, str], functions: Sequence[Any] = ()) -> Any:
+def make_env(field_types: Mapping[str, str], functions: Sequence[Any] = (),
+             indicators: Mapping[str, str] | None = None) -> Any:
     """A CEL environment that knows each field (name → journey type), the built-ins and
     any custom functions (:class:`~bompao.definitions.functions.CelFunction`).
+
+    ``indicators`` are qualified names such as ``indicators.people_reached.total`` with
+    their journey types (see :func:`~bompao.definitions.indicators.cel_declarations`):
+    CEL resolves the dotted name as one variable, so an unknown indicator or view is an
+    "undeclared reference" when the journey loads, and a type error too.
 
     Environments are cached by their declarations: the checks and the compile step
     of one journey (and every later load of it) share one environment, and
     :func:`compile_expression` caches each expression's program per environment.
     """
-    return _env(tuple(sorted(field_types.items())), tuple(functions))
+    return _env(tuple(sorted({**field_types, **(indicators or {})}.items())),
+                tuple(functions))
 
 
 @functools.lru_cache(maxsize=256)
@@ -166,6 +173,9 @@ def cel_message(path: str, problem: CelProblem, text: str,
     unknown name (with the closest declared one) or a comparison of values of different
     types (a number with a quoted number, say); CEL's own words otherwise."""
     undeclared = _UNDECLARED.match(problem.message)
+    if undeclared and undeclared.group(1).startswith("indicators."):
+        return _indicator_message(path, undeclared.group(1), fields)
+    fields = {name: kind for name, kind in fields.items() if "." not in name}
     if undeclared:
         name = undeclared.group(1).split(".")[0]
         known = [*fields, *BUILTIN_VARIABLES]
@@ -185,6 +195,22 @@ def cel_message(path: str, problem: CelProblem, text: str,
         return Message("cel.compare", path=path, op=op, left=left, left_kind=_kind(left_type),
                        right=right, right_kind=_kind(right_type))
     return f"{path}: CEL: {problem.message}"
+
+
+def _indicator_message(path: str, name: str, fields: Mapping[str, str]) -> str:
+    """An unknown ``indicators.NAME.VIEW``: which part is unknown, the closest known."""
+    declared = sorted(n for n in fields if n.startswith("indicators."))
+    names = sorted({n.split(".")[1] for n in declared})
+    parts = name.split(".")
+    if len(parts) < 3 or parts[1] not in names:
+        wanted = parts[1] if len(parts) > 1 else ""
+        return (f"{path}: unknown indicator {wanted!r}{did_you_mean(wanted, names)}; the "
+                f"journey declares: {', '.join(names) or 'no indicators'}; CEL sees "
+                "indicators.NAME.total|latest|periods|missing|progress")
+    views = [n.split(".")[2] for n in declared if n.split(".")[1] == parts[1]]
+    extra = "" if "progress" in views else " (progress needs a target)"
+    return (f"{path}: indicator {parts[1]!r} has no {'.'.join(parts[2:])!r}"
+            f"{did_you_mean(parts[2], views)}; it has: {', '.join(views)}{extra}")
 
 
 def problem_mark(value: Mark, line: int, column: int, expression: str = "") -> tuple[int, int]:

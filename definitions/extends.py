@@ -1,6 +1,7 @@
 """Extends step: a partner journey = its base journey, overridden by key, minus ``remove``.
 
-Stages override by name (the keys a partner gives replace the base stage's keys),
+Stages and indicators override by name (the keys a partner gives replace the base
+entry's keys, so ``indicators: {people_reached: {target: 500}}`` changes one target),
 transitions by ``(trigger, from)``, fields and evidence by name; roles add up.
 ``remove`` then drops stages (and the transitions into or out of them), transitions,
 fields and evidence. Works on loaded data, before the schema step, so positions keep
@@ -172,7 +173,8 @@ class _Merger:
     def _combine(self, key: str, base: Any, child: Any) -> Any:
         if key == "roles" and isinstance(base, list) and isinstance(child, list):
             return self._copy_list(base, [r for r in child if r not in base], child)
-        if key == "stages" and isinstance(base, dict) and isinstance(child, dict):
+        if key in ("stages", "indicators") and isinstance(base, dict) \
+                and isinstance(child, dict):
             return self._merge_stages(base, child)
         if key in _BY_NAME and isinstance(base, dict) and isinstance(child, dict):
             return self._overlay(base, child)
@@ -257,15 +259,15 @@ class _Merger:
             return
         if not isinstance(remove, dict):
             self._problem(("remove",), "remove: expected a mapping with stages, transitions, "
-                          "fields or evidence")
+                          "fields, evidence or indicators")
             return
         # transitions first: removing a stage drops its transitions, and naming one of
         # those explicitly as well must not depend on the order of the keys
         for kind, names in sorted(remove.items(), key=lambda kv: kv[0] != "transitions"):
             path = ("remove", kind)
-            if kind not in ("stages", "transitions", "fields", "evidence"):
+            if kind not in ("stages", "transitions", "fields", "evidence", "indicators"):
                 self._problem(path, f"unknown key {kind!r} in remove; allowed: evidence, "
-                              "fields, stages, transitions", key=True)
+                              "fields, indicators, stages, transitions", key=True)
             elif not isinstance(names, list):
                 self._problem(path, f"remove.{kind}: expected a list")
             elif kind == "transitions":

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bompao.definitions.durations import Duration, parse_duration
+from bompao.definitions.indicators import Number, Rhythm, RhythmValue, Tag
 
 __all__ = [
     "ACTIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "EvidenceSpec",
     "FieldSpec",
     "FollowUpSpec",
+    "IndicatorSpec",
     "JourneyDoc",
     "Name",
     "RemoveSpec",
@@ -208,6 +210,35 @@ class FollowUpSpec(_Strict):
         return self
 
 
+class IndicatorSpec(_Strict):
+    """An impact indicator: one typed value per calendar period, reported by ``owner``.
+
+    ``aggregate`` says how periods combine into ``total`` (default: ``sum`` for int,
+    decimal and money, ``last`` for percent and bool); ``during`` names the stages in
+    which a value is due (default: every stage that is not final).
+    """
+
+    title: Text | None = None
+    description: Text | None = None
+    type: Literal["int", "decimal", "percent", "money", "bool"]
+    unit: Text | None = None
+    aggregate: Literal["sum", "last", "max", "mean"] | None = None
+    every: RhythmValue = Rhythm(1)
+    during: list[Name] | None = None
+    owner: Name | None = None
+    remind_after: DurationValue | None = None
+    baseline: bool | Number | None = None
+    target: bool | Number | None = None
+    tags: list[Tag] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_aggregate(self) -> IndicatorSpec:
+        if self.aggregate is None:
+            default = "last" if self.type in ("percent", "bool") else "sum"
+            object.__setattr__(self, "aggregate", default)
+        return self
+
+
 class StageSpec(_Strict):
     """A stage of the journey."""
 
@@ -309,6 +340,7 @@ class RemoveSpec(_Strict):
     transitions: list[Name | dict[str, str]] = Field(default_factory=list)
     fields: list[Name] = Field(default_factory=list)
     evidence: list[Name] = Field(default_factory=list)
+    indicators: list[Name] = Field(default_factory=list)
 
 
 class CalendarSpec(_Strict):
@@ -352,6 +384,7 @@ class JourneyDoc(_Strict):
         default_factory=dict)
     evidence: dict[Name, Annotated[EvidenceSpec, BeforeValidator(_empty_if_none)]] = Field(
         default_factory=dict)
+    indicators: dict[Name, IndicatorSpec] = Field(default_factory=dict)
     stages: dict[Name, Annotated[StageSpec, BeforeValidator(_empty_if_none)]]
     transitions: list[TransitionSpec] = Field(default_factory=list)
     remove: RemoveSpec | None = None

@@ -523,7 +523,7 @@ class Dispatcher:
         change = engine._advance_change(
             row, run.journey, str(spec.trigger), None, None, bool(spec.force),
             f"follow-up {follow_up.name} (force)" if spec.force else None, batch.now,
-            system=True)
+            system=True, cursor=cursor)
         if isinstance(change, GateReport):
             run.outcome = "refused"
             run.detail = "gate not met: " + "; ".join(c.says for c in change.missing)

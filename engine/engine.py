@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
 from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, replay
+from bompao.engine.indicators import indicator_spec, parse_period, parse_value, summaries
 from bompao.engine.planning import at_fields, next_row, plan_rows
 from bompao.errors import (
     ConflictError,
@@ -61,6 +63,9 @@ LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override", "
                   "migrated", "changed")
 """What :meth:`Engine.on` listens to; ``changed`` fires once for every committed change
 of a project (its ``kind`` is the event's kind), whoever makes it."""
+
+
+_NO_INDICATORS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
 
 def _utc_now() -> datetime:
@@ -394,12 +399,15 @@ class Engine:
     _hot_row = _row
 
     def _change(self, project_id: int, actor: Actor | None,
-                build: Callable[[Any, CompiledJourney, datetime], _Change]) -> Project:
+                build: Callable[..., _Change], *, with_cursor: bool = False) -> Project:
+        """Build and write one change; with ``with_cursor``, ``build`` also gets the
+        transaction's cursor (to read what the row does not hold, e.g. measurements)."""
         now = self.now()
         with self.hot.transaction() as cursor:
             row = self._hot_row(cursor, project_id, actor)
             compiled = self.journey(row.journey_key, row.journey_version)
-            change = build(row, compiled, now)
+            change = build(row, compiled, now, cursor) if with_cursor \
+                else build(row, compiled, now)
             project = self._write(cursor, row, change, now)
         for kind, data in change.after:
             self._emit(kind, project=project, **data)
@@ -615,18 +623,100 @@ class Engine:
 
         return self._change(project_id, actor, build)
 
+    # indicators --------------------------------------------------------------------------
+
+    def measure(self, project_id: int, indicator: str, period: str | None,
+                value: Any, *, note: str | None = None, actor: Actor | None = None,
+                text: bool = False) -> Project:
+        """Record ``value`` of ``indicator`` for ``period`` as a ``measured`` event.
+
+        A second value for a period is a correction: a new event, the later one counting
+        (history keeps both). With an ``actor``, it must hold the indicator's ``owner``
+        role when the journey names one (a call without an actor is a trusted caller).
+
+        Args:
+            project_id: the project.
+            indicator: a declared indicator.
+            period: ``2027-03``, ``2027-Q1``, ``2027-H1`` or ``2027`` as the indicator's
+                rhythm names periods; None: the current period.
+            value: an int, float or bool (with ``text``, the text to parse).
+            note: a note kept with the value.
+            actor: who reports it.
+            text: parse ``value`` from text, as the CLI receives it.
+
+        Raises:
+            NotFound: no such project (or outside the actor's partner scope).
+            InvalidValue: an unknown indicator, a value of the wrong type (NaN and
+                infinity too), a period outside the rhythm or not begun yet.
+            PermissionDenied: the actor does not hold the owner role.
+            ConflictError: the project changed meanwhile; nothing was written.
+        """
+        _check_text(note=note)
+
+        def build(row: Project, compiled: CompiledJourney, now: datetime) -> _Change:
+            spec = indicator_spec(compiled, indicator)
+            stored = parse_value(indicator, spec, value, text=text)
+            start = parse_period(indicator, spec, period, now, compiled.timezone)
+            if actor is not None and spec.owner is not None and not actor.holds(spec.owner):
+                raise PermissionDenied(
+                    f"indicator {indicator!r} is reported by the role {spec.owner!r}; "
+                    f"{actor.name!r} holds: {actor.describe_roles()}")
+            label = spec.every.label(start)
+            return _Change({}, {"kind": "measured", "actor": _name(actor),
+                                "role": spec.owner if actor is not None else None,
+                                "payload": {"indicator": indicator, "period": label,
+                                            "value": stored, "note": note}})
+
+        return self._change(project_id, actor, build)
+
+    def indicators(self, project_id: int, *, at: datetime | None = None,
+                   actor: Actor | None = None) -> dict[str, dict[str, Any]]:
+        """Each indicator's ``total``, ``latest``, ``periods``, ``missing``, ``progress``
+        and ``values`` (``[{period, value, at, by, note}]``), from the events up to
+        ``at`` (default: now), as CEL and ``project indicators`` see them.
+
+        Raises:
+            NotFound: no such project (or outside the actor's partner scope).
+            InvalidValue: ``at`` is naive.
+        """
+        if at is not None and at.tzinfo is None:
+            raise InvalidValue("give an aware time, e.g. 2026-03-01T09:00:00+07:00")
+        with self.hot.transaction(write=False) as cursor:
+            row = self._row(cursor, project_id, actor)
+            events = [Event(*r) for r in self.hot.list_events(cursor, project_id, until=at)]
+        state = replay(events) if at is not None else row
+        if state is None:
+            raise NotFound(f"project {project_id} did not exist yet at {at}")
+        compiled = self.journey(state.journey_key, state.journey_version)
+        return summaries(compiled, events, at or self.now())
+
+    def _measured(self, cursor: Any, row: Project, compiled: CompiledJourney,
+                  names: frozenset[str], now: datetime) -> dict[str, dict[str, Any]]:
+        """The summaries of ``names`` for a gate (nothing read when ``names`` is empty)."""
+        if not names:
+            return {}
+        if cursor is None:
+            with self.hot.transaction(write=False) as reading:
+                rows = self.hot.list_events(reading, row.id)
+        else:
+            rows = self.hot.list_events(cursor, row.id)
+        return summaries(compiled, (Event(*r) for r in rows), now, names)
+
     # gates and transitions ---------------------------------------------------------------
 
-    def _context(self, row: Project, now: datetime) -> GateContext:
+    def _context(self, row: Project, now: datetime,
+                 indicators: Mapping[str, Mapping[str, Any]] | None = None) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
             approvals=approval_counts(row.approvals),
-            entered_at=row.stage_entered_at, now=now)
+            entered_at=row.stage_entered_at, now=now, indicators=indicators or _NO_INDICATORS)
 
     def _report(self, row: Project, compiled: CompiledJourney, trigger: str,
                 now: datetime, lang: str = "en") -> GateReport:
         """Every branch's gate, evaluated without firing (what ``check`` shows)."""
-        context = self._context(row, now)
+        transition = compiled.transition(row.stage, trigger)
+        context = self._context(row, now, self._measured(None, row, compiled,
+                                                         transition.indicators, now))
         tried = [(branch, branch.evaluate(context, compiled))
                  for branch in compiled.branches(row.stage, trigger)]
         return GateReport.of_branches(tried, project=row.id, trigger=trigger,
@@ -690,16 +780,17 @@ class Engine:
             raise InvalidValue(Message("value.reason"))
         refused: list[GateReport] = []
 
-        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+        def build(row: Row[Any], compiled: CompiledJourney, now: datetime,
+                  cursor: Any) -> _Change:
             change = self._advance_change(row, compiled, trigger, actor, role, override,
-                                          reason, now)
+                                          reason, now, cursor=cursor)
             if isinstance(change, GateReport):
                 refused.append(change)
                 raise GateRefused(_refusal(change), change)
             return change
 
         try:
-            return self._change(project_id, actor, build)
+            return self._change(project_id, actor, build, with_cursor=True)
         except GateRefused:
             if refused:
                 self._emit("gate_refused", project_id=project_id, report=refused[0],
@@ -710,7 +801,7 @@ class Engine:
                         trigger: str,
                         actor: Actor | None, role: str | None, override: bool,
                         reason: str | None, now: datetime, *,
-                        system: bool = False) -> _Change | GateReport:
+                        system: bool = False, cursor: Any = None) -> _Change | GateReport:
         """The change ``trigger`` makes to ``row``, or the report of the gate refusing it.
 
         The journey's state machine resolves the trigger in the row's stage and fires it
@@ -719,13 +810,19 @@ class Engine:
         this too (``system=True``: a follow-up's transition, no role checks, ``override``
         meaning its ``force``).
 
+        ``cursor`` is the change's transaction, in which the measurements a gate reads
+        are read (see :mod:`bompao.engine.indicators`); without one, they are read in a
+        transaction of their own.
+
         Raises:
             NotFound: the trigger is not offered in the row's stage.
             PermissionDenied: the actor lacks a role the transition (or override) needs.
         """
         transition = compiled.transition(row.stage, trigger)
+        measured = self._measured(cursor, row, compiled, transition.indicators, now)
         if system:
-            return self._system_change(row, compiled, trigger, override, reason, now)
+            return self._system_change(row, compiled, trigger, override, reason, now,
+                                       measured)
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
@@ -738,7 +835,7 @@ class Engine:
                 roles=", ".join(sorted(transition.roles)),
                 who=_name(actor) or Message("who.caller"),
                 acting=", ".join(sorted(roles)) or Message("no_role")))
-        context = self._context(row, now)
+        context = self._context(row, now, measured)
         firing = compiled.fire(row.stage, trigger, context)
         refused: GateReport | None = None
         if firing.taken is None:
@@ -780,10 +877,11 @@ class Engine:
 
     def _system_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
                        trigger: str, force: bool, reason: str | None,
-                       now: datetime) -> _Change | GateReport:
+                       now: datetime, measured: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> _Change | GateReport:
         """A transition fired by a follow-up: no role checks; ``force`` takes the first
         branch when no gate passes."""
-        context = self._context(row, now)
+        context = self._context(row, now, measured)
         firing = compiled.fire(row.stage, trigger, context)
         refused: GateReport | None = None
         if firing.taken is None:
@@ -842,7 +940,7 @@ class Engine:
                 row = self._hot_row(cursor, project_id, actor)
                 compiled = self.journey(row.journey_key, row.journey_version)
                 change = self._advance_change(row, compiled, trigger, actor, role, False,
-                                              None, now)
+                                              None, now, cursor=cursor)
                 if isinstance(change, GateReport):
                     refused.append(change)
                 else:

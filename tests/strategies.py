@@ -50,6 +50,7 @@ __all__ = [
     "journey_data",
     "journey_mutants",
     "journey_text",
+    "measurement_plans",
     "names",
     "random_bytes",
     "random_unicode",
@@ -785,3 +786,12 @@ def storable_values(kind: str) -> st.SearchStrategy[Any]:
     if kind.startswith("list["):
         return st.lists(scalar[kind[5:-1]], max_size=5)
     return scalar[kind]
+
+
+@st.composite
+def measurement_plans(draw: st.DrawFn, projects: int = 4, months: int = 6
+                      ) -> list[tuple[int, int, int]]:
+    """Measurements to record, in order: ``(project index, month 1..months, value)``;
+    the same project and month drawn twice is a correction."""
+    return draw(st.lists(st.tuples(st.integers(0, projects - 1), st.integers(1, months),
+                                   st.integers(0, 10_000)), max_size=30))

@@ -28,6 +28,10 @@ NOT_FINAL = "is not final and has no way out: add a transition from it or mark i
 EXPECTED_DURATION = ("expected N day(s), week(s), month(s), year(s) or business day(s), "
                      "e.g. '14 days'")
 
+TAG_EXPECTED = ("expected an SDG target such as 'sdg:4.4' (goal 1 to 17, target a number "
+                "or a letter), an IRIS+ metric code such as 'iris:PI4060' (two letters, four "
+                "digits), or a plain tag such as 'education'")
+
 SOCIAL = bundled_dir() / "social-incubator.yaml"
 SEES = "and evidence, approvals, days_in_stage, now"
 
@@ -56,6 +60,32 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
          "expression sees the fields (demo_day, interviews_done, people_reached, "
          f"problem_statement, target_group) {SEES}; override or remove the transition "
          "'hand_off' from 'showcase' as well"),
+    ]),
+    # --- indicators (issue 13) -----------------------------------------------------------
+    "indicator_tag": (SchemaError, [
+        ("broken/indicator_tag.yaml:5:11: error: indicators.people_reached.type: expected "
+         "'int', 'decimal', 'percent', 'money' or 'bool', got 'integer'"),
+        ("broken/indicator_tag.yaml:6:12: error: indicators.people_reached.every: bad "
+         "reporting rhythm '5 months': calendar periods split a year evenly; expected "
+         "monthly, quarterly, half-yearly, yearly, or 'N months' with N one of 1, 2, 3, 4, "
+         "6, 12 (also '1 quarter', '1 year')"),
+        ("broken/indicator_tag.yaml:7:12: error: indicators.people_reached.tags[0]: tag "
+         f"'sdg:18.1': the SDGs are goals 1 to 17; {TAG_EXPECTED}"),
+        ("broken/indicator_tag.yaml:7:24: error: indicators.people_reached.tags[1]: tag "
+         f"'iris:P4060' is not an IRIS+ code; {TAG_EXPECTED}"),
+    ]),
+    "indicator_refs": (CheckError, [
+        ("broken/indicator_refs.yaml:5:40: error: unknown stage 'tst_run' (did you mean "
+         "'test_run'?); stages: done, test_run"),
+        ("broken/indicator_refs.yaml:5:57: error: unknown role 'particpant' (did you mean "
+         "'participant'?); roles: participant"),
+        ("broken/indicator_refs.yaml:5:77: error: indicators.people_reached.target: an int "
+         "indicator takes whole numbers, got 2.5 (the indicator is int)"),
+        ("broken/indicator_refs.yaml:6:38: error: indicators.operating: a bool indicator "
+         "combines its periods with 'last' or 'max' (any true), not 'sum'"),
+        ("broken/indicator_refs.yaml:14:84: error: transitions[0].gate.expr: indicator "
+         "'operating' has no 'progress'; it has: latest, missing, periods, total (progress "
+         "needs a target)"),
     ]),
     # --- shapes the JSON Schema also refuses (tests/definitions/test_schema.py) ---------
     "criterion_two_kinds": (SchemaError, [
@@ -237,7 +267,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:2:10: error: version: expected greater than or equal to "
         "1, got 0"),
         ("broken/schema_problems.yaml:3:1: error: unknown key 'colour' in the document; "
-        "allowed: assign_roles, calendar, description, evidence, extends, fields, journey, "
+        "allowed: assign_roles, calendar, description, evidence, extends, fields, indicators, "
+        "journey, "
         "language, override_roles, partner, remove, roles, stages, timezone, title, "
         "transitions, version"),
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "

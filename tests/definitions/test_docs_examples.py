@@ -51,3 +51,24 @@ def test_the_branches_example_does_what_the_text_says() -> None:
     # "*" is every non-final stage but the destination
     assert journey.transition("idea", "withdraw").sources == (
         "idea", "validation", "test_run", "coaching")
+
+
+def test_the_indicators_example_does_what_the_text_says() -> None:
+    text = next(block for block in checked_blocks() if "impact-example" in block)
+    journey = compile_journey(text, file="journeys.md")
+    reached = journey.indicators["people_reached"]
+    assert (reached.type, reached.aggregate, str(reached.every), reached.owner,
+            reached.target, reached.tags) == ("int", "sum", "1 month", "participant", 200,
+                                              ["sdg:4.4", "iris:PI4060"])
+    assert journey.indicators["still_operating"].aggregate == "last"  # the bool default
+    (branch,) = journey.transitions[0].branches
+
+    def gate(total: int, missing: int) -> bool:
+        summary = {"people_reached": {"total": total, "missing": missing}}
+        context = GateContext(fields={}, evidence={}, approvals={}, entered_at=NOW, now=NOW,
+                              indicators=summary)
+        return branch.evaluate(context, journey).met
+
+    assert gate(200, 0)
+    assert not gate(199, 0)
+    assert not gate(250, 1)

@@ -27,6 +27,7 @@ from bompao.definitions.model import (
     EvidenceSpec,
     FieldSpec,
     FollowUpSpec,
+    IndicatorSpec,
     RemoveSpec,
     StageSpec,
     TransitionSpec,
@@ -42,6 +43,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "journey": JourneyDoc, "stage": StageSpec, "transition": TransitionSpec,
     "criterion": Criterion, "follow-up": FollowUpSpec, "field": FieldSpec,
     "evidence": EvidenceSpec, "approval": Approval, "remove": RemoveSpec,
+    "indicator": IndicatorSpec,
 }
 
 MINIMAL = """\
@@ -52,6 +54,8 @@ fields:
   score: {type: int}
 evidence:
   plan: {}
+indicators:
+  reached: {type: int, every: 1 month, tags: ["sdg:4.4"]}
 stages:
   start:
     initial: true
@@ -75,6 +79,7 @@ UNKNOWN_AT = {
     "field": ("{type: int}", "{type: int, bogus: 1}"),
     "evidence": ("plan: {}", "plan: {bogus: 1}"),
     "approval": ("{role: coach}", "{role: coach, bogus: 1}"),
+    "indicator": ("{type: int, every", "{type: int, bogus: 1, every"),
     "remove": ("version: 1\n", "version: 1\nextends: social-incubator@1\nremove: {bogus: []}\n"),
 }
 
@@ -187,6 +192,11 @@ def test_the_validator_refuses_what_it_should(schema: dict[str, Any]) -> None:
     assert not accepted_by_schema(MINIMAL.replace("to: done", "to: Done"), schema)
     assert not accepted_by_schema(MINIMAL.replace("after: 1 day", "after: 1 fortnight"),
                                   schema)
+    for bad in ("sdg:18", "sdg:4.0", "iris:P4060", "SDG 4.4", "Education"):  # tag formats
+        assert not accepted_by_schema(MINIMAL.replace("sdg:4.4", bad), schema), bad
+    for bad in ("5 months", "fortnightly", "2 years"):  # rhythms that are no calendar period
+        assert not accepted_by_schema(MINIMAL.replace("every: 1 month", f"every: {bad}"),
+                                      schema), bad
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "journeys").glob("*.yaml")),
