@@ -19,6 +19,7 @@ import click
 
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
+from bompao.web.cli import register as register_web
 
 if TYPE_CHECKING:
     from bompao.definitions import CompiledJourney, JourneyCatalog
@@ -1212,6 +1213,9 @@ def _sqlalchemy_error() -> tuple[type[BaseException], ...]:
 
 class _Never(Exception):
     """Raised by nothing."""
+
+
+register_web(cli)  # bompao users | tokens | serve
 
 
 def main(argv: list[str] | None = None) -> None:

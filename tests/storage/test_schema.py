@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
-BOMPAO_TABLES = {"bompao_meta", "daemons", "events", "follow_ups", "journeys", "projects",
-                 "stage_visits"}
+BOMPAO_TABLES = {"api_tokens", "bompao_meta", "daemons", "events", "follow_ups", "journeys",
+                 "projects", "stage_visits", "users"}
 
 
 def _tables(database: Database) -> set[str]:
@@ -34,7 +34,7 @@ def test_upgrade_creates_the_tables_and_is_idempotent(store_url: str) -> None:
     database.require_current()
     with database.begin(write=False) as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
-            ("0004",)
+            ("0005",)
         ]
         assert conn.exec_driver_sql("SELECT key, value FROM bompao_meta").all() == [
             ("schema_version", str(SCHEMA_VERSION))
@@ -70,8 +70,8 @@ def test_an_older_schema_version_is_outdated_and_upgradable(db: Database) -> Non
     with pytest.raises(SchemaVersionError) as info:
         db.require_current()
     assert str(info.value) == (
-        f"the database at {db.url_display} has schema version 0 (revision 0004); "
-        "this bompao needs version 4 (revision 0004); run 'bompao init' to upgrade it"
+        f"the database at {db.url_display} has schema version 0 (revision 0005); "
+        "this bompao needs version 5 (revision 0005); run 'bompao init' to upgrade it"
     )
     db.upgrade()
     assert db.schema_status() == "current"
@@ -80,18 +80,18 @@ def test_an_older_schema_version_is_outdated_and_upgradable(db: Database) -> Non
 def test_a_missing_schema_version_is_outdated(db: Database) -> None:
     _execute(db, "DELETE FROM bompao_meta")
     assert db.schema_status() == "outdated"
-    with pytest.raises(SchemaVersionError, match=r"has schema version unknown \(revision 0004\)"):
+    with pytest.raises(SchemaVersionError, match=r"has schema version unknown \(revision 0005\)"):
         db.require_current()
     db.upgrade()
     db.require_current()
 
 
 def test_a_bigger_schema_version_is_newer(db: Database) -> None:
-    _execute(db, "UPDATE bompao_meta SET value = '5' WHERE key = 'schema_version'")
+    _execute(db, "UPDATE bompao_meta SET value = '6' WHERE key = 'schema_version'")
     assert db.schema_status() == "newer"
     message = (
-        f"the database at {db.url_display} has schema version 5 (revision 0004), newer than "
-        "this bompao knows (version 4, revision 0004); upgrade bompao"
+        f"the database at {db.url_display} has schema version 6 (revision 0005), newer than "
+        "this bompao knows (version 5, revision 0005); upgrade bompao"
     )
     for attempt in (db.require_current, db.upgrade):
         with pytest.raises(SchemaVersionError) as info:
@@ -105,8 +105,8 @@ def test_an_unknown_alembic_revision_is_newer(db: Database) -> None:
     with pytest.raises(SchemaVersionError) as info:
         db.upgrade()
     assert str(info.value) == (
-        f"the database at {db.url_display} has schema version 4 (revision f00d), newer than "
-        "this bompao knows (version 4, revision 0004); upgrade bompao"
+        f"the database at {db.url_display} has schema version 5 (revision f00d), newer than "
+        "this bompao knows (version 5, revision 0005); upgrade bompao"
     )
 
 
