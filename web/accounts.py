@@ -170,7 +170,13 @@ class Accounts:
             raise NotFound(f"no user {username!r}")
         return User.from_row(row)
 
-    def list(self) -> list[User]:
+    def by_id(self, user_id: int) -> User | None:
+        """The user with this id, or ``None``."""
+        with self.db.begin(write=False) as conn:
+            row = rows.get_user(conn, user_id=user_id)
+        return None if row is None else User.from_row(row)
+
+    def all_users(self) -> list[User]:
         """Every user, by username."""
         with self.db.begin(write=False) as conn:
             return [User.from_row(row) for row in rows.list_users(conn)]

@@ -72,7 +72,7 @@ def users_add(ctx: Any, username: str, display_name: str, email: str | None,
 def users_list(ctx: Any) -> None:
     """Every user: username, name, roles, email, state."""
     ctx.unscoped("users list")
-    found = _accounts(ctx).list()
+    found = _accounts(ctx).all_users()
     ctx.emit([u.as_dict() for u in found], "\n".join(_user_line(u) for u in found)
              or "no users")
 
