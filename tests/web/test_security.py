@@ -178,7 +178,8 @@ def test_signing_in_rotates_the_session(server: Server, partners: dict[str, Any]
         assert header is not None
         after = session_of(cookie_value(header))
         assert after["csrf"] != before["csrf"]
-        assert after["sid"] and "sid" not in before
+        assert after["sid"]
+        assert "sid" not in before
         assert set(after) <= {"sid", "uid", "csrf", "lang"}
         url = f"/api/v1/projects/{partners['a']['id']}"
         old = client.get(url, headers={"Cookie": f"bompao_session={planted}"})
