@@ -151,10 +151,18 @@ def tokens_revoke(ctx: Any, token_id: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (several need PostgreSQL or one SQLite file on a local "
               "disk, and a configured secret key).")
+@click.option("--db", "db_url", metavar="URL", default=None,
+              help="The database (default: the global --db or BOMPAO_DATABASE_URL).")
 @click.pass_obj
-def serve(ctx: Any, host: str, port: int, workers: int) -> None:
-    """Run the web app and the JSON API (/api/v1) on the database (--db)."""
+def serve(ctx: Any, host: str, port: int, workers: int, db_url: str | None) -> None:
+    """Run the web app and the JSON API (/api/v1) on the database (--db).
+
+    Sessions are signed with BOMPAO_SECRET_KEY or [web] secret_key_file; without one a
+    single worker signs with a random key (sign-ins end when it stops).
+    """
     ctx.unscoped("serve")
+    if db_url:
+        ctx.db = db_url
     from bompao.web.server import run  # noqa: PLC0415 - FastAPI only for serve
 
     run(ctx, host=host, port=port, workers=workers)
