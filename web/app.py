@@ -114,8 +114,10 @@ def _routes(app: FastAPI) -> None:
         wait = throttle.retry_after(*keys)
         text = _TEXT[language(request)]
         if wait:
-            return _page(request, "login.html", 429, csrf=csrf_token(request.session),
+            held = _page(request, "login.html", 429, csrf=csrf_token(request.session),
                          username=username, error=text["throttled"].format(seconds=wait))
+            held.headers["Retry-After"] = str(wait)
+            return held
         user = request.app.state.accounts.authenticate(username, password)
         if user is None:
             throttle.failed(*keys)

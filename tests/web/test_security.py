@@ -214,13 +214,15 @@ def test_a_post_on_the_session_without_its_csrf_token_is_refused(
     assert set_cookie(no_token_login) is None
 
 
-def test_the_login_throttle_holds_per_name_and_per_address(server: Server) -> None:
+def test_the_login_throttle_holds_per_name_and_per_address(
+        server: Server, partners: dict[str, Any]) -> None:
     server.add_user("target", "Target User", "coach@cmu")
     with _client(server) as client:
         for _ in range(LOGIN_ATTEMPTS):
             assert _sign_in(client, "target", "wrong password!").status_code == 401
         held = _sign_in(client, "target")
     assert held.status_code == 429
+    assert 0 < int(held.headers["retry-after"]) <= 601
     assert set_cookie(held) is None or "uid" not in session_of(cookie_value(set_cookie(held)))
     with _client(server) as elsewhere:  # the name is held from any address
         assert _sign_in(elsewhere, "target").status_code == 429
