@@ -21,6 +21,7 @@ from bompao.cli_indicators import register as register_indicators
 from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
+from bompao.web.cli import register as register_web
 
 if TYPE_CHECKING:
     from bompao.definitions import CompiledJourney, JourneyCatalog
@@ -1262,6 +1263,7 @@ class _Never(Exception):
 
 
 register_indicators(project, pass_ctx, _engine)
+register_web(cli)  # bompao users | tokens | serve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "ExactJSON",
     "JSONType",
     "UTCDateTime",
+    "api_tokens",
     "bompao_meta",
     "daemons",
     "events",
@@ -30,6 +31,7 @@ __all__ = [
     "metadata",
     "projects",
     "stage_visits",
+    "users",
 ]
 
 SCHEMA_VERSION = 6
@@ -191,4 +193,36 @@ daemons = sa.Table(
     sa.Column("host", sa.String, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String, nullable=False),
+    sa.Column("display_name", sa.String, nullable=False),
+    sa.Column("email", sa.String, nullable=True),
+    # an Argon2id hash in PHC form ($argon2id$v=19$...); never the password
+    sa.Column("password_hash", sa.String, nullable=False),
+    # ["coach@cmu", "committee@cmu"] or ["program_manager"]: a role, optionally @PARTNER
+    sa.Column("roles", JSONType, nullable=False, default=_empty_list),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("username", name="uq_users_username"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    # SHA-256 of the token: tokens are 256 random bits, so a fast hash suffices and a
+    # request finds its token by index; the token itself is shown once and never stored
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
 )

@@ -808,6 +808,14 @@ OPERATOR_COMMANDS = {
     "simulate": ["simulate", "--journey", "social-incubator"],
     "audit": ["audit"],
     "demo": ["demo", "--out", "{tmp}", "--days", "30"],
+    "users add": ["users", "add", "eve", "--name", "Eve", "--password-stdin"],
+    "users list": ["users", "list"],
+    "users disable": ["users", "disable", "eve"],
+    "users passwd": ["users", "passwd", "eve", "--password-stdin"],
+    "tokens create": ["tokens", "create", "eve"],
+    "tokens list": ["tokens", "list"],
+    "tokens revoke": ["tokens", "revoke", "1"],
+    "serve": ["serve", "--port", "1"],
 }
 """Commands that act for every partner: refused under a partner scope."""
 

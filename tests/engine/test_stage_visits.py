@@ -138,7 +138,7 @@ def test_schema_6_keeps_the_visits_in_one_btree_and_every_row(
     assert indexes == set()
     assert ("WITHOUT ROWID" in sql) is sqlite
     with db.begin() as conn:
-        command.downgrade(alembic_config(conn), "0004")
+        command.downgrade(alembic_config(conn), "0005")
     indexes, sql = shape()
     assert indexes == {"ix_stage_visits_journey_key_stage_days",
                        "ix_stage_visits_journey_key_stage_project_id"}

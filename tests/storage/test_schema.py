@@ -14,8 +14,8 @@ HEAD = "0006"
 """The newest migration shipped (an oracle: written here, not read from the code)."""
 V = SCHEMA_VERSION
 
-BOMPAO_TABLES = {"bompao_meta", "daemons", "events", "follow_ups", "journeys", "projects",
-                 "stage_visits"}
+BOMPAO_TABLES = {"api_tokens", "bompao_meta", "daemons", "events", "follow_ups", "journeys",
+                 "projects", "stage_visits", "users"}
 
 
 def _tables(database: Database) -> set[str]:

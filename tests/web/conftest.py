@@ -1,0 +1,104 @@
+"""A real ``bompao serve`` (uvicorn in its own process) per test module and database.
+
+The server runs on SQLite and on PostgreSQL (when ``BOMPAO_TEST_POSTGRES_URL`` is set)
+with a configuration whose login throttle is small, the ``Secure`` cookie flag on (the
+tests send cookies by hand, as a browser behind HTTPS would) and its log kept in a file.
+Every response any test reads is recorded, so a test can check that no secret was ever
+answered.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from scheduler.peers import free_port
+from sqlalchemy.engine import make_url
+from web_harness import CHEAP, LOGIN_ATTEMPTS, PASSWORD, SECRET_KEY, Server
+
+from bompao.engine import Engine
+from bompao.web.accounts import Accounts
+
+POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
+
+
+def _postgres_url(base: str) -> Iterator[str]:
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"w_{secrets.token_hex(8)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def web_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[str]:
+    """An empty database for one module's server: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'bompao.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    yield from _postgres_url(base)
+
+
+def _wait(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bompao serve exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"bompao serve did not answer: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(web_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``bompao serve`` on ``web_url`` with the bundled journeys published."""
+    folder = tmp_path_factory.mktemp("serve")
+    engine = Engine.from_url(web_url)
+    engine.init()
+    config = folder / "bompao.toml"
+    config.write_text(f"[web]\nsecure_cookies = true\nlogin_attempts = {LOGIN_ATTEMPTS}\n"
+                      "login_window = 600\n", encoding="utf-8")
+    port = free_port()
+    log = folder / "serve.log"
+    env = {**os.environ, "BOMPAO_SECRET_KEY": SECRET_KEY, "BOMPAO_CONFIG": str(config)}
+    env.pop("BOMPAO_PARTNER", None)
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bompao.cli", "--db", web_url, "serve", "--port", str(port)],
+            stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, process, log)
+        yield Server(base, web_url, log, Accounts(engine.db, hasher=CHEAP), engine,
+                     secrets=[SECRET_KEY, PASSWORD])
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        engine.close()

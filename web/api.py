@@ -1,0 +1,250 @@
+"""``/api/v1``: the JSON API. Every route is thin: it turns the signed-in user into the
+engine's ``Actor`` and calls the engine, whose roles and partner scopes decide.
+
+A project of another partner is "not found" (404) on every route, as the engine says.
+A project's ``ETag`` is its lock version; a change sent with ``If-Match`` is refused
+with 412 when the project has moved on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from bompao.engine.engine import Engine
+from bompao.errors import NotFound
+from bompao.storage import feeds
+from bompao.storage.records import Project
+from bompao.web.accounts import User
+from bompao.web.problems import Stale, language
+from bompao.web.security import authenticate
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+MAX_PAGE = 500
+
+
+def _user(request: Request) -> User:
+    return authenticate(request, request.app.state.accounts)
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+Signed = Annotated[User, Depends(_user)]
+Engined = Annotated[Engine, Depends(_engine)]
+IfMatch = Annotated[str | None, Header(description="The ETag last read; 412 when stale")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewProject(_Body):
+    """``POST /projects``."""
+
+    journey: str = Field(description="KEY or KEY@VERSION")
+    name: str
+    partner: str | None = None
+    cohort: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class NewEvidence(_Body):
+    """``POST /projects/{id}/evidence``."""
+
+    name: str
+    url: str | None = None
+    note: str | None = None
+
+
+class NewApproval(_Body):
+    """``POST /projects/{id}/approvals``: recorded under the signed-in user's own name."""
+
+    role: str
+
+
+class Advance(_Body):
+    """``POST /projects/{id}/advance``."""
+
+    trigger: str
+    role: str | None = None
+    override: bool = False
+    reason: str | None = None
+
+
+def _etag(project: Project) -> str:
+    return f'"{project.lock_version}"'
+
+
+def _shown(project: Project, response: Response) -> dict[str, Any]:
+    response.headers["ETag"] = _etag(project)
+    return {**project.as_dict(), "lock_version": project.lock_version}
+
+
+def _guard(engine: Engine, project_id: int, user: User, if_match: str | None) -> None:
+    """Refuse a change whose ``If-Match`` is not the project's current ETag.
+
+    The check reads the project just before the engine's own transaction; the engine's
+    optimistic lock still refuses (409) a change that loses a race inside that gap.
+
+    Raises:
+        NotFound: no such project in the user's scope.
+        Stale: ``If-Match`` names another lock version.
+    """
+    if if_match is None:
+        return
+    current = engine.get(project_id, user.actor())
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in tags and _etag(current) not in tags:
+        raise Stale(f"project {project_id} has changed: its ETag is now {_etag(current)}, "
+                    f"not {if_match}; read it again and retry")
+
+
+# journeys ----------------------------------------------------------------------------------
+
+
+@router.get("/journeys", summary="Published journeys")
+def list_journeys(user: Signed, engine: Engined) -> list[dict[str, Any]]:
+    """Every published journey version the user's partner may use."""
+    partner = user.partner
+    return [j for j in engine.list_journeys()
+            if partner is None or j["partner"] in (None, partner)]
+
+
+@router.get("/journeys/{key}", summary="A journey's latest version")
+def get_journey(key: str, user: Signed, engine: Engined) -> dict[str, Any]:
+    """The journey's stages and transitions."""
+    journey = engine.journey(key, publish=False)
+    if user.partner is not None and journey.partner not in (None, user.partner):
+        raise NotFound(f"unknown journey {key!r}")
+    return {"journey": journey.key, "version": journey.version, "partner": journey.partner,
+            "timezone": journey.timezone, "initial": journey.initial,
+            "stages": {name: {"triggers": list(journey.triggers(name))}
+                       for name in journey.stages}}
+
+
+# projects ----------------------------------------------------------------------------------
+
+
+@router.get("/projects", summary="Projects, a page at a time")
+def list_projects(
+        user: Signed, engine: Engined, journey: str | None = None, stage: str | None = None,
+        partner: str | None = None, cohort: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        cursor: Annotated[int, Query(ge=0, description="`next` of the previous page")] = 0,
+) -> dict[str, Any]:
+    """Projects matching every filter, by id; ``next`` is the cursor of the next page."""
+    scope = user.partner
+    if scope is not None and partner is not None and partner != scope:
+        return {"items": [], "next": None}
+    filters: dict[str, Any] = {"journey": journey, "stage": stage, "cohort": cohort}
+    if scope is not None or partner is not None:
+        filters["partner"] = scope or partner
+    with engine.db.begin(write=False) as conn:
+        found = feeds.projects_after(conn, after=cursor, limit=limit + 1, **filters)
+    items = found[:limit]
+    more = len(found) > limit
+    return {"items": [{**p.as_dict(), "lock_version": p.lock_version} for p in items],
+            "next": items[-1].id if more else None}
+
+
+@router.post("/projects", status_code=201, summary="Start a project")
+def create_project(body: NewProject, user: Signed, engine: Engined,
+                   response: Response) -> dict[str, Any]:
+    """Create a project at its journey's initial stage (for the user's own partner)."""
+    project = engine.create_project(body.journey, body.name, body.partner, body.cohort,
+                                    body.fields, actor=user.actor())
+    response.headers["Location"] = f"/api/v1/projects/{project.id}"
+    return _shown(project, response)
+
+
+@router.get("/projects/{project_id}", summary="A project (ETag: its lock version)")
+def get_project(project_id: int, user: Signed, engine: Engined,
+                response: Response) -> dict[str, Any]:
+    """The project as stored now."""
+    return _shown(engine.get(project_id, user.actor()), response)
+
+
+@router.patch("/projects/{project_id}/fields", summary="Set fields")
+def set_fields(project_id: int, values: dict[str, Any], user: Signed, engine: Engined,
+               response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Set field values (checked against the journey's types)."""
+    _guard(engine, project_id, user, if_match)
+    return _shown(engine.set_fields(project_id, values, actor=user.actor()), response)
+
+
+@router.post("/projects/{project_id}/evidence", summary="Attach evidence")
+def add_evidence(project_id: int, body: NewEvidence, user: Signed, engine: Engined,
+                 response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Attach a declared evidence item (a link, a note or both)."""
+    _guard(engine, project_id, user, if_match)
+    return _shown(engine.add_evidence(project_id, body.name, body.url, body.note,
+                                      actor=user.actor()), response)
+
+
+@router.post("/projects/{project_id}/approvals", summary="Approve, as yourself")
+def approve(project_id: int, body: NewApproval, user: Signed, engine: Engined,
+            response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Record the user's approval in ``role`` (403 when the user does not hold it)."""
+    _guard(engine, project_id, user, if_match)
+    return _shown(engine.approve(project_id, body.role, actor=user.actor()), response)
+
+
+@router.get("/projects/{project_id}/check", summary="Gate reports of every trigger")
+def check_all(project_id: int, request: Request, user: Signed,
+              engine: Engined) -> list[dict[str, Any]]:
+    """The gate report of each trigger the project's stage offers."""
+    return [r.as_dict() for r in engine.checks(project_id, actor=user.actor(),
+                                               lang=language(request))]
+
+
+@router.get("/projects/{project_id}/check/{trigger}", summary="A gate report")
+def check(project_id: int, trigger: str, request: Request, user: Signed,
+          engine: Engined) -> dict[str, Any]:
+    """The CLI's ``project check --json``: criterion by criterion, what is missing."""
+    return engine.check(project_id, trigger, actor=user.actor(),
+                        lang=language(request)).as_dict()
+
+
+@router.post("/projects/{project_id}/advance", summary="Fire a trigger")
+def advance(project_id: int, body: Advance, user: Signed, engine: Engined,
+            response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Move the project (409 with the report when the gate refuses; 403 for a role the
+    transition or override needs; an override needs a reason)."""
+    _guard(engine, project_id, user, if_match)
+    return _shown(engine.advance(project_id, body.trigger, user.actor(), role=body.role,
+                                 override=body.override, reason=body.reason), response)
+
+
+@router.get("/projects/{project_id}/history", summary="The project's events")
+def history(project_id: int, user: Signed, engine: Engined) -> list[dict[str, Any]]:
+    """Every event of the project, oldest first."""
+    return [e.as_dict() for e in engine.history(project_id, user.actor())]
+
+
+@router.get("/projects/{project_id}/followups", summary="The project's follow-ups")
+def followups(project_id: int, user: Signed, engine: Engined,
+              status: str | None = None) -> list[dict[str, Any]]:
+    """Follow-ups of the project, soonest first (times in the journey's timezone)."""
+    return engine.list_follow_ups(project=project_id, status=status, actor=user.actor())
+
+
+# the change feed -----------------------------------------------------------------------------
+
+
+@router.get("/events", summary="The change feed")
+def events(user: Signed, engine: Engined,
+           after: Annotated[int, Query(ge=0, description="the last event id seen")] = 0,
+           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> dict[str, Any]:
+    """Events after ``after`` (of the user's partner's projects), oldest first; ``next``
+    is the id to ask after next time (the same ``after`` when nothing is new)."""
+    scope = {} if user.partner is None else {"partner": user.partner}
+    with engine.db.begin(write=False) as conn:
+        items = feeds.events_after(conn, after=after, limit=limit, **scope)
+    return {"items": items, "next": items[-1]["id"] if items else after}
