@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from bompao.cli_indicators import register as register_indicators
+from bompao.cli_usage import speaking
 from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
@@ -426,7 +427,7 @@ def audit_command(ctx: Context, batch: int, max_findings: int) -> None:
 
     ctx.unscoped("audit")
     report = audit(_engine(ctx), batch=batch, max_findings=max_findings)
-    ctx.emit(report.as_dict(), report.summary())
+    ctx.emit(report.as_dict(), report.summary(ctx.lang))
     if not report.ok:
         raise SystemExit(1)
 
@@ -1271,6 +1272,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("BOMPAO_DEBUG"))
     lang = _lang_of(args)
+    with speaking(lang):  # click's own usage messages in the reader's language
+        _run(args, lang, debug=debug)
+
+
+def _run(args: list[str], lang: str, *, debug: bool) -> None:
     try:
         cli.main(args=args, prog_name="bompao", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -180,4 +180,98 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "stage {stage!r} cannot be reached from the initial stage {initial!r}",
         "th": "ไปถึงขั้น {stage!r} จากขั้นเริ่มต้น {initial!r} ไม่ได้",
     },
+    # the schema step: keys and types pydantic refused
+    "where.document": {"en": "the document", "th": "เอกสาร"},
+    "schema.unknown_key": {
+        "en": "unknown key {key!r} in {where}{hint}; allowed: {allowed}",
+        "th": "ไม่รู้จักคีย์ {key!r} ใน {where}{hint} คีย์ที่ใช้ได้: {allowed}",
+    },
+    "schema.unknown_key_here": {
+        "en": "unknown key {key!r} in {where}",
+        "th": "ไม่รู้จักคีย์ {key!r} ใน {where}",
+    },
+    "schema.missing_key": {
+        "en": "{where} is missing the required key {key!r}",
+        "th": "{where} ขาดคีย์ที่ต้องมี {key!r}",
+    },
+    "schema.at": {"en": "{where}: {problem}", "th": "{where}: {problem}"},
+    "schema.expected": {"en": "expected {want}", "th": "ต้องเป็น{want}"},
+    "schema.got": {"en": "{problem}, got {got!r}", "th": "{problem} แต่ได้ {got!r}"},
+    "schema.bad_name": {
+        "en": "{value!r} is not a valid name: use lower-case letters, digits and '_', "
+              "starting with a letter",
+        "th": "{value!r} ใช้เป็นชื่อไม่ได้: ใช้อักษรอังกฤษตัวเล็ก ตัวเลข และ '_' "
+              "โดยขึ้นต้นด้วยตัวอักษร",
+    },
+    "schema.no_match": {"en": "{value!r} does not match {pattern}",
+                        "th": "{value!r} ไม่ตรงกับรูปแบบ {pattern}"},
+    "schema.ge": {"en": "expected greater than or equal to {limit}",
+                  "th": "ต้องมากกว่าหรือเท่ากับ {limit}"},
+    "schema.gt": {"en": "expected greater than {limit}", "th": "ต้องมากกว่า {limit}"},
+    "schema.le": {"en": "expected less than or equal to {limit}",
+                  "th": "ต้องน้อยกว่าหรือเท่ากับ {limit}"},
+    "schema.lt": {"en": "expected less than {limit}", "th": "ต้องน้อยกว่า {limit}"},
+    "schema.min_length": {"en": "expected at least {limit} character(s)",
+                          "th": "ต้องยาวอย่างน้อย {limit} ตัวอักษร"},
+    "schema.max_length": {"en": "expected at most {limit} character(s)",
+                          "th": "ต้องยาวไม่เกิน {limit} ตัวอักษร"},
+    "schema.min_items": {"en": "expected at least {limit} item(s)",
+                         "th": "ต้องมีอย่างน้อย {limit} รายการ"},
+    "schema.max_items": {"en": "expected at most {limit} item(s)",
+                         "th": "ต้องมีไม่เกิน {limit} รายการ"},
+    "want.text": {"en": "a valid string", "th": "ข้อความ"},
+    "want.int": {"en": "a valid integer", "th": "จำนวนเต็ม"},
+    "want.number": {"en": "a valid number", "th": "ตัวเลข"},
+    "want.bool": {"en": "a valid boolean", "th": " true หรือ false"},
+    "want.list": {"en": "a valid list", "th": "รายการ"},
+    "want.map": {"en": "a valid dictionary", "th": "แมป (คีย์: ค่า)"},
+    "want.date": {"en": "a valid date", "th": "วันที่"},
+    "want.one_of": {"en": "{expected}", "th": " {expected}"},
+    "word.or": {"en": "or", "th": "หรือ"},
+    "word.none": {"en": "none", "th": "ไม่มี"},
+    # validators of the journey model
+    "duration.bad": {"en": "bad duration {value!r}: expected {expected}",
+                     "th": "ช่วงเวลา {value!r} ไม่ถูกต้อง: ต้องเป็น {expected}"},
+    "duration.expected": {
+        "en": "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'",
+        "th": "'N days', 'N weeks', 'N months', 'N years' หรือ 'N business days' "
+              "(วัน สัปดาห์ เดือน ปี วันทำการ) เช่น '14 days'",
+    },
+    "duration.too_long": {"en": "duration {value!r} is longer than 100 years",
+                          "th": "ช่วงเวลา {value!r} ยาวเกิน 100 ปี"},
+    "bounds.type": {
+        "en": "'min' and 'max' apply to int and float fields; this field is {type}",
+        "th": "'min' และ 'max' ใช้ได้กับฟิลด์ชนิด 'int' และ 'float' เท่านั้น "
+              "ฟิลด์นี้เป็นชนิด {type}",
+    },
+    "bounds.whole": {"en": "an int field's 'min' and 'max' are whole numbers",
+                     "th": "'min' และ 'max' ของฟิลด์ชนิด 'int' ต้องเป็นจำนวนเต็ม"},
+    "bounds.crossed": {"en": "min {min} is greater than max {max}",
+                       "th": "'min' ({min}) มากกว่า 'max' ({max})"},
+    "bounds.default_below": {"en": "default {default} is below min {min}",
+                             "th": "ค่าเริ่มต้น {default} ต่ำกว่า 'min' ({min})"},
+    "bounds.default_above": {"en": "default {default} is above max {max}",
+                             "th": "ค่าเริ่มต้น {default} สูงกว่า 'max' ({max})"},
+    "criterion.one_kind": {
+        "en": "a criterion needs exactly one of {allowed}; got {got}",
+        "th": "เกณฑ์หนึ่งข้อต้องมีชนิดเดียวจาก {allowed} แต่ได้ {got}",
+    },
+    "follow_up.at_alone": {
+        "en": "a follow-up with 'at' takes neither 'after' nor 'every'",
+        "th": "การติดตามที่มี 'at' ใส่ 'after' หรือ 'every' ไม่ได้",
+    },
+    "follow_up.timing": {"en": "a follow-up needs 'after', 'every' or 'at'",
+                         "th": "การติดตามต้องมี 'after', 'every' หรือ 'at'"},
+    "transition.branches_exclusive": {
+        "en": "{keys} and 'branches' exclude each other: give either 'to' (with an "
+              "optional 'gate') or 'branches' (each with its own 'to' and 'gate')",
+        "th": "ใส่ {keys} พร้อมกับ 'branches' ไม่ได้: ใส่ 'to' (จะมี 'gate' ด้วยก็ได้) "
+              "หรือ 'branches' (แต่ละทางมี 'to' และ 'gate' ของตัวเอง) อย่างใดอย่างหนึ่ง",
+    },
+    "transition.needs_to": {
+        "en": "a transition needs 'to' (one destination) or 'branches' (several, tried "
+              "in order)",
+        "th": "การเปลี่ยนขั้นต้องมี 'to' (ปลายทางเดียว) หรือ 'branches' (หลายทาง "
+              "ลองตามลำดับ)",
+    },
 }

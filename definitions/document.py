@@ -6,14 +6,13 @@ one positioned line that names the bad key with ``!r`` and lists what is allowed
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from bompao.definitions.messages import key_name_message
+from bompao.definitions.messages import Localised, Message, Texts, did_you_mean, key_name_message
 from bompao.definitions.model import JourneyDoc
 from bompao.definitions.source import Source
 from bompao.errors import Diagnostic, SchemaError
@@ -61,17 +60,16 @@ def _diagnostics(source: Source, exc: ValidationError) -> list[Diagnostic]:
                 and error["input"] in bad_stages:
             continue  # a reference to a stage whose key is reported already
         if error["loc"][-1:] == ("[key]",) and kind == "string_pattern_mismatch":
-            message: str = key_name_message(path[:-1])
+            message: Localised | str = key_name_message(path[:-1])
             diagnostic = source.diagnostic(path[:-1], message, key=True)
         elif kind == "extra_forbidden":
             message = _unknown_key(path)
             diagnostic = source.diagnostic(path, message, key=True)
         elif kind == "missing":
-            where = path_text(path[:-1])
-            message = f"{where} is missing the required key {path[-1]!r}"
+            message = Message("schema.missing_key", where=_where(path[:-1]), key=path[-1])
             diagnostic = source.diagnostic(path[:-1], message)
         else:
-            message = f"{path_text(path)}: {_message(error)}"
+            message = Message("schema.at", where=_where(path), problem=_message(error))
             diagnostic = source.diagnostic(path, message)
         signature = (diagnostic.line, diagnostic.column, diagnostic.message)
         if signature not in seen:
@@ -81,22 +79,56 @@ def _diagnostics(source: Source, exc: ValidationError) -> list[Diagnostic]:
     return result
 
 
-def _message(error: Any) -> str:
-    message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    if error["type"] == "string_pattern_mismatch":
-        value = error.get("input")
-        pattern = error.get("ctx", {}).get("pattern", "")
+_WANTS = {"string_type": "text", "int_type": "int", "int_parsing": "int",
+          "int_from_float": "int", "float_type": "number", "float_parsing": "number",
+          "bool_type": "bool", "bool_parsing": "bool", "list_type": "list",
+          "dict_type": "map", "model_type": "map", "model_attributes_type": "map",
+          "date_type": "date", "date_parsing": "date", "date_from_datetime_parsing": "date"}
+_LIMITS = {"greater_than_equal": ("schema.ge", "ge"), "greater_than": ("schema.gt", "gt"),
+           "less_than_equal": ("schema.le", "le"), "less_than": ("schema.lt", "lt"),
+           "string_too_short": ("schema.min_length", "min_length"),
+           "string_too_long": ("schema.max_length", "max_length"),
+           "too_short": ("schema.min_items", "min_length"),
+           "too_long": ("schema.max_items", "max_length")}
+
+
+def _where(path: tuple[str | int, ...]) -> Message | str:
+    return path_text(path) if path else Message("where.document")
+
+
+def _message(error: Any) -> Localised | str:
+    """pydantic's complaint in words the catalogue holds in every language (its own
+    English where the catalogue has no entry for the kind of error)."""
+    kind, context = error["type"], error.get("ctx") or {}
+    cause = context.get("error")
+    if isinstance(cause, Exception) and len(cause.args) == 1 and \
+            isinstance(cause.args[0], Localised):
+        return cause.args[0]  # our own validator raised a catalogue message
+    if kind == "string_pattern_mismatch":
+        value, pattern = error.get("input"), context.get("pattern", "")
         if pattern.startswith("^[a-z_]"):
-            return (f"{value!r} is not a valid name: use lower-case letters, digits "
-                    f"and '_', starting with a letter")
-        return f"{value!r} does not match {pattern}"
-    if error["type"] in ("literal_error", "enum") or "Input should be" in message:
-        message = message.replace("Input should be", "expected")
-        if "input" in error and not isinstance(error["input"], dict | list):
-            message += f", got {error['input']!r}"
-    return message
+            return Message("schema.bad_name", value=value)
+        return Message("schema.no_match", value=value, pattern=pattern)
+    problem: Localised | str
+    if kind in _WANTS:
+        problem = Message("schema.expected", want=Message(f"want.{_WANTS[kind]}"))
+    elif kind in ("literal_error", "enum") and "expected" in context:
+        expected = str(context["expected"])
+        problem = Message("schema.expected", want=Message("want.one_of", expected=Texts({
+            "en": expected, "th": expected.replace(" or ", " หรือ ")})))
+    elif kind in _LIMITS and _LIMITS[kind][1] in context:
+        key, limit = _LIMITS[kind]
+        problem = Message(key, limit=context[limit])
+    else:
+        message = str(error["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            message = message.removeprefix(prefix)
+        if "Input should be" not in message:
+            return message
+        problem = message.replace("Input should be", "expected")
+    if "input" in error and not isinstance(error["input"], dict | list):
+        return Message("schema.got", problem=problem, got=error["input"])
+    return problem
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
@@ -114,17 +146,16 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(path)
 
 
-def _unknown_key(path: tuple[str | int, ...]) -> str:
+def _unknown_key(path: tuple[str | int, ...]) -> Message:
     key = path[-1]
     model = _model_at(JourneyDoc, path[:-1])
-    where = path_text(path[:-1])
+    where = _where(path[:-1])
     if model is None:
-        return f"unknown key {key!r} in {where}"
+        return Message("schema.unknown_key_here", key=key, where=where)
     allowed = sorted(
         (info.alias or name) for name, info in model.model_fields.items())
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key {key!r} in {where}{hint}; allowed: {', '.join(allowed)}"
+    return Message("schema.unknown_key", key=key, where=where,
+                   hint=did_you_mean(str(key), allowed), allowed=", ".join(allowed))
 
 
 def _model_at(model: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from bompao.definitions.messages import Message
+
 __all__ = ["UNITS", "WEEKDAYS", "Calendar", "Duration", "add_operator_days",
            "business_days_after", "calendar_of", "holidays_of", "is_business_day",
            "parse_duration", "weekend_of"]
@@ -95,11 +97,12 @@ def parse_duration(value: Any) -> Duration:
         return value
     match = _PATTERN.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"bad duration {value!r}: expected {EXPECTED}")
+        raise ValueError(Message("duration.bad", value=value,
+                                 expected=Message("duration.expected")))
     unit = " ".join(match.group(2).split()).rstrip("s")
     duration = Duration(int(match.group(1)), unit)
     if duration.approx_days() > MAX_DAYS:
-        raise ValueError(f"duration {value!r} is longer than 100 years")
+        raise ValueError(Message("duration.too_long", value=value))
     return duration
 
 

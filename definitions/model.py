@@ -24,6 +24,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bompao.definitions.durations import Duration, parse_duration
 from bompao.definitions.indicators import Number, Rhythm, RhythmValue, Tag
+from bompao.definitions.messages import Message
 
 __all__ = [
     "ACTIONS",
@@ -116,17 +117,18 @@ class FieldSpec(_Strict):
         if self.min is None and self.max is None:
             return self
         if self.type not in ("int", "float"):
-            raise ValueError(f"'min' and 'max' apply to int and float fields; this field "
-                             f"is {self.type}")
+            raise ValueError(Message("bounds.type", type=self.type))
         if self.type == "int" and any(isinstance(b, float) for b in (self.min, self.max)):
-            raise ValueError("an int field's 'min' and 'max' are whole numbers")
+            raise ValueError(Message("bounds.whole"))
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is greater than max {self.max}")
+            raise ValueError(Message("bounds.crossed", min=self.min, max=self.max))
         if isinstance(self.default, int | float) and not isinstance(self.default, bool):
             if self.min is not None and self.default < self.min:
-                raise ValueError(f"default {self.default} is below min {self.min}")
+                raise ValueError(Message("bounds.default_below", default=self.default,
+                                         min=self.min))
             if self.max is not None and self.default > self.max:
-                raise ValueError(f"default {self.default} is above max {self.max}")
+                raise ValueError(Message("bounds.default_above", default=self.default,
+                                         max=self.max))
         return self
 
 
@@ -165,9 +167,10 @@ class Criterion(_Strict):
     def _exactly_one_kind(self) -> Criterion:
         kinds = self.kinds()
         if len(kinds) != 1:
-            got = ", ".join(repr(k) for k in kinds) if kinds else "none"
-            allowed = ", ".join(CRITERION_KINDS)
-            raise ValueError(f"a criterion needs exactly one of {allowed}; got {got}")
+            got: Message | str = ", ".join(repr(k) for k in kinds) if kinds else \
+                Message("word.none")
+            raise ValueError(Message("criterion.one_kind", allowed=", ".join(CRITERION_KINDS),
+                                     got=got))
         return self
 
     def kinds(self) -> list[str]:
@@ -204,9 +207,9 @@ class FollowUpSpec(_Strict):
     @model_validator(mode="after")
     def _one_timing(self) -> FollowUpSpec:
         if self.at is not None and (self.after is not None or self.every is not None):
-            raise ValueError("a follow-up with 'at' takes neither 'after' nor 'every'")
+            raise ValueError(Message("follow_up.at_alone"))
         if self.at is None and self.after is None and self.every is None:
-            raise ValueError("a follow-up needs 'after', 'every' or 'at'")
+            raise ValueError(Message("follow_up.timing"))
         return self
 
 
@@ -270,15 +273,18 @@ def _destination_problem(value: Any) -> InitErrorDetails | None:
         if not given:
             return None
         keys = " and ".join(repr(key) for key in given)
-        return InitErrorDetails(type=PydanticCustomError("value_error", (
-            "{keys} and 'branches' exclude each other: give either 'to' (with an optional "
-            "'gate') or 'branches' (each with its own 'to' and 'gate')"), {"keys": keys}),
-            loc=("branches",), input=value)
+        return InitErrorDetails(type=_custom(Message("transition.branches_exclusive",
+                                                     keys=keys)),
+                                loc=("branches",), input=value)
     if value.get("to") is not None:
         return None
-    return InitErrorDetails(type=PydanticCustomError("value_error", (
-        "a transition needs 'to' (one destination) or 'branches' (several, tried in "
-        "order)")), loc=(), input=value)
+    return InitErrorDetails(type=_custom(Message("transition.needs_to")), loc=(), input=value)
+
+
+def _custom(message: Message) -> PydanticCustomError:
+    """A ``value_error`` whose context carries the catalogue message (the schema step
+    renders it in the reader's language)."""
+    return PydanticCustomError("value_error", "{error}", {"error": ValueError(message)})
 
 
 class TransitionSpec(_Strict):

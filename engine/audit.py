@@ -62,6 +62,7 @@ from bompao.definitions import (
     compile_source,
     load_yaml,
 )
+from bompao.definitions.messages import text
 from bompao.engine.engine import Engine
 from bompao.engine.history import Event, ProjectState, replay
 from bompao.errors import BompaoError, UsageError
@@ -104,11 +105,17 @@ class Finding:
     seq: int | None = None
 
     def __str__(self) -> str:
-        where = [f"project {self.project}"] if self.project is not None else []
+        return self.render("en")
+
+    def render(self, lang: str) -> str:
+        """``INVARIANT: project 3, event 7: MESSAGE`` with the places named in ``lang``
+        (the message itself, a detail for whoever repairs the database, stays English)."""
+        where = [text("audit.project", lang, id=self.project)] \
+            if self.project is not None else []
         if self.seq is not None:
-            where.append(f"event {self.seq}")
+            where.append(text("audit.event", lang, seq=self.seq))
         if self.follow_up is not None:
-            where.append(f"follow-up {self.follow_up}")
+            where.append(text("audit.follow_up", lang, id=self.follow_up))
         return f"{self.invariant}: {', '.join(where)}: {self.message}" if where else \
             f"{self.invariant}: {self.message}"
 
@@ -163,17 +170,23 @@ class AuditReport:
                 "warnings": [f.as_dict() for f in self.warnings],
                 "counts": {name: self.counts[name] for name in (*INVARIANTS, *WARNINGS)}}
 
-    def summary(self) -> str:
-        """A few lines: what was checked, the count per invariant, then each finding."""
-        checked = ", ".join(f"{name} {self.checked[name]}" for name in (
-            "projects", "events", "transitions", "overrides", "follow_ups", "pending",
-            "runs", "stage_visits", "journeys"))
-        lines = [f"checked: {checked}",
-                 f"violations: {self.violation_count}, warnings: {self.warning_count}"]
+    def summary(self, lang: str = "en") -> str:
+        """A few lines in ``lang``: what was checked, the count per invariant, then each
+        finding."""
+        checked = ", ".join(text(f"audit.count.{name}", lang, count=self.checked[name])
+                            for name in _CHECKED)
+        lines = [text("audit.checked", lang, checked=checked),
+                 text("audit.totals", lang, violations=self.violation_count,
+                      warnings=self.warning_count)]
         lines.extend(f"  {name}: {self.counts[name]}" for name in (*INVARIANTS, *WARNINGS)
                      if self.counts[name])
-        lines.extend(f"  {finding}" for finding in [*self.violations, *self.warnings])
+        lines.extend(f"  {finding.render(lang)}"
+                     for finding in [*self.violations, *self.warnings])
         return "\n".join(lines)
+
+
+_CHECKED = ("projects", "events", "transitions", "overrides", "follow_ups", "pending", "runs",
+            "stage_visits", "journeys")
 
 
 def audit(db_or_engine: Database | Engine, *, now: datetime | None = None,

@@ -86,7 +86,7 @@ _WORD = re.compile(r"[A-Za-z]{2,}")
 # keeps (YAML's own words) and the journey format's keys and values that a Thai message
 # names as the reader must type them
 KEPT = {"bompao", "PostgreSQL", "SQLite", "alias", "anchor", "mapping", "from", "title", "th",
-        "evidence", "approvals", "now", "table", "csv", "json", "html"}
+        "evidence", "approvals", "now", "table", "csv", "json", "html", "true", "false"}
 
 
 def english_words(thai: str) -> list[str]:
@@ -287,6 +287,118 @@ def test_usage_errors(run: Run) -> None:
         "--now ต้องใช้คู่กับ --once"
     assert refused(run, 2, "--lang", "th", "report", "funnel", "-o", "x.txt") == (
         "--format table แสดงผลบนเทอร์มินัลเท่านั้น ถ้าใช้ -o ให้เลือก csv, json หรือ html")
+
+
+def test_clicks_own_usage_errors_in_both_languages(run: Run) -> None:
+    """click's messages (written through gettext) come from the catalogue in Thai and stay
+    click's own in English; the words click puts in them (``integer``) are Thai too."""
+    cases = [
+        (("project", "advance"), "Missing argument 'ID'. (see 'bompao project advance --help')",
+         "ขาดอาร์กิวเมนต์ 'ID'. (ดู 'bompao project advance --help')"),
+        (("project", "list", "--bogus"),
+         "No such option '--bogus'. (see 'bompao project list --help')",
+         "ไม่มีตัวเลือก '--bogus' (ดู 'bompao project list --help')"),
+        (("projct",), "No such command 'projct'. Did you mean 'project'? (see 'bompao --help')",
+         "ไม่มีคำสั่ง 'projct' หมายถึง 'project' หรือไม่? (ดู 'bompao --help')"),
+        (("project", "show", "abc"),
+         "Invalid value for 'ID': 'abc' is not a valid integer. "
+         "(see 'bompao project show --help')",
+         "ค่าของ 'ID' ไม่ถูกต้อง: 'abc' ไม่ใช่จำนวนเต็มที่ถูกต้อง "
+         "(ดู 'bompao project show --help')"),
+        (("project", "show", "1", "2", "3"),
+         "Got unexpected extra arguments (2 3) (see 'bompao project show --help')",
+         "มีอาร์กิวเมนต์เกินมา (2 3) (ดู 'bompao project show --help')"),
+        (("project", "create", "--journey"), "Option '--journey' requires an argument.",
+         "ตัวเลือก '--journey' ต้องมีค่าตามหลัง"),
+    ]
+    for args, english, thai in cases:
+        assert refused(run, 2, "--lang", "en", *args) == english
+        assert refused(run, 2, "--lang", "th", *args) == thai
+    # the help's own headings follow the language; click is English again afterwards
+    assert ok(run, "--lang", "th", "project", "--help").startswith("วิธีใช้: bompao project")
+    assert ok(run, "--lang", "en", "project", "--help").startswith("Usage: bompao project")
+
+
+def test_every_usage_template_is_a_click_message_id() -> None:
+    """A catalogue entry that matches no message click has would never be used."""
+    import ast  # noqa: PLC0415
+
+    import click  # noqa: PLC0415
+
+    from bompao.catalogue.usage import ENTRIES  # noqa: PLC0415
+
+    ids: set[str] = set()
+    for source in Path(click.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id in ("_", "ngettext"):
+                ids.update(arg.value for arg in node.args
+                           if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+    words = {entry["en"] for key, entry in ENTRIES.items() if key.startswith("click.word.")}
+    assert {entry["en"] for entry in ENTRIES.values()} - ids - words == set()
+
+
+BROKEN_SCHEMA = """\
+journey: broken
+version: 0
+stages:
+  start: {initial: true, expected_duration: 3 fortnights, titel: Start}
+  done: {final: yes}
+roles: coach
+transitions:
+  - {trigger: finish, from: start, to: done, gate: {all: [{}]}}
+  - {trigger: again, from: done}
+"""
+
+
+def test_schema_problems_in_both_languages(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN_SCHEMA, encoding="utf-8")
+    _, _, english = run("--lang", "en", "validate", str(path))
+    _, _, thai = run("--lang", "th", "validate", str(path))
+    where = f"{path}:"
+    english_lines = [line.removeprefix(where) for line in english.splitlines()]
+    thai_lines = [line.removeprefix(where) for line in thai.splitlines()]
+    assert english_lines == [
+        "2:10: error: version: expected greater than or equal to 1, got 0",
+        "4:45: error: stages.start.expected_duration: bad duration '3 fortnights': expected "
+        "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'",
+        "4:59: error: unknown key 'titel' in stages.start (did you mean 'title'?); allowed: "
+        "after, description, expected_duration, final, follow_ups, initial, title",
+        "5:17: error: stages.done.final: expected a valid boolean, got 'yes'",
+        "6:8: error: roles: expected a valid list, got 'coach'",
+        "8:59: error: transitions[0].gate.all[0]: a criterion needs exactly one of "
+        "all, any, not, expr, evidence, approval, min_time_in_stage; got none",
+        "9:5: error: transitions[1]: a transition needs 'to' (one destination) or "
+        "'branches' (several, tried in order)",
+    ]
+    assert thai_lines == [
+        "2:10: error: version: ต้องมากกว่าหรือเท่ากับ 1 แต่ได้ 0",
+        "4:45: error: stages.start.expected_duration: ช่วงเวลา '3 fortnights' ไม่ถูกต้อง: "
+        "ต้องเป็น 'N days', 'N weeks', 'N months', 'N years' หรือ 'N business days' "
+        "(วัน สัปดาห์ เดือน ปี วันทำการ) เช่น '14 days'",
+        "4:59: error: ไม่รู้จักคีย์ 'titel' ใน stages.start (หมายถึง 'title' หรือไม่?) "
+        "คีย์ที่ใช้ได้: after, description, expected_duration, final, follow_ups, initial, "
+        "title",
+        "5:17: error: stages.done.final: ต้องเป็น true หรือ false แต่ได้ 'yes'",
+        "6:8: error: roles: ต้องเป็นรายการ แต่ได้ 'coach'",
+        "8:59: error: transitions[0].gate.all[0]: เกณฑ์หนึ่งข้อต้องมีชนิดเดียวจาก "
+        "all, any, not, expr, evidence, approval, min_time_in_stage แต่ได้ ไม่มี",
+        "9:5: error: transitions[1]: การเปลี่ยนขั้นต้องมี 'to' (ปลายทางเดียว) หรือ "
+        "'branches' (หลายทาง ลองตามลำดับ)",
+    ]
+
+
+def test_audit_summary_in_both_languages(run: Run) -> None:
+    project(run)
+    english = ok(run, "--lang", "en", "audit").splitlines()
+    thai = ok(run, "--lang", "th", "audit").splitlines()
+    assert english[:2] == [
+        "checked: projects 1, events 1, transitions 0, overrides 0, follow_ups 1, pending 1, "
+        "runs 0, stage_visits 1, journeys 1", "violations: 0, warnings: 0"]
+    assert thai[:2] == [
+        "ตรวจแล้ว: โครงการ 1, เหตุการณ์ 1, การเปลี่ยนขั้น 0, การข้ามเงื่อนไข 0, การติดตาม 1, "
+        "รอดำเนินการ 1, การทำงาน 0, การอยู่ในขั้น 1, เส้นทาง 1", "ผิดกฎ: 0 คำเตือน: 0"]
 
 
 # -- headings and labels -------------------------------------------------------------------
