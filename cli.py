@@ -1216,16 +1216,10 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
 
 def _busiest_journey(engine: Any, partner: str | None) -> str:
     """The journey with the most projects (of ``partner`` when given)."""
-    import sqlalchemy as sa  # noqa: PLC0415
+    from bompao.storage.repository import busiest_journey  # noqa: PLC0415
 
-    from bompao.storage.tables import projects  # noqa: PLC0415
-
-    query = sa.select(projects.c.journey_key)
-    if partner is not None:
-        query = query.where(projects.c.partner == partner)
     with engine.db.begin(write=False) as conn:
-        found = conn.execute(query.group_by(projects.c.journey_key).order_by(
-            sa.func.count().desc()).limit(1)).scalar()
+        found = busiest_journey(conn, partner)
     return str(found or "social-incubator")
 
 

@@ -46,13 +46,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
 
 from bompao.definitions import (
     CompiledCriterion,
@@ -67,8 +63,7 @@ from bompao.engine.engine import Engine
 from bompao.engine.history import Event, ProjectState, replay
 from bompao.errors import BompaoError, UsageError
 from bompao.storage import Database, repository
-from bompao.storage.tables import events, follow_ups, projects, stage_visits
-from bompao.storage.urls import connect_failure
+from bompao.storage import audit_reads as reads
 
 __all__ = ["INVARIANTS", "WARNINGS", "AuditReport", "Finding", "audit"]
 
@@ -219,7 +214,7 @@ def audit(db_or_engine: Database | Engine, *, now: datetime | None = None,
             negative, or ``batch``/``max_findings`` is below 1.
         DatabaseError: the database cannot be opened.
         SchemaVersionError: the database schema is not the one this bompao expects.
-        sqlalchemy.exc.SQLAlchemyError: the database failed in the middle of the audit.
+        DatabaseError: the database failed in the middle of the audit.
     """
     db, engine = _unwrap(db_or_engine)
     if now is None:
@@ -238,16 +233,14 @@ def audit(db_or_engine: Database | Engine, *, now: datetime | None = None,
     stale = now - grace
     after = 0
     while True:
-        with _snapshot(db) as conn:
-            rows = list(conn.execute(
-                sa.select(projects).where(projects.c.id > after)
-                .order_by(projects.c.id).limit(batch)))
+        with reads.snapshot(db) as conn:
+            rows = reads.project_batch(conn, after, batch)
             if not rows:
                 break
             first, last = rows[0].id, rows[-1].id
             logs = _events_by_project(conn, first, last)
-            planned = _follow_ups_by_project(conn, first, last)
-            visits = _visits_by_project(conn, first, last)
+            planned = reads.follow_ups_between(conn, first, last)
+            visits = reads.visits_between(conn, first, last)
         for row in rows:
             _Project(row, logs.get(row.id, []), planned.get(row.id, []),
                      journeys, report, stale, visits.get(row.id, [])).check()
@@ -267,44 +260,12 @@ def _unwrap(db_or_engine: object) -> tuple[Database, Engine | None]:
                      f"{type(db_or_engine).__name__}")
 
 
-@contextmanager
-def _snapshot(db: Database) -> Iterator[Connection]:
-    """One read transaction whose statements all see the same committed state."""
-    if db.dialect != "postgresql":
-        with db.begin(write=False) as conn:  # SQLite: one read transaction is a snapshot
-            yield conn
-        return
-    try:
-        conn = db.engine.connect()
-    except sa.exc.DBAPIError as exc:
-        raise connect_failure(db.engine.url, db.url_display, exc) from None
-    with conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ",
-                                      postgresql_readonly=True)
-        with conn.begin():
-            yield conn
-
-
-def _events_by_project(conn: Connection, first: int, last: int) -> dict[int, list[Event]]:
+def _events_by_project(conn: Any, first: int, last: int) -> dict[int, list[Event]]:
     found: dict[int, list[Event]] = defaultdict(list)
-    query = (sa.select(events).where(events.c.project_id.between(first, last))
-             .order_by(events.c.project_id, events.c.seq))
-    for row in conn.execute(query):
+    for row in reads.events_between(conn, first, last):
         found[row.project_id].append(Event(
             row.project_id, row.seq, row.kind, row.at, row.actor, row.role, row.from_stage,
             row.to_stage, row.trigger, dict(row.payload or {})))
-    return found
-
-
-def _visits_by_project(conn: Connection, first: int, last: int
-                       ) -> dict[int, list[tuple[int, str, datetime, datetime | None]]]:
-    found: dict[int, list[tuple[int, str, datetime, datetime | None]]] = defaultdict(list)
-    query = (sa.select(stage_visits.c.project_id, stage_visits.c.seq, stage_visits.c.stage,
-                       stage_visits.c.entered_at, stage_visits.c.left_at)
-             .where(stage_visits.c.project_id.between(first, last))
-             .order_by(stage_visits.c.project_id, stage_visits.c.seq))
-    for row in conn.execute(query):
-        found[row.project_id].append((row.seq, row.stage, row.entered_at, row.left_at))
     return found
 
 
@@ -315,16 +276,6 @@ def _entries(log: list[Event]) -> list[tuple[int, str, datetime, datetime | None
                and (e.kind != "migrated" or e.from_stage != e.to_stage)]
     return [(e.seq, str(e.to_stage), e.at, entries[i + 1].at if i + 1 < len(entries) else None)
             for i, e in enumerate(entries)]
-
-
-def _follow_ups_by_project(conn: Connection, first: int, last: int
-                           ) -> dict[int, list[Row[Any]]]:
-    found: dict[int, list[Row[Any]]] = defaultdict(list)
-    query = (sa.select(follow_ups).where(follow_ups.c.project_id.between(first, last))
-             .order_by(follow_ups.c.project_id, follow_ups.c.id))
-    for row in conn.execute(query):
-        found[row.project_id].append(row)
-    return found
 
 
 class _Journeys:
@@ -413,7 +364,7 @@ def _sorted_flags(flags: Sequence[Any] | None) -> list[str]:
 class _Project:
     """The checks of one project, its events and its follow-ups."""
 
-    def __init__(self, row: Row[Any], log: list[Event], planned: list[Row[Any]],  # noqa: PLR0917
+    def __init__(self, row: Any, log: list[Event], planned: list[Any],  # noqa: PLR0917
                  journeys: _Journeys, report: AuditReport, stale: datetime,
                  visits: list[tuple[int, str, datetime, datetime | None]]) -> None:
         self.row = row
@@ -612,7 +563,7 @@ class _Project:
             else:
                 seen[planned.spec] = planned.id
 
-    def _stuck(self, planned: Row[Any]) -> None:
+    def _stuck(self, planned: Any) -> None:
         until = planned.lease_until
         if until is None or until < self.stale:
             ended = "has no lease" if until is None else f"lease ended {until.isoformat()}"
@@ -652,7 +603,7 @@ class _Project:
         for ident, planned in rows.items():
             self._record_of(planned, by_id.get(ident, []))
 
-    def _record_of(self, planned: Row[Any], runs: list[Event]) -> None:
+    def _record_of(self, planned: Any, runs: list[Event]) -> None:
         outcomes = _FINISHED.get(planned.status)
         if outcomes is None:
             if runs:

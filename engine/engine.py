@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Row
 
 from bompao.definitions import (
     CompiledJourney,
@@ -550,7 +549,7 @@ class Engine:
         _check_text(approver=by)
         approver = clean_name(by)
 
-        def build(row: Row[Any], compiled: CompiledJourney, now: datetime) -> _Change:
+        def build(row: Project, compiled: CompiledJourney, now: datetime) -> _Change:
             _check_role(compiled, role)
             if actor is not None and not actor.holds(role):
                 raise PermissionDenied(Message(
@@ -585,7 +584,7 @@ class Engine:
         _check_text(person=person)
         person = clean_name(person)
 
-        def build(row: Row[Any], compiled: CompiledJourney, _now: datetime) -> _Change:
+        def build(row: Project, compiled: CompiledJourney, _now: datetime) -> _Change:
             _check_role(compiled, role)
             allowed = frozenset(compiled.doc.assign_roles)
             if actor is not None and allowed and not actor.roles & allowed:
@@ -780,7 +779,7 @@ class Engine:
             raise InvalidValue(Message("value.reason"))
         refused: list[GateReport] = []
 
-        def build(row: Row[Any], compiled: CompiledJourney, now: datetime,
+        def build(row: Project, compiled: CompiledJourney, now: datetime,
                   cursor: Any) -> _Change:
             change = self._advance_change(row, compiled, trigger, actor, role, override,
                                           reason, now, cursor=cursor)
@@ -1025,7 +1024,7 @@ class Engine:
             return _migration_plan(current, target, mapping, dry_run=True)
         plan: dict[str, Any] = {}
 
-        def build(row: Row[Any], _compiled: CompiledJourney, _now: datetime) -> _Change:
+        def build(row: Project, _compiled: CompiledJourney, _now: datetime) -> _Change:
             if row.journey_key != target.key:  # pragma: no cover - a key never changes
                 raise ConflictError(Message("conflict.changed_journey", id=row.id))
             plan.update(_migration_plan(row, target, mapping, dry_run=False))

@@ -15,13 +15,10 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from bompao.definitions.messages import Message
 from bompao.errors import BompaoError, NotFound, UsageError
 from bompao.storage import daemons as daemons_store
 from bompao.storage import followups
-from bompao.storage.tables import daemons, follow_ups
 
 __all__ = ["Heartbeat", "Metrics", "alive", "forget", "status"]
 
@@ -140,27 +137,18 @@ def status(engine: Any, *, alive_within: float = 90.0, failed_limit: int = 20
     """
     now = engine.now()
     with engine.db.begin(write=False) as conn:
-        rows = list(conn.execute(sa.select(daemons).order_by(daemons.c.name)))
-        oldest = conn.execute(sa.select(sa.func.min(follow_ups.c.due_at)).where(
-            follow_ups.c.status == "pending", follow_ups.c.due_at <= now)).scalar()
-        due = conn.execute(sa.select(sa.func.count()).where(
-            follow_ups.c.status == "pending", follow_ups.c.due_at <= now)).scalar_one()
-        failed_count = conn.execute(sa.select(sa.func.count()).where(
-            follow_ups.c.status == "failed")).scalar_one()
-        failed = list(conn.execute(
-            sa.select(follow_ups.c.id, follow_ups.c.project_id, follow_ups.c.spec,
-                      follow_ups.c.action, follow_ups.c.last_error, follow_ups.c.finished_at)
-            .where(follow_ups.c.status == "failed")
-            .order_by(follow_ups.c.finished_at.desc()).limit(failed_limit)))
+        rows = daemons_store.listing(conn)
+        backlog = followups.backlog(conn, now, failed_limit)
+    oldest, failed = backlog["oldest"], backlog["failed"]
     return {
         "daemons": [{"name": r.name, "pid": r.pid, "host": r.host,
                      "started_at": r.started_at.isoformat(),
                      "heartbeat_at": r.heartbeat_at.isoformat(),
                      "alive": alive(r, now, alive_within, beating=True)} for r in rows],
-        "due": int(due),
+        "due": backlog["due"],
         "oldest_due_at": oldest.isoformat() if oldest else None,
         "lag_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
-        "failed": int(failed_count),
+        "failed": backlog["failed_count"],
         "failed_recent": [{"id": r.id, "project": r.project_id, "spec": r.spec,
                            "action": r.action, "error": r.last_error,
                            "finished_at": r.finished_at.isoformat() if r.finished_at else None}

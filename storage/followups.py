@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from . import codec
 from .tables import follow_ups, projects
 
-__all__ = ["channel_outcomes", "expire_leases", "failed_ids", "finish_owned", "renew",
+__all__ = ["backlog", "channel_outcomes", "expire_leases", "failed_ids", "finish_owned", "renew",
            "retry", "save_channels", "statuses"]
 
 
@@ -157,3 +157,21 @@ def save_channels(hot: Any, cursor: Any, rows: Sequence[tuple[dict[str, str], in
         cursor.executemany(
             f"UPDATE follow_ups SET channels = {m} WHERE id = {m}",  # noqa: S608 - marks only
             [(hot.encode("payload", outcomes), fid) for outcomes, fid in rows])
+
+
+def backlog(conn: Connection, now: datetime, failed_limit: int) -> dict[str, Any]:
+    """What ``scheduler status`` shows of the follow-ups: how many are due by ``now``
+    and the oldest due time, how many failed, and the ``failed_limit`` latest failures
+    (rows of ``id, project_id, spec, action, last_error, finished_at``)."""
+    due_now = sa.and_(follow_ups.c.status == "pending", follow_ups.c.due_at <= now)
+    oldest = conn.execute(sa.select(sa.func.min(follow_ups.c.due_at)).where(due_now)).scalar()
+    due = conn.execute(sa.select(sa.func.count()).where(due_now)).scalar_one()
+    failed_count = conn.execute(sa.select(sa.func.count()).where(
+        follow_ups.c.status == "failed")).scalar_one()
+    failed = list(conn.execute(
+        sa.select(follow_ups.c.id, follow_ups.c.project_id, follow_ups.c.spec,
+                  follow_ups.c.action, follow_ups.c.last_error, follow_ups.c.finished_at)
+        .where(follow_ups.c.status == "failed")
+        .order_by(follow_ups.c.finished_at.desc()).limit(failed_limit)))
+    return {"oldest": oldest, "due": int(due), "failed_count": int(failed_count),
+            "failed": failed}

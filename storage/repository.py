@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Row
 from .tables import journeys, projects
 
 __all__ = [
+    "busiest_journey",
     "get_journey",
     "insert_journey",
     "list_journeys",
@@ -106,3 +107,14 @@ def list_projects(
     if limit is not None:
         query = query.limit(limit)
     return list(conn.execute(query))
+
+
+def busiest_journey(conn: Connection, partner: str | None = None) -> str | None:
+    """The key of the journey with the most projects (of ``partner`` when given), or
+    ``None`` without projects."""
+    query = sa.select(projects.c.journey_key)
+    if partner is not None:
+        query = query.where(projects.c.partner == partner)
+    found = conn.execute(query.group_by(projects.c.journey_key).order_by(
+        sa.func.count().desc()).limit(1)).scalar()
+    return None if found is None else str(found)

@@ -301,10 +301,10 @@ def test_clicks_own_usage_errors_in_both_languages(run: Run) -> None:
         (("projct",), "No such command 'projct'. Did you mean 'project'? (see 'bompao --help')",
          "ไม่มีคำสั่ง 'projct' หมายถึง 'project' หรือไม่? (ดู 'bompao --help')"),
         (("project", "show", "abc"),
-         "Invalid value for 'ID': 'abc' is not a valid integer. "
-         "(see 'bompao project show --help')",
-         "ค่าของ 'ID' ไม่ถูกต้อง: 'abc' ไม่ใช่จำนวนเต็มที่ถูกต้อง "
-         "(ดู 'bompao project show --help')"),
+         ("Invalid value for 'ID': 'abc' is not a valid integer. "
+         "(see 'bompao project show --help')"),
+         ("ค่าของ 'ID' ไม่ถูกต้อง: 'abc' ไม่ใช่จำนวนเต็มที่ถูกต้อง "
+         "(ดู 'bompao project show --help')")),
         (("project", "show", "1", "2", "3"),
          "Got unexpected extra arguments (2 3) (see 'bompao project show --help')",
          "มีอาร์กิวเมนต์เกินมา (2 3) (ดู 'bompao project show --help')"),
@@ -361,31 +361,31 @@ def test_schema_problems_in_both_languages(run: Run, tmp_path: Path) -> None:
     thai_lines = [line.removeprefix(where) for line in thai.splitlines()]
     assert english_lines == [
         "2:10: error: version: expected greater than or equal to 1, got 0",
-        "4:45: error: stages.start.expected_duration: bad duration '3 fortnights': expected "
-        "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'",
-        "4:59: error: unknown key 'titel' in stages.start (did you mean 'title'?); allowed: "
-        "after, description, expected_duration, final, follow_ups, initial, title",
+        ("4:45: error: stages.start.expected_duration: bad duration '3 fortnights': expected "
+        "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'"),
+        ("4:59: error: unknown key 'titel' in stages.start (did you mean 'title'?); allowed: "
+        "after, description, expected_duration, final, follow_ups, initial, title"),
         "5:17: error: stages.done.final: expected a valid boolean, got 'yes'",
         "6:8: error: roles: expected a valid list, got 'coach'",
-        "8:59: error: transitions[0].gate.all[0]: a criterion needs exactly one of "
-        "all, any, not, expr, evidence, approval, min_time_in_stage; got none",
-        "9:5: error: transitions[1]: a transition needs 'to' (one destination) or "
-        "'branches' (several, tried in order)",
+        ("8:59: error: transitions[0].gate.all[0]: a criterion needs exactly one of "
+        "all, any, not, expr, evidence, approval, min_time_in_stage; got none"),
+        ("9:5: error: transitions[1]: a transition needs 'to' (one destination) or "
+        "'branches' (several, tried in order)"),
     ]
     assert thai_lines == [
         "2:10: error: version: ต้องมากกว่าหรือเท่ากับ 1 แต่ได้ 0",
-        "4:45: error: stages.start.expected_duration: ช่วงเวลา '3 fortnights' ไม่ถูกต้อง: "
+        ("4:45: error: stages.start.expected_duration: ช่วงเวลา '3 fortnights' ไม่ถูกต้อง: "
         "ต้องเป็น 'N days', 'N weeks', 'N months', 'N years' หรือ 'N business days' "
-        "(วัน สัปดาห์ เดือน ปี วันทำการ) เช่น '14 days'",
-        "4:59: error: ไม่รู้จักคีย์ 'titel' ใน stages.start (หมายถึง 'title' หรือไม่?) "
+        "(วัน สัปดาห์ เดือน ปี วันทำการ) เช่น '14 days'"),
+        ("4:59: error: ไม่รู้จักคีย์ 'titel' ใน stages.start (หมายถึง 'title' หรือไม่?) "
         "คีย์ที่ใช้ได้: after, description, expected_duration, final, follow_ups, initial, "
-        "title",
+        "title"),
         "5:17: error: stages.done.final: ต้องเป็น true หรือ false แต่ได้ 'yes'",
         "6:8: error: roles: ต้องเป็นรายการ แต่ได้ 'coach'",
-        "8:59: error: transitions[0].gate.all[0]: เกณฑ์หนึ่งข้อต้องมีชนิดเดียวจาก "
-        "all, any, not, expr, evidence, approval, min_time_in_stage แต่ได้ ไม่มี",
-        "9:5: error: transitions[1]: การเปลี่ยนขั้นต้องมี 'to' (ปลายทางเดียว) หรือ "
-        "'branches' (หลายทาง ลองตามลำดับ)",
+        ("8:59: error: transitions[0].gate.all[0]: เกณฑ์หนึ่งข้อต้องมีชนิดเดียวจาก "
+        "all, any, not, expr, evidence, approval, min_time_in_stage แต่ได้ ไม่มี"),
+        ("9:5: error: transitions[1]: การเปลี่ยนขั้นต้องมี 'to' (ปลายทางเดียว) หรือ "
+        "'branches' (หลายทาง ลองตามลำดับ)"),
     ]
 
 
@@ -394,11 +394,11 @@ def test_audit_summary_in_both_languages(run: Run) -> None:
     english = ok(run, "--lang", "en", "audit").splitlines()
     thai = ok(run, "--lang", "th", "audit").splitlines()
     assert english[:2] == [
-        "checked: projects 1, events 1, transitions 0, overrides 0, follow_ups 1, pending 1, "
-        "runs 0, stage_visits 1, journeys 1", "violations: 0, warnings: 0"]
+        ("checked: projects 1, events 1, transitions 0, overrides 0, follow_ups 1, pending 1, "
+        "runs 0, stage_visits 1, journeys 1"), "violations: 0, warnings: 0"]
     assert thai[:2] == [
-        "ตรวจแล้ว: โครงการ 1, เหตุการณ์ 1, การเปลี่ยนขั้น 0, การข้ามเงื่อนไข 0, การติดตาม 1, "
-        "รอดำเนินการ 1, การทำงาน 0, การอยู่ในขั้น 1, เส้นทาง 1", "ผิดกฎ: 0 คำเตือน: 0"]
+        ("ตรวจแล้ว: โครงการ 1, เหตุการณ์ 1, การเปลี่ยนขั้น 0, การข้ามเงื่อนไข 0, การติดตาม 1, "
+        "รอดำเนินการ 1, การทำงาน 0, การอยู่ในขั้น 1, เส้นทาง 1"), "ผิดกฎ: 0 คำเตือน: 0"]
 
 
 # -- headings and labels -------------------------------------------------------------------
