@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-
 from bompao.definitions import (
     CompiledJourney,
     GateContext,
