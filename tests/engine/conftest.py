@@ -1,15 +1,16 @@
-"""Fixtures for the engine tests: an injectable clock, an engine per store, test journeys.
+"""Fixtures for the engine tests: the clock at this directory's time, test journeys.
 
-Every engine fixture sits on the parametrised ``store_url`` of ``tests/conftest.py``,
-so each test runs on a SQLite file and on a fresh PostgreSQL schema.
+The ``engine`` fixture of ``tests/conftest.py`` sits on the parametrised ``store_url``
+and this directory's ``clock``, so each test runs on a SQLite file and on a fresh
+PostgreSQL schema.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
+from scheduler.peers import MutableClock
 
 from bompao.engine import Engine
 
@@ -71,33 +72,11 @@ transitions:
 """Gates of every kind: an expression, an approval, a time in stage; an override role."""
 
 
-class MutableClock:
-    """The engine's clock: returns ``now``, which tests move by hand instead of sleeping."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, **delta: float) -> datetime:
-        """Move the clock forward by ``timedelta(**delta)`` and return the new time."""
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> MutableClock:
-    """A clock standing at :data:`T0`."""
+    """The shared mutable clock, standing at this directory's :data:`T0` (the root
+    conftest's ``engine`` fixture runs on it)."""
     return MutableClock(T0)
-
-
-@pytest.fixture
-def engine(store_url: str, clock: MutableClock) -> Iterator[Engine]:
-    """An engine on ``store_url`` (schema created) with the mutable clock."""
-    opened = Engine.from_url(store_url, clock=clock)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
