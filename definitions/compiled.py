@@ -23,6 +23,7 @@ from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
 from bompao.definitions.indicators import VIEWS, cel_declarations
+from bompao.definitions.intake import cel_declarations as intake_declarations
 from bompao.definitions.messages import Localised, Message, did_you_mean
 from bompao.definitions.model import (
     CalendarSpec,
@@ -70,6 +71,9 @@ class GateContext:
         default_factory=lambda: MappingProxyType({}))
     """Each indicator's summary (``total``, ``latest``, ...), read only for gates that
     name ``indicators.*`` (see :attr:`CompiledTransition.indicators`)."""
+    intake: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """``score.mean``, ``rank``, ``sessions.count``...: the values of the intake keys,
+    read only for gates that name them (see :mod:`bompao.engine.selection`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,6 +516,7 @@ class CompiledJourney:
                 value = summary.get(view)
                 if value is not None:
                     data[f"indicators.{name}.{view}"] = value
+        data.update({k: v for k, v in ctx.intake.items() if v is not None})
         return data
 
 
@@ -575,7 +580,7 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
         CelProblem: an expression does not compile (the checks report it first).
     """
     env = make_env({name: spec.type for name, spec in doc.fields.items()}, functions,
-                   cel_declarations(doc.indicators))
+                   {**cel_declarations(doc.indicators), **intake_declarations(doc)})
     stages: dict[str, CompiledStage] = {}
     for name, spec in doc.stages.items():
         follow_ups = tuple(
