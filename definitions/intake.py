@@ -46,12 +46,16 @@ from pydantic import (
     model_validator,
 )
 
+from bompao.definitions.messages import Message
+from bompao.errors import ConflictError, InvalidValue
+
 __all__ = [
     "COACHING_VIEWS",
     "DEFAULT_TOPICS",
     "NORMALISATIONS",
     "SCORE_VIEWS",
     "ApplicationSpec",
+    "ApplicationsClosed",
     "CoachingSpec",
     "ConflictSpec",
     "RubricCriterion",
@@ -60,6 +64,7 @@ __all__ = [
     "ScoringSpec",
     "TopicSpec",
     "cel_declarations",
+    "check_application",
     "check_intake",
     "parse_scale",
     "reserved_names",
@@ -350,3 +355,40 @@ def _coaching(doc: Any, problem: Problem, unknown: Callable[[str, str, Any], str
     for index, stage in enumerate(spec.during or []):
         if stage not in doc.stages:
             problem(("coaching", "during", index), unknown("stage", stage, doc.stages))
+
+
+class ApplicationsClosed(ConflictError):
+    """Today is outside the application's opening dates: nothing is taken in (exit 1)."""
+
+
+def check_application(ref: str, spec: ApplicationSpec, given: Mapping[str, Any],
+                      today: date) -> None:
+    """Refuse an application outside the opening dates, with a field the form does not
+    ask, or without a required field (empty text counts as missing).
+
+    Args:
+        ref: the journey's ``key@version``, for messages.
+        spec: the journey's ``application``.
+        given: the answers as given (field → value or text).
+        today: the date in the journey's timezone.
+
+    Raises:
+        ApplicationsClosed: before ``opens`` or after ``closes``.
+        InvalidValue: a field not on the form, a required field missing.
+    """
+    if spec.opens is not None and today < spec.opens:
+        raise ApplicationsClosed(Message("intake.not_open", ref=ref, opens=spec.opens,
+                                         today=today))
+    if spec.closes is not None and today > spec.closes:
+        raise ApplicationsClosed(Message("intake.closed", ref=ref, closes=spec.closes,
+                                         today=today))
+    for name in given:
+        if name not in spec.fields:
+            raise InvalidValue(Message("intake.not_asked", name=name, ref=ref,
+                                       asked=", ".join(spec.fields)))
+    for name in spec.required:
+        value = given.get(name)
+        if value is None or (isinstance(value, str | list) and not str(value).strip()
+                             ) or value == []:
+            raise InvalidValue(Message("intake.required", name=name,
+                                       required=", ".join(spec.required)))
