@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTAKE = re.compile(r"\b(score\s*\.\s*(?:mean|weighted|count)|rank|"
+                     r"sessions\s*\.\s*(?:count|minutes))\b")
 _INDICATOR = re.compile(r"\bindicators\s*\.\s*([a-z_][a-z0-9_]*)\s*\.\s*(" + "|".join(VIEWS)
                         + r")\b")
 
@@ -556,7 +558,9 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> Compi
         text = str(criterion.expr)
         names = tuple(dict.fromkeys([
             *(n for n in _IDENT.findall(text) if n in doc.fields or n in ("days_in_stage",)),
-            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text))]))
+            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text)),
+            *(re.sub(r"\s+", "", m.group(1)) for m in _INTAKE.finditer(text)
+              if doc.scoring is not None or doc.coaching is not None)]))
         return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
                                  names=names)
     if kind == "evidence":
