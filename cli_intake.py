@@ -51,6 +51,7 @@ def register(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any
         """Give each project in the scoring stage its reviewers, least loaded first."""
         from bompao.engine.selection import assign_reviewers  # noqa: PLC0415
 
+        ctx.unscoped("reviews assign")
         ctx.as_json = ctx.as_json or local_json
         plan = assign_reviewers(engine_of(ctx), journey, cohort, actor=ctx.actor(by),
                                 dry_run=dry_run)
@@ -98,6 +99,7 @@ def register(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any
         """Rank the cohort's applications by their normalised scores, best first."""
         from bompao.engine.selection import rank  # noqa: PLC0415
 
+        ctx.unscoped("cohort rank")
         found = rank(engine_of(ctx), journey, name, actor=ctx.actor())
         if ctx.as_json or local_json:
             ctx.as_json = True
@@ -128,6 +130,7 @@ def register(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any
         """Advance the best N by --trigger and the others by --others, in one transaction."""
         from bompao.engine.selection import select  # noqa: PLC0415
 
+        ctx.unscoped("cohort select")
         ctx.as_json = ctx.as_json or local_json
         found = select(engine_of(ctx), journey, name, top=top, trigger=trigger,
                        others=others, dry_run=dry_run, actor=ctx.actor(by))
@@ -216,6 +219,7 @@ def _register_coaching(cli: click.Group, project: click.Group, pass_ctx: Callabl
         """Propose the coach for each project that covers most needs within capacity."""
         from bompao.engine.coaching import match  # noqa: PLC0415
 
+        ctx.unscoped("coaches match")
         ctx.as_json = ctx.as_json or local_json
         found = match(engine_of(ctx), journey, cohort, apply=apply_, actor=ctx.actor(by))
         lines = [f"  {a['id']} {a['name']} -> {a['coach']} ({', '.join(a['covers'])})"

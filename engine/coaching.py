@@ -232,6 +232,7 @@ def log_session(engine: Any, project_id: int, coach: str, on: str | date, minute
     """
     from bompao.engine.engine import _Change  # noqa: PLC0415
 
+    engine.get(project_id, actor)  # not found (or another partner's) before anything
     if isinstance(minutes, bool) or not 1 <= minutes <= 1440:
         raise InvalidValue(Message("coach.bad_minutes", minutes=minutes))
     if notes is not None and (len(notes) > 4000 or "\x00" in notes):
