@@ -86,6 +86,14 @@ def register(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any
                  ctx.say("intake.scored", id=project_id, who=event.payload["reviewer"],
                          scores=shown))
 
+    _register_cohort(cli, pass_ctx, engine_of)
+    _register_coaching(cli, project, pass_ctx, engine_of)
+
+
+def _register_cohort(cli: click.Group, pass_ctx: Callable[..., Any],
+                     engine_of: Callable[[Any], Any]) -> None:
+    """Add ``cohort rank|select``."""
+
     @cli.group()
     def cohort() -> None:
         """A cohort's ranking and selection."""
@@ -142,8 +150,6 @@ def register(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any
                              others=moved, other_trigger=others or "-"))
         lines.append(ctx.say("intake.tie_break"))
         ctx.emit(found, "\n".join(lines))
-
-    _register_coaching(cli, project, pass_ctx, engine_of)
 
 
 def _register_coaching(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any],
