@@ -47,7 +47,7 @@ def numpy_ranking(sets: list[Any], weights: dict[str, float]) -> list[int]:
     w = np.array([weights[n] for n in names])
     values = np.array([[s.scores[n] for n in names] for s in sets], dtype=float)
     x = values @ w / w.sum()
-    reviewers, r = np.unique([s.reviewer for s in sets], return_inverse=True)
+    _reviewers, r = np.unique([s.reviewer for s in sets], return_inverse=True)
     projects, p = np.unique([s.project for s in sets], return_inverse=True)
     mean = np.bincount(r, x) / np.bincount(r)
     sd = np.sqrt(np.bincount(r, (x - mean[r]) ** 2) / np.bincount(r))
