@@ -23,6 +23,7 @@ id); projects without scores come last, by id.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import re
 from collections import defaultdict
@@ -57,6 +58,10 @@ TIE_BREAK = "ties broken by more reviewers, then the lower project id"
 _READS_SCORE = re.compile(r"\bscore\s*\.\s*(mean|weighted|count)\b|\brank\b")
 _READS_SESSIONS = re.compile(r"\bsessions\s*\.\s*(count|minutes)\b")
 _READS: dict[int, tuple[CompiledTransition, bool, bool]] = {}
+_RANKED: contextvars.ContextVar[dict[tuple[str, str | None], list[dict[str, Any]]] | None] = \
+    contextvars.ContextVar("bompao_selection_ranked", default=None)
+"""A ranking :func:`select` computed once, which the gates it fires read (instead of
+ranking the cohort again for every project it moves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,8 +418,10 @@ def gate_values(engine: Any, cursor: Any, row: Any, compiled: CompiledJourney,
     scores, sessions = _reads(transition)
     values: dict[str, Any] = {}
     if scores and compiled.doc.scoring is not None:
-        found = next((entry for entry in rank(engine, compiled.key, row.cohort)
-                      if entry["id"] == row.id), None)
+        ranked = (_RANKED.get() or {}).get((compiled.key, row.cohort))
+        if ranked is None:
+            ranked = rank(engine, compiled.key, row.cohort)
+        found = next((entry for entry in ranked if entry["id"] == row.id), None)
         values["score.count"] = found["count"] if found else 0
         if found is not None and found["score"] is not None:
             values.update({"score.weighted": float(found["score"]),
@@ -452,8 +459,8 @@ def select(engine: Any, journey: str, cohort: str | None, *, top: int, trigger: 
         compiled.transition(stage, name)  # unknown or not offered: say so now
     standing = {p.id for p in engine.list_projects(journey=compiled.key, cohort=cohort,
                                                    stage=stage, actor=actor)}
-    ranked = [dict(entry) for entry in rank(engine, journey, cohort, actor=actor)
-              if entry["id"] in standing]
+    everyone = rank(engine, journey, cohort, actor=actor)
+    ranked = [dict(entry) for entry in everyone if entry["id"] in standing]
     total = len(ranked)
     for position, entry in enumerate(ranked, start=1):
         chosen = position <= top
@@ -469,6 +476,25 @@ def select(engine: Any, journey: str, cohort: str | None, *, top: int, trigger: 
         return result
     moving = [e for e in ranked if e["trigger"] is not None]
     now = engine.now()
+    token = _RANKED.set({(compiled.key, cohort): everyone} if cohort is not None else {})
+    try:
+        moved = _select_write(engine, moving, total, top, trigger, actor, now)
+    finally:
+        _RANKED.reset(token)
+    for project, change in moved:
+        for kind, data in change.after:
+            engine._emit(kind, project=project, **data)
+        engine._emit("changed", project=project, kind="advanced", actor=actor)
+    return result
+
+
+def _select_write(engine: Any, moving: list[dict[str, Any]], total: int, top: int,  # noqa: PLR0917
+                  trigger: str, actor: Actor | None, now: datetime) -> list[tuple[Any, Any]]:
+    """Advance ``moving`` in one transaction; every one or none.
+
+    Raises:
+        GateRefused: some gate refused (every refusal listed); nothing written.
+    """
     refused: list[GateReport] = []
     results = []
     with engine.hot.transaction() as cursor:
@@ -491,9 +517,4 @@ def select(engine: Any, journey: str, cohort: str | None, *, top: int, trigger: 
             raise GateRefused(Message("gate.refused_many", refused=len(refused),
                                       total=len(moving), trigger=trigger, listing=listing,
                                       more=""), refused[0])
-        moved = [(engine._write(cursor, row, change, now), change) for row, change in results]
-    for project, change in moved:
-        for kind, data in change.after:
-            engine._emit(kind, project=project, **data)
-        engine._emit("changed", project=project, kind="advanced", actor=actor)
-    return result
+        return [(engine._write(cursor, row, change, now), change) for row, change in results]
