@@ -4,7 +4,8 @@ Run from the repository root: ``python -m bench selection``. Options: ``--runs N
 (repetitions, default 5), ``--quick`` (a tenth of the size, fewer repetitions).
 
 Targets (issue 14): ranking 2,000 applications (three reviewers each, 100 reviewers,
-z-scores per reviewer; read from a SQLite file as ``bompao cohort rank`` does) and matching 2,000 projects to 100 coaches, each in under 1 s.
+z-scores per reviewer; read from a SQLite file as ``bompao cohort rank`` does) and
+matching 2,000 projects to 100 coaches, each in under 1 s.
 Each sits beside a baseline run in the same process on the same data: the ranking beside
 the same z-score ranking written with NumPy arrays (what an analyst would write in a
 notebook), the optimal match beside a greedy loop (each project in turn takes the free
