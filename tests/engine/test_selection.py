@@ -235,3 +235,28 @@ def test_ranking_equals_a_brute_force(normalise: str, weights: tuple[float, floa
 def _score(found: list[dict[str, Any]], project: int) -> float:
     value = next(e["score"] for e in found if e["id"] == project)
     return float("inf") if value is None else float(value)
+
+
+def test_reviewers_scoring_at_once_lose_nothing(call: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    people = [f"guest{i}" for i in range(6)]
+    for person in people:
+        call.assign(5, "reviewer", person)
+
+    def one(index: int) -> str:
+        for _ in range(20):  # a lost race writes nothing: try again on fresh state
+            try:
+                score(call, 5, people[index], {"need": 1 + index % 5, "team": 3})
+            except ConflictError:
+                continue
+            return "ok"
+        return "gave up"
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(one, range(6))) == ["ok"] * 6
+    history = call.history(5)
+    assert [e.seq for e in history] == list(range(1, len(history) + 1))
+    assert sorted(e.payload["reviewer"] for e in history if e.kind == "scored") == people
+    entry = next(e for e in rank(call, "call", "c1") if e["id"] == 5)
+    assert entry["count"] == 6
