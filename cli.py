@@ -19,6 +19,7 @@ import click
 
 from bompao.cli_indicators import register as register_indicators
 from bompao.cli_usage import speaking
+from bompao.cli_intake import register as register_intake
 from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError
@@ -1259,6 +1260,7 @@ class _Never(Exception):
 
 register_indicators(project, pass_ctx, _engine)
 register_web(cli)  # bompao users | tokens | serve
+register_intake(cli, project, pass_ctx, _engine)  # reviews, cohort, coaches, project score|session
 
 
 def main(argv: list[str] | None = None) -> None:

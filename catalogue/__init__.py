@@ -10,7 +10,14 @@ This package is data only: it imports nothing of bompao.
 
 from __future__ import annotations
 
-from bompao.catalogue import cli, database, deep, definitions, refusals, usage, values
+from bompao.catalogue import cli
+from bompao.catalogue import database
+from bompao.catalogue import deep
+from bompao.catalogue import definitions
+from bompao.catalogue import intake
+from bompao.catalogue import refusals
+from bompao.catalogue import usage
+from bompao.catalogue import values
 
 __all__ = ["CATALOGUE", "FAMILIES"]
 
@@ -22,6 +29,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "values": values.ENTRIES,
     "database": database.ENTRIES,
     "usage": usage.ENTRIES,
+    "intake": intake.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

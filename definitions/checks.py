@@ -26,6 +26,8 @@ from bompao.definitions.expressions import (
     problem_mark,
 )
 from bompao.definitions.indicators import cel_declarations, number_problem
+from bompao.definitions.intake import cel_declarations as intake_declarations
+from bompao.definitions.intake import check_intake, reserved_names
 from bompao.definitions.messages import Message, unknown_name
 from bompao.definitions.model import (
     ACTIONS,
@@ -171,6 +173,7 @@ class _Checker:
         self.fields()
         self.stages()
         self.indicators()
+        check_intake(self.doc, self.problem, _unknown)
         self.transitions()
         self.follow_ups()
         self.graph()
@@ -337,9 +340,11 @@ class _Checker:
                 except ValueError as exc:
                     self.problem(("fields", name, "default"),
                                  f"fields.{name}.default: {exc}")
+        taken = RESERVED | reserved_names(self.doc)
         self.env = make_env({name: spec.type for name, spec in self.doc.fields.items()
-                             if name not in RESERVED}, self.functions,
-                            cel_declarations(self.doc.indicators))
+                             if name not in taken}, self.functions,
+                            {**cel_declarations(self.doc.indicators),
+                             **intake_declarations(self.doc)})
 
     def stages(self) -> None:
         initial = [name for name, stage in self.doc.stages.items() if stage.initial]
@@ -489,7 +494,8 @@ class _Checker:
             message = cel_message(path_text(path), problem, text,
                                   {**{name: spec.type for name, spec in
                                       self.doc.fields.items()},
-                                   **cel_declarations(self.doc.indicators)})
+                                   **cel_declarations(self.doc.indicators),
+                                   **intake_declarations(self.doc)})
             diagnostic = Diagnostic(mark.file, line, column, message)
             if self._caused_by_partner(diagnostic):
                 names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)

@@ -23,6 +23,7 @@ from bompao.definitions.checks import expand_sources
 from bompao.definitions.durations import Duration
 from bompao.definitions.expressions import compile_expression, make_env
 from bompao.definitions.indicators import VIEWS, cel_declarations
+from bompao.definitions.intake import cel_declarations as intake_declarations
 from bompao.definitions.messages import Localised, Message, did_you_mean
 from bompao.definitions.model import (
     CalendarSpec,
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTAKE = re.compile(r"\b(score\s*\.\s*(?:mean|weighted|count)|rank|"
+                     r"sessions\s*\.\s*(?:count|minutes))\b")
 _INDICATOR = re.compile(r"\bindicators\s*\.\s*([a-z_][a-z0-9_]*)\s*\.\s*(" + "|".join(VIEWS)
                         + r")\b")
 
@@ -70,6 +73,9 @@ class GateContext:
         default_factory=lambda: MappingProxyType({}))
     """Each indicator's summary (``total``, ``latest``, ...), read only for gates that
     name ``indicators.*`` (see :attr:`CompiledTransition.indicators`)."""
+    intake: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """``score.mean``, ``rank``, ``sessions.count``...: the values of the intake keys,
+    read only for gates that name them (see :mod:`bompao.engine.selection`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,6 +518,7 @@ class CompiledJourney:
                 value = summary.get(view)
                 if value is not None:
                     data[f"indicators.{name}.{view}"] = value
+        data.update({k: v for k, v in ctx.intake.items() if v is not None})
         return data
 
 
@@ -551,7 +558,9 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> Compi
         text = str(criterion.expr)
         names = tuple(dict.fromkeys([
             *(n for n in _IDENT.findall(text) if n in doc.fields or n in ("days_in_stage",)),
-            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text))]))
+            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text)),
+            *(re.sub(r"\s+", "", m.group(1)) for m in _INTAKE.finditer(text)
+              if doc.scoring is not None or doc.coaching is not None)]))
         return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
                                  names=names)
     if kind == "evidence":
@@ -575,7 +584,7 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
         CelProblem: an expression does not compile (the checks report it first).
     """
     env = make_env({name: spec.type for name, spec in doc.fields.items()}, functions,
-                   cel_declarations(doc.indicators))
+                   {**cel_declarations(doc.indicators), **intake_declarations(doc)})
     stages: dict[str, CompiledStage] = {}
     for name, spec in doc.stages.items():
         follow_ups = tuple(

@@ -175,6 +175,8 @@ def cel_message(path: str, problem: CelProblem, text: str,
     undeclared = _UNDECLARED.match(problem.message)
     if undeclared and undeclared.group(1).startswith("indicators."):
         return _indicator_message(path, undeclared.group(1), fields)
+    if undeclared and undeclared.group(1).split(".")[0] in ("score", "sessions"):
+        return _intake_message(path, undeclared.group(1), fields)
     fields = {name: kind for name, kind in fields.items() if "." not in name}
     if undeclared:
         name = undeclared.group(1).split(".")[0]
@@ -211,6 +213,19 @@ def _indicator_message(path: str, name: str, fields: Mapping[str, str]) -> str:
     extra = "" if "progress" in views else " (progress needs a target)"
     return (f"{path}: indicator {parts[1]!r} has no {'.'.join(parts[2:])!r}"
             f"{did_you_mean(parts[2], views)}; it has: {', '.join(views)}{extra}")
+
+
+def _intake_message(path: str, name: str, fields: Mapping[str, str]) -> str:
+    """An unknown ``score.*`` or ``sessions.*``: what the journey declares of it."""
+    head = name.split(".", maxsplit=1)[0]
+    views = sorted(n.split(".", 1)[1] for n in fields if n.startswith(head + "."))
+    if not views:
+        needs = "scoring" if head == "score" else "coaching"
+        return (f"{path}: {name!r}: CEL sees {head}.* only when the journey declares "
+                f"{needs!r}")
+    wanted = name.split(".", 1)[1] if "." in name else ""
+    return (f"{path}: {head} has no {wanted!r}{did_you_mean(wanted, views)}; it has: "
+            f"{', '.join(views)}")
 
 
 def problem_mark(value: Mark, line: int, column: int, expression: str = "") -> tuple[int, int]:

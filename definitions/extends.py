@@ -25,6 +25,9 @@ Resolver = Callable[[str, int], Source]
 
 _REF = re.compile(r"^([a-z0-9][a-z0-9-]*)@([1-9][0-9]*)$")
 _BY_NAME = ("fields", "evidence")
+_INTAKE = ("application", "scoring", "coaching")
+"""Intake keys merge key by key: a partner's ``scoring: {normalise: trimmed}`` keeps the
+base's rubric (see :mod:`bompao.definitions.intake`)."""
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -178,6 +181,8 @@ class _Merger:
             return self._merge_stages(base, child)
         if key in _BY_NAME and isinstance(base, dict) and isinstance(child, dict):
             return self._overlay(base, child)
+        if key in _INTAKE and isinstance(base, dict) and isinstance(child, dict):
+            return self._overlay(base, child)  # a partner's keys replace the base's
         if key == "transitions" and isinstance(base, list) and isinstance(child, list):
             return self._merge_transitions(base, child)
         return child

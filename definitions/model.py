@@ -25,6 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from bompao.definitions.durations import Duration, parse_duration
 from bompao.definitions.indicators import Number, Rhythm, RhythmValue, Tag
 from bompao.definitions.messages import Message
+from bompao.definitions.intake import ApplicationSpec, CoachingSpec, ScoringSpec
 
 __all__ = [
     "ACTIONS",
@@ -394,3 +395,7 @@ class JourneyDoc(_Strict):
     stages: dict[Name, Annotated[StageSpec, BeforeValidator(_empty_if_none)]]
     transitions: list[TransitionSpec] = Field(default_factory=list)
     remove: RemoveSpec | None = None
+    # intake, selection and coaching: see definitions/intake.py
+    application: ApplicationSpec | None = None
+    scoring: ScoringSpec | None = None
+    coaching: CoachingSpec | None = None

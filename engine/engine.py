@@ -590,6 +590,10 @@ class Engine:
                 raise PermissionDenied(Message(
                     "permission.assign", ref=compiled.ref, allowed=", ".join(sorted(allowed)),
                     who=actor.name, roles=", ".join(sorted(actor.roles)) or Message("no_role")))
+            if compiled.doc.scoring is not None and role == compiled.doc.scoring.role:
+                from bompao.engine.selection import check_reviewer  # noqa: PLC0415
+
+                check_reviewer(self, compiled, row, person)  # no conflicted reviewer
             people = list(row.assignments.get(role, []))
             # the same person spelt otherwise keeps the spelling first recorded
             who = next((p for p in people if person_key(p) == person_key(person)), person)
@@ -703,18 +707,30 @@ class Engine:
     # gates and transitions ---------------------------------------------------------------
 
     def _context(self, row: Project, now: datetime,
-                 indicators: Mapping[str, Mapping[str, Any]] | None = None) -> GateContext:
+                 indicators: Mapping[str, Mapping[str, Any]] | None = None,
+                 intake: Mapping[str, Any] | None = None) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
             approvals=approval_counts(row.approvals),
-            entered_at=row.stage_entered_at, now=now, indicators=indicators or _NO_INDICATORS)
+            entered_at=row.stage_entered_at, now=now, indicators=indicators or _NO_INDICATORS,
+            intake=intake or _NO_INDICATORS)
+
+    def _intake(self, cursor: Any, row: Project, compiled: CompiledJourney,
+                transition: Any) -> dict[str, Any]:
+        """``score.*``, ``rank``, ``sessions.*`` for a gate (see engine/selection.py)."""
+        if compiled.doc.scoring is None and compiled.doc.coaching is None:
+            return {}
+        from bompao.engine.selection import gate_values  # noqa: PLC0415
+
+        return gate_values(self, cursor, row, compiled, transition)
 
     def _report(self, row: Project, compiled: CompiledJourney, trigger: str,
                 now: datetime, lang: str = "en") -> GateReport:
         """Every branch's gate, evaluated without firing (what ``check`` shows)."""
         transition = compiled.transition(row.stage, trigger)
         context = self._context(row, now, self._measured(None, row, compiled,
-                                                         transition.indicators, now))
+                                                         transition.indicators, now),
+                                self._intake(None, row, compiled, transition))
         tried = [(branch, branch.evaluate(context, compiled))
                  for branch in compiled.branches(row.stage, trigger)]
         return GateReport.of_branches(tried, project=row.id, trigger=trigger,
@@ -818,9 +834,10 @@ class Engine:
         """
         transition = compiled.transition(row.stage, trigger)
         measured = self._measured(cursor, row, compiled, transition.indicators, now)
+        intake = self._intake(cursor, row, compiled, transition)
         if system:
             return self._system_change(row, compiled, trigger, override, reason, now,
-                                       measured)
+                                       measured, intake)
         roles = frozenset(actor.roles) if actor is not None else frozenset()
         if role is not None:
             if actor is None or role not in roles:
@@ -833,7 +850,7 @@ class Engine:
                 roles=", ".join(sorted(transition.roles)),
                 who=_name(actor) or Message("who.caller"),
                 acting=", ".join(sorted(roles)) or Message("no_role")))
-        context = self._context(row, now, measured)
+        context = self._context(row, now, measured, intake)
         firing = compiled.fire(row.stage, trigger, context)
         refused: GateReport | None = None
         if firing.taken is None:
@@ -875,11 +892,11 @@ class Engine:
 
     def _system_change(self, row: Any, compiled: CompiledJourney,  # noqa: PLR0917
                        trigger: str, force: bool, reason: str | None,
-                       now: datetime, measured: Mapping[str, Mapping[str, Any]] | None = None
-                       ) -> _Change | GateReport:
+                       now: datetime, measured: Mapping[str, Mapping[str, Any]] | None = None,
+                       intake: Mapping[str, Any] | None = None) -> _Change | GateReport:
         """A transition fired by a follow-up: no role checks; ``force`` takes the first
         branch when no gate passes."""
-        context = self._context(row, now, measured)
+        context = self._context(row, now, measured, intake)
         firing = compiled.fire(row.stage, trigger, context)
         refused: GateReport | None = None
         if firing.taken is None:

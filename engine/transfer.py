@@ -25,8 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bompao.definitions.extends import parse_ref
+from bompao.definitions.intake import ApplicationsClosed
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actor import Actor, clean_name
 from bompao.errors import BompaoError, InvalidValue, UsageError
@@ -260,6 +262,11 @@ def _prepare(engine: Any, row: Mapping[str, Any], default_journey: str | None,
             hint = f"did you mean 'field.{close[0]}'? " if close else ""
             raise InvalidValue(f"unknown column 'field.{field}' ({hint}journey {journey.ref} "
                                f"fields: {', '.join(sorted(journey.fields)) or 'none'})")
+    if journey.doc.application is not None and stage == journey.initial:  # an application
+        from bompao.definitions.intake import check_application  # noqa: PLC0415
+
+        check_application(journey.ref, journey.doc.application, given,
+                          now.astimezone(ZoneInfo(journey.timezone)).date())
     values = {**journey.defaults(), **journey.fields_from_text(given)}
     assignments = _assignments(row.get("assignments"), journey)
     entered = now
@@ -373,6 +380,8 @@ def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: 
     for number, row in enumerate(rows, start=1):
         try:
             prepared.append(_prepare(engine, row, journey, actor, now))
+        except ApplicationsClosed:
+            raise  # outside the opening dates: one line for the whole import
         except (BompaoError, ValueError, TypeError) as exc:
             problems.append((number, str(exc)))
     if problems:

@@ -166,6 +166,8 @@ def report_cells(name: str, rows: Sequence[dict[str, Any]], lang: str = "en",
                  labels: dict[str, str] | None = None) -> tuple[list[str], list[list[Any]]]:
     """Headings and plain cells of a report, for tables and CSV."""
     columns = _COLUMNS[name]
+    if name == "coaches" and any("hours" in row for row in rows):  # journeys with coaching
+        columns = [*columns, ("hours", "hours by month", "ชั่วโมงรายเดือน")]
     headers = [th if lang == "th" else en for _, en, th in columns]
     labels = labels or {}
     cells: list[list[Any]] = []
@@ -181,6 +183,8 @@ def report_cells(name: str, rows: Sequence[dict[str, Any]], lang: str = "en",
                 value = "✓" if value else ""
             elif key == "reasons":
                 value = ", ".join(value or [])
+            elif key == "hours":
+                value = "; ".join(f"{m}: {h:g}" for m, h in (value or {}).items())
             elif key == "assigned":
                 value = "; ".join(f"{r}: {', '.join(p)}" for r, p in (value or {}).items())
             line.append(value)

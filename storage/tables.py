@@ -24,6 +24,7 @@ __all__ = [
     "UTCDateTime",
     "api_tokens",
     "bompao_meta",
+    "coaches",
     "daemons",
     "events",
     "follow_ups",
@@ -225,4 +226,19 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     sa.Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# coaches (migration 0008, storage/coaches.py) ---------------------------------------------
+coaches = sa.Table(
+    "coaches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # the name recorded in assignments and sessions; unique by its casefolded key
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("name_key", sa.String, nullable=False),
+    # coaching topics, e.g. ["idea_development", "impact_measurement"]
+    sa.Column("skills", JSONType, nullable=False, default=_empty_list),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("name_key", name="uq_coaches_name_key"),
 )

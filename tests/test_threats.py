@@ -795,6 +795,13 @@ SCOPED_COMMANDS: dict[str, tuple[list[str], tuple[list[str], tuple[int, ...]]]] 
                (["report", "at-risk", "--format", "json"], (0,))),
     "diagram": (["diagram", "-", "--project", "{a}"],
                 (["diagram", "-", "--project", "{b}"], (0,))),
+    # intake (cli_intake.py): social-incubator declares no scoring or coaching yet
+    "project score": (["project", "score", "{a}", "--by", "Somchai", "need=3"],
+                      (["project", "score", "{b}", "--by", "Somchai", "need=3"], (2,))),
+    "project session": (["project", "session", "{a}", "--coach", "Nok", "--on",
+                         "2026-01-05", "--minutes", "30"],
+                        (["project", "session", "{b}", "--coach", "Nok", "--on",
+                          "2026-01-05", "--minutes", "30"], (2,))),
 }
 """Every command that reads or changes projects."""
 
@@ -816,6 +823,12 @@ OPERATOR_COMMANDS = {
     "tokens list": ["tokens", "list"],
     "tokens revoke": ["tokens", "revoke", "1"],
     "serve": ["serve", "--port", "1"],
+    "reviews assign": ["reviews", "assign", "--journey", "social-incubator"],
+    "cohort rank": ["cohort", "rank", "--journey", "social-incubator"],
+    "cohort select": ["cohort", "select", "--journey", "social-incubator", "--top", "1",
+                      "--trigger", "validate"],
+    "coaches add": ["coaches", "add", "Nok", "--skills", "model_and_plan", "--capacity", "2"],
+    "coaches match": ["coaches", "match", "--journey", "social-incubator"],
 }
 """Commands that act for every partner: refused under a partner scope."""
 
@@ -824,6 +837,7 @@ UNRELATED_COMMANDS = {
     "schema": ["schema"],
     "journeys list": ["journeys", "list"],
     "journeys show": ["journeys", "show", "social-incubator"],
+    "coaches list": ["coaches", "list"],
 }
 """Commands that touch journeys only, never a project."""
 

@@ -267,9 +267,9 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:2:10: error: version: expected greater than or equal to "
         "1, got 0"),
         ("broken/schema_problems.yaml:3:1: error: unknown key 'colour' in the document; "
-        "allowed: assign_roles, calendar, description, evidence, extends, fields, indicators, "
-        "journey, "
-        "language, override_roles, partner, remove, roles, stages, timezone, title, "
+        "allowed: application, assign_roles, calendar, coaching, description, evidence, "
+        "extends, fields, indicators, journey, "
+        "language, override_roles, partner, remove, roles, scoring, stages, timezone, title, "
         "transitions, version"),
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "
         "valid list, got 'coach'"),

@@ -72,3 +72,26 @@ def test_the_indicators_example_does_what_the_text_says() -> None:
     assert gate(200, 0)
     assert not gate(199, 0)
     assert not gate(250, 1)
+
+
+def test_the_intake_example_does_what_the_text_says() -> None:
+    text = next(block for block in checked_blocks() if "call-example" in block)
+    journey = compile_journey(text, file="journeys.md")
+    doc = journey.doc
+    assert doc.application is not None
+    assert doc.scoring is not None
+    assert doc.coaching is not None
+    assert doc.application.required == ["problem_statement"]
+    assert (doc.scoring.reviewers, doc.scoring.normalise, doc.scoring.partner_conflict) == (
+        3, "zscore", True)
+    assert {n: c.weight for n, c in doc.scoring.rubric.items()} == {"need": 2, "team": 1}
+    assert list(doc.coaching.topics) == ["idea_development", "model_and_plan",
+                                         "project_management", "impact_measurement"]
+
+    def select(**seen: object) -> bool:
+        ctx = GateContext({}, {}, {}, NOW, NOW, intake=seen)
+        return journey.fire("applied", "select", ctx).taken is not None
+
+    assert select(**{"score.count": 3, "rank": 4})
+    assert not select(**{"score.count": 1, "rank": 1})
+    assert not select(**{"score.count": 3, "rank": 11})

@@ -10,11 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
-HEAD = "0006"
+HEAD = "0008"  # h/intake: coaches (re-chain after 0007 on merge)
 """The newest migration shipped (an oracle: written here, not read from the code)."""
 V = SCHEMA_VERSION
 
-BOMPAO_TABLES = {"api_tokens", "bompao_meta", "daemons", "events", "follow_ups", "journeys",
+BOMPAO_TABLES = {"api_tokens", "bompao_meta", "coaches", "daemons", "events", "follow_ups",
+                 "journeys",
                  "projects", "stage_visits", "users"}
 
 
