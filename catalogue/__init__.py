@@ -11,6 +11,7 @@ This package is data only: it imports nothing of bompao.
 from __future__ import annotations
 
 from bompao.catalogue import cli, database, deep, definitions, refusals, values
+from bompao.catalogue import indicators as indicator_entries
 
 __all__ = ["CATALOGUE", "FAMILIES"]
 
@@ -21,6 +22,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "deep": deep.ENTRIES,
     "values": values.ENTRIES,
     "database": database.ENTRIES,
+    "indicators": indicator_entries.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

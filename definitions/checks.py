@@ -171,6 +171,7 @@ class _Checker:
         self.fields()
         self.stages()
         self.indicators()
+        self.check_ins()
         self.transitions()
         self.follow_ups()
         self.graph()
@@ -388,9 +389,30 @@ class _Checker:
                 if problem is not None:
                     self.problem((*path, key), f"indicators.{name}.{key}: {problem} "
                                  f"(the indicator is {spec.type})")
+            if spec.at_risk_after is not None and spec.remind_after is None:
+                self.problem((*path, "at_risk_after"),
+                             Message("indicator.at_risk_needs_reminder", name=name))
             if spec.remind_after is not None and spec.owner is None:
                 self.problem((*path, "remind_after"), f"indicators.{name}: 'remind_after' "
                              "reminds the owner; give 'owner: ROLE' too")
+
+    def check_ins(self) -> None:
+        """Check-ins sit on final stages, once per duration, and ask for a bool indicator."""
+        from bompao.definitions.alumni import survival_of  # noqa: PLC0415 - compiled cycle
+
+        for name, stage in self.doc.stages.items():
+            if not stage.check_ins:
+                continue
+            path: Path = ("stages", name, "check_ins")
+            if not stage.final:
+                self.problem(path, Message("alumni.not_final", stage=name), key=True)
+            elif survival_of(self.doc, name) is None:
+                self.problem(path, Message("alumni.no_survival", stage=name), key=True)
+            seen: set[str] = set()
+            for offset, after in enumerate(stage.check_ins):
+                if str(after) in seen:
+                    self.problem((*path, offset), Message("alumni.twice", after=str(after)))
+                seen.add(str(after))
 
     def transitions(self) -> None:
         stages = self.doc.stages

@@ -176,37 +176,11 @@ def summaries(journey: CompiledJourney, events: Iterable[Event], now: datetime,
 
 def impact_report(engine: Any, *, journey: str, partner: str | None = None,
                   cohort: str | None = None, actor: Any = None) -> dict[str, Any]:
-    """Each indicator of ``journey``'s projects (of ``partner`` and ``cohort`` when
-    given) over the whole portfolio: ``total`` (the projects' totals added up; for a
-    bool indicator, how many projects' total is true), ``target`` (the per-project
-    target times the projects), ``projects``, ``reported`` (projects with a value) and
-    ``missing`` (periods due without a value, over all projects).
+    """The impact report (see :func:`bompao.engine.impact_report.impact_report`).
 
     Raises:
         NotFound: the journey is unknown.
     """
-    projects = engine.list_projects(journey=journey, partner=partner, cohort=cohort,
-                                    actor=actor)
-    compiled = engine.journey(journey)
-    result: dict[str, dict[str, Any]] = {
-        name: {"title": dict(spec.title or {}), "type": spec.type, "total": 0,
-               "target": None, "projects": len(projects), "reported": 0, "missing": 0,
-               "tags": list(spec.tags)}
-        for name, spec in compiled.doc.indicators.items()}
-    for project in projects:
-        found = engine.indicators(project.id, actor=actor)
-        specs = engine.journey(project.journey, project.version).doc.indicators
-        for name, summary in found.items():
-            if name not in result:
-                continue
-            row = result[name]
-            total = summary["total"]
-            if total is not None:
-                row["total"] += int(total) if isinstance(total, bool) else total
-            row["reported"] += summary["periods"] > 0
-            row["missing"] += summary["missing"]
-            target = specs[name].target
-            if target is not None:
-                row["target"] = (row["target"] or 0) + (int(target) if isinstance(
-                    target, bool) else target)
-    return {"journey": journey, "partner": partner, "cohort": cohort, "indicators": result}
+    from bompao.engine.impact_report import impact_report as report  # noqa: PLC0415 - cycle
+
+    return report(engine, journey=journey, partner=partner, cohort=cohort, actor=actor)

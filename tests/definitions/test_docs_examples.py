@@ -61,6 +61,12 @@ def test_the_indicators_example_does_what_the_text_says() -> None:
             reached.target, reached.tags) == ("int", "sum", "1 month", "participant", 200,
                                               ["sdg:4.4", "iris:PI4060"])
     assert journey.indicators["still_operating"].aggregate == "last"  # the bool default
+    assert reached.at_risk_after == 2
+    # the reminder is a follow-up of the during stage, named for the indicator
+    reminder = journey.stages["test_run"].follow_ups[-1]
+    assert (reminder.name, reminder.action, reminder.spec.to) == (
+        "indicator:people_reached", "notify", ["participant"])
+    assert journey.stages["handoff"].follow_ups == ()
     (branch,) = journey.transitions[0].branches
 
     def gate(total: int, missing: int) -> bool:
