@@ -1014,7 +1014,7 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 
 @cli.command()
 @click.argument("name", type=click.Choice(["funnel", "stages", "at-risk", "coaches",
-                                          "impact"]))
+                                          "impact", "alumni"]))
 @click.option("--journey", help="The journey key (default: the one with most projects).")
 @click.option("--version", "version", type=int, help="Only this journey version.")
 @click.option("--partner", help="Only this partner's projects.")
@@ -1022,13 +1022,16 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 @click.option("--since", metavar="TIME", help="Only stage entries at or after TIME (ISO 8601; "
               "without an offset, in the journey's timezone).")
 @click.option("--until", metavar="TIME", help="Only stage entries before TIME (as --since).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html", "xlsx"]),
               default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--bom", is_flag=True, help="impact, csv: a UTF-8 byte order mark for Excel.")
+@click.option("--view", default="indicators", show_default=True,
+              help="impact, table/csv: indicators, projects or tags.")
 @pass_ctx
 def report(ctx: Context, name: str, journey: str | None, version: int | None,
            partner: str | None, cohort: str | None, since: str | None, until: str | None,
-           fmt: str, output: str | None) -> None:
+           fmt: str, output: str | None, bom: bool, view: str) -> None:
     """Program reports: funnel, time in stage, at-risk projects, coach workload, impact.
 
     --format html writes the whole self-contained report (diagram, charts, at-risk
@@ -1040,11 +1043,18 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
     engine = _engine(ctx)
     key = journey or _busiest_journey(engine, partner)
     compiled = engine.journey(key, version)
-    if name == "impact":
-        from bompao.cli_indicators import impact  # noqa: PLC0415
+    if name in ("impact", "alumni"):  # issue 13: cli_indicators.py
+        from bompao.cli_indicators import alumni, impact  # noqa: PLC0415
 
-        impact(ctx, engine, key, (partner, cohort), "json" if ctx.as_json else fmt)
+        shown = "json" if ctx.as_json else fmt
+        if name == "alumni":
+            alumni(ctx, engine, key, (partner, cohort), shown, output)
+        else:
+            impact(ctx, engine, key, (partner, cohort), shown, output, bom=bom, view=view)
         return
+    if fmt == "xlsx":
+        raise UsageError(f"--format xlsx is for report impact; report {name} gives table, "
+                         "json, csv or html")
     filters = Filters(key, version, partner, cohort, _time(since, compiled.timezone),
                       _time(until, compiled.timezone))
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}

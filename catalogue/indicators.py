@@ -31,11 +31,49 @@ ENTRIES: dict[str, dict[str, str]] = {
     "alumni.no_survival": {
         "en": ("the check-ins of stage {stage!r} need a bool indicator due in it (e.g. "
                "still_operating with 'during: [{stage}]') to count survival"),
-        "th": ("การติดตามของขั้น {stage!r} ต้องมีตัวชี้วัดแบบ bool ที่ต้องรายงานในขั้นนี้ "
+        "th": ("การติดตามของขั้น {stage!r} ต้องมีตัวชี้วัดแบบ 'bool' ที่ต้องรายงานในขั้นนี้ "
                "(เช่น still_operating ที่มี 'during: [{stage}]') เพื่อนับการอยู่รอด"),
     },
     "alumni.twice": {
         "en": "check-in {after!r} is given twice; give each duration once",
         "th": "การติดตาม {after!r} ซ้ำกัน ให้ระบุแต่ละช่วงเวลาเพียงครั้งเดียว",
+    },
+    "impact.title": {"en": 'Impact: {journey}', "th": 'ผลลัพธ์ทางสังคม: {journey}'},
+    "impact.view_indicators": {"en": 'Indicators', "th": 'ตัวชี้วัด'},
+    "impact.view_projects": {"en": 'Projects', "th": 'โครงการ'},
+    "impact.view_tags": {"en": 'By tag', "th": 'ตามแท็ก'},
+    "impact.indicator": {"en": 'indicator', "th": 'ตัวชี้วัด'},
+    "impact.key": {"en": 'key', "th": 'รหัส'},
+    "impact.type": {"en": 'type', "th": 'ชนิด'},
+    "impact.unit": {"en": 'unit', "th": 'หน่วย'},
+    "impact.total": {"en": 'total', "th": 'รวม'},
+    "impact.target": {"en": 'target', "th": 'เป้าหมาย'},
+    "impact.projects": {"en": 'projects', "th": 'จำนวนโครงการ'},
+    "impact.reported": {"en": 'reported', "th": 'รายงานแล้ว'},
+    "impact.missing": {"en": 'missing periods', "th": 'รอบที่ขาด'},
+    "impact.tags": {"en": 'tags', "th": 'แท็ก'},
+    "impact.id": {"en": 'id', "th": 'รหัสโครงการ'},
+    "impact.project": {"en": 'project', "th": 'โครงการ'},
+    "impact.partner": {"en": 'partner', "th": 'ภาคี'},
+    "impact.cohort": {"en": 'cohort', "th": 'รุ่น'},
+    "impact.periods": {"en": 'periods', "th": 'รอบที่รายงาน'},
+    "impact.progress": {"en": 'progress', "th": 'ความคืบหน้า'},
+    "impact.tag": {"en": 'tag', "th": 'แท็ก'},
+    "impact.check_in": {"en": 'check-in', "th": 'การติดตาม'},
+    "impact.due": {"en": 'due', "th": 'ถึงกำหนด'},
+    "impact.operating": {"en": 'still operating', "th": 'ยังดำเนินงาน'},
+    "impact.share": {"en": 'share', "th": 'สัดส่วน'},
+    "impact.alumni_title": {"en": 'Alumni: {journey}', "th": 'ศิษย์เก่า: {journey}'},
+    "impact.xlsx_needs_output": {
+        "en": "--format xlsx writes a file: give -o FILE.xlsx",
+        "th": "'--format xlsx' เขียนเป็นไฟล์ ให้ระบุ -o FILE.xlsx",
+    },
+    "impact.bom_needs_csv": {
+        "en": "--bom is for --format csv (a byte order mark for Excel)",
+        "th": "--bom ใช้กับ --format csv (เครื่องหมาย BOM สำหรับโปรแกรมตารางคำนวณ)",
+    },
+    "impact.view_unknown": {
+        "en": "unknown view {view!r}; views: indicators, projects, tags",
+        "th": "ไม่มีมุมมอง {view!r} มุมมองที่มี: 'indicators', 'projects', 'tags'",
     },
 }
