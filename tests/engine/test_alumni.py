@@ -80,9 +80,8 @@ def test_survival_by_cohort_equals_a_brute_force_count(engine: Engine, clock: An
     for pid, _, offset in plans:
         handed = START + offset
         actions.append((handed, pid, "hand_off"))
-        for _ in range(rng.randint(0, 4)):
-            actions.append((handed + timedelta(days=rng.randint(1, 800)), pid,
-                            rng.random() < 0.7))
+        actions.extend((handed + timedelta(days=rng.randint(1, 800)), pid, rng.random() < 0.7)
+                       for _ in range(rng.randint(0, 4)))
     now = START + timedelta(days=900)
     handed_at: dict[int, datetime] = {}
     answers: dict[int, list[tuple[datetime, bool]]] = {}
@@ -160,8 +159,8 @@ def test_check_ins_only_on_a_final_stage() -> None:
     with pytest.raises(DefinitionError) as caught:
         compile_journey(text, file="a.yaml")
     assert [str(d) for d in caught.value.diagnostics] == [
-        "a.yaml:15:5: error: stage 'handoff' is not final: 'check_ins' follow projects after "
-        "the handoff; put them on a final stage"]
+        ("a.yaml:15:5: error: stage 'handoff' is not final: 'check_ins' follow projects after "
+         "the handoff; put them on a final stage")]
 
 
 def test_check_ins_need_a_survival_indicator() -> None:

@@ -100,7 +100,7 @@ def test_xlsx_agrees_with_json(url: str, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "impact.xlsx"
     assert cli("--db", url, "report", "impact", "--journey", "fmt", "--format", "xlsx",
                "-o", str(out))[0] == 0
-    code, text, _ = cli("--db", url, "--json", "report", "impact", "--journey", "fmt")
+    _, text, _ = cli("--db", url, "--json", "report", "impact", "--journey", "fmt")
     data = json.loads(text)
     sheet = load_workbook(out)["Projects"]
     for row in list(sheet.iter_rows(values_only=True))[1:]:
@@ -121,7 +121,7 @@ def test_csv_with_and_without_a_bom(url: str, cli: Any) -> None:
     assert marked.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(marked.removeprefix("\ufeff"))))
     assert rows[0][0] == "ตัวชี้วัด"
-    assert ["จำนวนผู้ได้รับประโยชน์", "people_reached", "int", "คน", "65", "200"] == rows[1][:6]
+    assert rows[1][:6] == ["จำนวนผู้ได้รับประโยชน์", "people_reached", "int", "คน", "65", "200"]
     projects = list(csv.DictReader(io.StringIO(plain)))
     assert {r["project"] for r in projects} == {"ชุมชนบ้านดิน", HOSTILE}
 
