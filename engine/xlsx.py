@@ -14,7 +14,7 @@ from typing import Any
 
 from bompao.errors import InvalidValue
 
-__all__ = ["MAX_ROWS", "read_rows", "workbook"]
+__all__ = ["MAX_ROWS", "import_rows", "projects_workbook", "read_rows", "workbook"]
 
 MAX_ROWS = 1_000_000
 """Excel's row limit (1,048,576), rounded down."""
@@ -108,3 +108,44 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
+
+
+def projects_workbook(rows: list[dict[str, Any]]) -> bytes:
+    """``project export --format xlsx``: the CSV export's columns on one sheet, with the
+    id, version and numeric field values as numbers."""
+    import csv  # noqa: PLC0415
+
+    from bompao.engine.transfer import write_rows  # noqa: PLC0415
+
+    table = list(csv.reader(io.StringIO(write_rows(rows, "csv"))))
+    headers, cells = table[0], table[1:]
+    for row, project in zip(cells, rows, strict=True):
+        for index, name in enumerate(headers):
+            if name in ("id", "version"):
+                row[index] = int(row[index])  # type: ignore[call-overload]
+            elif name.startswith("field."):
+                value = project["fields"].get(name.removeprefix("field."))
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    row[index] = value  # type: ignore[call-overload]
+    return workbook([("projects", headers, cells)])
+
+
+def import_rows(data: bytes, source: str) -> list[dict[str, Any]]:
+    """``project import FILE.xlsx``: the first sheet read as the CSV import reads a file
+    (the same columns, the same checks, the same rows).
+
+    Raises:
+        InvalidValue: not an xlsx file.
+        UsageError: an unknown column (as for CSV).
+    """
+    import csv  # noqa: PLC0415
+
+    from bompao.engine.transfer import read_rows as read_csv  # noqa: PLC0415
+
+    found = read_rows(data, source)
+    names = list(dict.fromkeys(name for row in found for name in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=names)
+    writer.writeheader()
+    writer.writerows(found)
+    return read_csv(buffer.getvalue(), "csv")
