@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from bompao.definitions import CompiledJourney
-from bompao.definitions.indicators import Measurement, due_periods, summarize
+from bompao.definitions.indicators import due_periods, figures
 from bompao.storage import measurements as bulk
-from bompao.storage.measurements import MeasuredRow, PortfolioRow, StageRow
+from bompao.storage.measurements import PortfolioRow, StageRow
 
 __all__ = ["VIEWS", "impact_report", "portfolio_summaries"]
 
@@ -52,45 +52,88 @@ def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return found
 
 
+def _converter(kind: str) -> Any:
+    """The stored value (a number, ``1``/``0`` or text, by database) as ``kind`` holds it."""
+    if kind == "bool":
+        return lambda v: v in (True, 1, "1", "true")
+    if kind == "int":
+        return int
+    return float
+
+
+class _Summariser:
+    """Summaries of many projects of one journey version, sharing what they can: the
+    periods of a label, and the due periods of the same stays (a cohort's projects
+    often entered their stages together)."""
+
+    def __init__(self, journey: CompiledJourney, now: datetime) -> None:
+        self.journey = journey
+        self.now = now
+        self.specs = journey.doc.indicators
+        self.convert = {name: _converter(spec.type) for name, spec in self.specs.items()}
+        not_final = [name for name, stage in journey.stages.items() if not stage.final]
+        self.due_in = {name: spec.during or not_final for name, spec in self.specs.items()}
+        self._periods: dict[tuple[str, str], Any] = {}
+        self._due: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
+
+    def period(self, name: str, label: str) -> Any:
+        key = (name, label)
+        found = self._periods.get(key, self)
+        if found is self:
+            spec = self.specs.get(name)
+            try:
+                found = None if spec is None else spec.every.parse(str(label))
+            except ValueError:  # recorded under another version's rhythm
+                found = None
+            self._periods[key] = found
+        return found
+
+    def __call__(self, stage_rows: list[StageRow], measured: list[tuple[int, str, str, Any]]
+                 ) -> dict[str, dict[str, Any]]:
+        specs = self.specs
+        if not specs:
+            return {}
+        stays = tuple(_stays(stage_rows))
+        per: dict[str, dict[Any, Any]] = {name: {} for name in specs}
+        known, period = self._periods, self.period
+        for _, name, label, value in measured:  # in seq order: a correction wins
+            start = known.get((name, label), self)
+            if start is self:
+                start = period(name, label)  # also None for an unknown indicator
+            if start is not None:
+                per[name][start] = value
+        result = {}
+        for name, spec in specs.items():
+            key = (name, stays)
+            due = self._due.get(key)
+            if due is None:
+                due = self._due[key] = due_periods(spec.every, stays, self.due_in[name],
+                                                   self.now, self.journey.timezone)
+            convert = self.convert[name]
+            effective = {p: convert(v) for p, v in per[name].items()}
+            result[name] = figures(spec, effective, due)
+        return result
+
+
 def portfolio_summaries(engine: Any, journey: str, partner: str | None, cohort: str | None,
                         now: datetime) -> list[tuple[PortfolioRow, dict[str, dict[str, Any]]]]:
-    """Each project of the portfolio with its indicators' summaries at ``now``."""
+    """Each project of the portfolio with its indicators' figures at ``now`` (``total``,
+    ``latest``, ``periods``, ``missing``, ``progress``; not each period's value)."""
     with engine.db.begin(write=False) as conn:
         found = bulk.portfolio(conn, journey, partner, cohort)
         stages = _grouped(bulk.stage_entries(conn, journey, partner, cohort))
-        values = _grouped(bulk.measured(conn, journey, partner, cohort))
+        values: dict[int, list[Any]] = {}
+        for row in bulk.values(conn, journey, partner, cohort):
+            values.setdefault(row[0], []).append(row)
+    summarisers: dict[int, _Summariser] = {}
     result = []
     for project in found:
-        compiled = engine.journey(journey, project.version)
-        result.append((project, _summaries(compiled, stages.get(project.id, []),
-                                           values.get(project.id, []), now)))
-    return result
-
-
-def _summaries(journey: CompiledJourney, stage_rows: list[StageRow],
-               measured: list[MeasuredRow], now: datetime) -> dict[str, dict[str, Any]]:
-    specs = journey.doc.indicators
-    if not specs:
-        return {}
-    stays = _stays(stage_rows)
-    per: dict[str, list[Measurement]] = {name: [] for name in specs}
-    for row in measured:
-        spec = specs.get(row.indicator)
-        if spec is None:
-            continue
-        try:
-            period = spec.every.parse(str(row.period))
-        except ValueError:  # recorded under another version's rhythm
-            continue
-        value = row.value
-        if spec.type == "bool":
-            value = bool(value)
-        per[row.indicator].append(Measurement(period, value, row.at, row.actor))
-    not_final = [name for name, stage in journey.stages.items() if not stage.final]
-    result = {}
-    for name, spec in specs.items():
-        due = due_periods(spec.every, stays, spec.during or not_final, now, journey.timezone)
-        result[name] = summarize(spec, spec.every, per[name], due)
+        summarise = summarisers.get(project.version)
+        if summarise is None:
+            summarise = summarisers[project.version] = _Summariser(
+                engine.journey(journey, project.version), now)
+        result.append((project, summarise(stages.get(project.id, []),
+                                          values.get(project.id, []))))
     return result
 
 

@@ -16,9 +16,11 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import codec
 from .tables import events, projects
 
-__all__ = ["MeasuredRow", "PortfolioRow", "StageRow", "measured", "portfolio", "stage_entries"]
+__all__ = ["MeasuredRow", "PortfolioRow", "StageRow", "measured", "portfolio", "stage_entries",
+           "values"]
 
 STAGE_KINDS = ("created", "advanced", "migrated")
 
@@ -58,6 +60,22 @@ class MeasuredRow(NamedTuple):
     value: Any
 
 
+def _raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """Run ``query`` on the driver's own cursor, in ``conn``'s transaction: the rows as
+    the driver gives them (SQLAlchemy's per-row processing costs as much as the query
+    over hundreds of thousands of rows, and these columns need none)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args: Any = tuple(params[name] for name in compiled.positiontup or ()) \
+        if compiled.positional else params
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _scope(query: Any, journey: str, partner: str | None, cohort: str | None,
            joined: bool = True) -> Any:
     if joined:
@@ -89,7 +107,7 @@ def stage_entries(conn: Connection, journey: str, partner: str | None = None,
                              sa.case((events.c.kind == "created", entered), else_=None)),
                    journey, partner, cohort).where(events.c.kind.in_(STAGE_KINDS))
     query = query.order_by(events.c.project_id, events.c.seq)
-    return [StageRow(*row) for row in conn.execute(query)]
+    return [StageRow(*row) for row in conn.execute(query).all()]
 
 
 def measured(conn: Connection, journey: str, partner: str | None = None,
@@ -106,3 +124,22 @@ def measured(conn: Connection, journey: str, partner: str | None = None,
         query = query.where(indicator.in_(list(indicators)))
     query = query.order_by(events.c.project_id, events.c.seq)
     return [MeasuredRow(*row) for row in conn.execute(query)]
+
+
+def values(conn: Connection, journey: str, partner: str | None = None,
+           cohort: str | None = None) -> list[tuple[int, str, str, Any]]:
+    """``(project_id, indicator, period, value)`` of every ``measured`` event of the same
+    projects, by (project, seq): only what a total needs. The payload is fetched as
+    text and decoded with orjson, which is cheaper than picking three fields out of
+    each in SQL (on SQLite, twice as fast over a quarter of a million events)."""
+    query = _scope(sa.select(events.c.project_id,
+                             sa.cast(events.c.payload, sa.Text) if conn.dialect.name ==
+                             "postgresql" else sa.type_coerce(events.c.payload, sa.Text)),
+                   journey, partner, cohort).where(events.c.kind == "measured")
+    query = query.order_by(events.c.project_id, events.c.seq)
+    found = []
+    for project_id, text in _raw(conn, query):
+        payload = codec.loads(text)
+        found.append((project_id, payload.get("indicator"), payload.get("period"),
+                      payload.get("value")))
+    return found

@@ -73,7 +73,7 @@ def test_the_cli_exports_and_imports_xlsx(engine: Engine, cohort: list[Project],
     code, out_text, err = cli("--db", store_url, "--json", "project", "import", str(out),
                               "--dry-run")
     assert (code, err) == (0, "")
-    assert '"count": %d' % len(cohort) in out_text
+    assert f'"count": {len(cohort)}' in out_text
     # not an xlsx file: one error line, exit 2
     fake = tmp_path / "fake.xlsx"
     fake.write_text("name\nx\n", encoding="utf-8")
