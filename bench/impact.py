@@ -6,7 +6,8 @@ Each project of a journey with two monthly indicators has a ``created`` event tw
 years back and one ``measured`` event per month of ``people_reached`` (one in twenty
 periods missing, one in fifty corrected by a second event): about 230,000
 measurements; ``income`` is never reported (so its 240,000 due periods are missing).
-They are bulk-inserted into bompao's own schema (created by its migrations). Timed (median of 3): the library's
+They are bulk-inserted into bompao's own schema (created by its migrations).
+Timed (median of 3): the library's
 ``impact_report`` (three bulk statements, then each project summarised as
 ``project indicators`` would: corrections, missing periods, progress, the per-project
 and by-tag views), side by side with a baseline of a plain SQL aggregate over the
