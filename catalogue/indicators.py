@@ -76,4 +76,70 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "unknown view {view!r}; views: indicators, projects, tags",
         "th": "ไม่มีมุมมอง {view!r} มุมมองที่มี: 'indicators', 'projects', 'tags'",
     },
+    "indicator.value.bool": {
+        "en": 'expected true or false, got {got!r}',
+        "th": "ต้องเป็น 'true' หรือ 'false' แต่ได้ {got!r}",
+    },
+    "indicator.value.number": {
+        "en": 'expected a number, got {got!r}',
+        "th": 'ต้องเป็นตัวเลข แต่ได้ {got!r}',
+    },
+    "indicator.value.finite": {
+        "en": 'expected a finite number, got {got!r}',
+        "th": 'ต้องเป็นตัวเลขที่มีค่าจำกัด แต่ได้ {got!r}',
+    },
+    "indicator.value.whole": {
+        "en": 'an int indicator takes whole numbers, got {got!r}',
+        "th": "ตัวชี้วัดแบบ 'int' รับเฉพาะจำนวนเต็ม แต่ได้ {got!r}",
+    },
+    "indicator.value.percent": {
+        "en": 'a percent is 0 to 100, got {got!r}',
+        "th": 'ร้อยละต้องอยู่ระหว่าง 0 ถึง 100 แต่ได้ {got!r}',
+    },
+    "indicator.value.money": {
+        "en": 'money has at most 2 decimal places, got {got!r}',
+        "th": 'จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง แต่ได้ {got!r}',
+    },
+    "indicator.unknown": {
+        "en": 'unknown indicator {name!r} in journey {ref}{hint}; indicators: {known}',
+        "th": 'ไม่มีตัวชี้วัด {name!r} ในเส้นทาง {ref}{hint} ตัวชี้วัดที่มี: {known}',
+    },
+    "indicator.bad_value": {
+        "en": 'indicator {name!r} is {kind}: {problem}',
+        "th": 'ตัวชี้วัด {name!r} เป็นแบบ {kind!r}: {problem}',
+    },
+    "indicator.bad_text": {
+        "en": 'indicator {name!r} is {kind}: expected {expected}, got {got!r}',
+        "th": 'ตัวชี้วัด {name!r} เป็นแบบ {kind!r}: ต้องเป็น{expected} แต่ได้ {got!r}',
+    },
+    "indicator.expect_whole": {
+        "en": 'a whole number',
+        "th": 'จำนวนเต็ม',
+    },
+    "indicator.expect_number": {
+        "en": 'a number',
+        "th": 'ตัวเลข',
+    },
+    "indicator.expect_finite": {
+        "en": 'a finite number',
+        "th": 'ตัวเลขที่มีค่าจำกัด',
+    },
+    "indicator.expect_bool": {
+        "en": 'true or false',
+        "th": " 'true' หรือ 'false'",
+    },
+    "indicator.bad_period": {
+        "en": 'indicator {name!r}: {problem}',
+        "th": 'ตัวชี้วัด {name!r}: {problem}',
+    },
+    "indicator.not_begun": {
+        "en": ("indicator {name!r}: period {period!r} has not begun (today is {today} in "
+               "{timezone}); the current period is {current}"),
+        "th": ("ตัวชี้วัด {name!r}: รอบ {period!r} ยังไม่เริ่ม (วันนี้คือ {today} ตามเขตเวลา "
+               "{timezone}) รอบปัจจุบันคือ {current}"),
+    },
+    "indicator.owner_only": {
+        "en": 'indicator {name!r} is reported by the role {role!r}; {actor!r} holds: {roles}',
+        "th": 'ตัวชี้วัด {name!r} รายงานโดยบทบาท {role!r} แต่ {actor!r} มีบทบาท: {roles}',
+    },
 }

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
+from bompao.definitions.messages import Message
+
 __all__ = [
     "AGGREGATES",
     "INDICATOR_TYPES",
@@ -212,17 +214,17 @@ Number = int | Annotated[float, Field(allow_inf_nan=False)]
 def number_problem(kind: str, value: Any) -> str | None:
     """Why ``value`` is no value of an indicator of type ``kind`` (None: it is one)."""
     if kind == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+        return None if isinstance(value, bool) else Message("indicator.value.bool", got=value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"expected a number, got {value!r}"
+        return Message("indicator.value.number", got=value)
     if not math.isfinite(value):
-        return f"expected a finite number, got {value!r}"
+        return Message("indicator.value.finite", got=value)
     if kind == "int" and not (isinstance(value, int) or float(value).is_integer()):
-        return f"an int indicator takes whole numbers, got {value!r}"
+        return Message("indicator.value.whole", got=value)
     if kind == "percent" and not 0 <= value <= 100:
-        return f"a percent is 0 to 100, got {value!r}"
+        return Message("indicator.value.percent", got=value)
     if kind == "money" and round(value, 2) != value:
-        return f"money has at most 2 decimal places, got {value!r}"
+        return Message("indicator.value.money", got=value)
     return None
 
 

@@ -660,9 +660,9 @@ class Engine:
             stored = parse_value(indicator, spec, value, text=text)
             start = parse_period(indicator, spec, period, now, compiled.timezone)
             if actor is not None and spec.owner is not None and not actor.holds(spec.owner):
-                raise PermissionDenied(
-                    f"indicator {indicator!r} is reported by the role {spec.owner!r}; "
-                    f"{actor.name!r} holds: {actor.describe_roles()}")
+                raise PermissionDenied(Message("indicator.owner_only", name=indicator,
+                                               role=spec.owner, actor=actor.name,
+                                               roles=actor.describe_roles()))
             label = spec.every.label(start)
             by, role = _name(actor), spec.owner if actor is not None else None
             payload: dict[str, Any] = {"indicator": indicator, "period": label,

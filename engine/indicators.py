@@ -27,7 +27,7 @@ from bompao.definitions.indicators import (
     number_problem,
     summarize,
 )
-from bompao.definitions.messages import did_you_mean
+from bompao.definitions.messages import Message, did_you_mean
 from bompao.definitions.model import IndicatorSpec
 from bompao.engine.history import Event
 from bompao.errors import InvalidValue
@@ -47,9 +47,9 @@ def indicator_spec(journey: CompiledJourney, name: str) -> IndicatorSpec:
     spec = journey.doc.indicators.get(name)
     if spec is None:
         known = ", ".join(sorted(journey.doc.indicators)) or "none"
-        raise InvalidValue(f"unknown indicator {name!r} in journey {journey.ref}"
-                           f"{did_you_mean(name, journey.doc.indicators)}; indicators: "
-                           f"{known}")
+        raise InvalidValue(Message("indicator.unknown", name=name, ref=journey.ref,
+                                   hint=did_you_mean(name, journey.doc.indicators),
+                                   known=known))
     return spec
 
 
@@ -70,7 +70,8 @@ def parse_value(name: str, spec: IndicatorSpec, value: Any, *, text: bool = Fals
         value = _from_text(name, spec, value)
     problem = number_problem(spec.type, value)
     if problem is not None:
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: {problem}")
+        raise InvalidValue(Message("indicator.bad_value", name=name, kind=spec.type,
+                                   problem=problem))
     if spec.type == "bool":
         return value
     if spec.type == "int":
@@ -85,18 +86,20 @@ def _from_text(name: str, spec: IndicatorSpec, raw: str) -> Any:
             return True
         if word in _FALSE:
             return False
-        raise InvalidValue(f"indicator {name!r} is bool: expected true or false, got {raw!r}")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind="bool", got=raw,
+                                   expected=Message("indicator.expect_bool")))
     if spec.type == "percent":
         word = word.removesuffix("%").strip()
     try:
         number = int(word) if spec.type == "int" else float(word)
     except ValueError:
-        kind = "a whole number" if spec.type == "int" else "a number"
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: expected {kind}, got "
-                           f"{raw!r}") from None
+        expected = Message("indicator.expect_whole" if spec.type == "int"
+                           else "indicator.expect_number")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind=spec.type, got=raw,
+                                   expected=expected)) from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: expected a finite number, "
-                           f"got {raw!r}")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind=spec.type, got=raw,
+                                   expected=Message("indicator.expect_finite")))
     return number
 
 
@@ -116,11 +119,12 @@ def parse_period(name: str, spec: IndicatorSpec, period: str | None, now: dateti
     try:
         start = rhythm.parse(str(period))
     except ValueError as exc:
-        raise InvalidValue(f"indicator {name!r}: {exc}") from None
+        raise InvalidValue(Message("indicator.bad_period", name=name,
+                                   problem=str(exc))) from None
     if start > current:
-        raise InvalidValue(f"indicator {name!r}: period {period!r} has not begun (today is "
-                           f"{today.isoformat()} in {timezone}); the current period is "
-                           f"{rhythm.label(current)}")
+        raise InvalidValue(Message("indicator.not_begun", name=name, period=period,
+                                   today=today.isoformat(), timezone=timezone,
+                                   current=rhythm.label(current)))
     return start
 
 
