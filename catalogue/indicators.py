@@ -142,4 +142,57 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": 'indicator {name!r} is reported by the role {role!r}; {actor!r} holds: {roles}',
         "th": 'ตัวชี้วัด {name!r} รายงานโดยบทบาท {role!r} แต่ {actor!r} มีบทบาท: {roles}',
     },
+    "indicator.during_empty": {
+        "en": ('indicators.{name}.during is empty: no value would ever be due; name '
+               "the stages, or leave 'during' out for every stage that is not final"),
+        "th": ('indicators.{name}.during ว่าง: จะไม่มีรอบใดต้องรายงาน ให้ระบุขั้น '
+               "หรือไม่ต้องใส่ 'during' เพื่อให้ต้องรายงานทุกขั้นที่ไม่ใช่ขั้นสุดท้าย"),
+    },
+    "indicator.bool_aggregate": {
+        "en": ("indicators.{name}: a bool indicator combines its periods with 'last' "
+               "or 'max' (any true), not {aggregate!r}"),
+        "th": ("indicators.{name}: ตัวชี้วัดแบบ 'bool' รวมรอบด้วย 'last' หรือ 'max' "
+               '(มีจริงสักรอบ) ไม่ใช่ {aggregate!r}'),
+    },
+    "indicator.percent_sum": {
+        "en": "indicators.{name}: percentages do not add up; use 'last', 'max' or 'mean'",
+        "th": "indicators.{name}: ร้อยละนำมาบวกกันไม่ได้ ให้ใช้ 'last', 'max' หรือ 'mean'",
+    },
+    "indicator.bad_bound": {
+        "en": 'indicators.{name}.{key}: {problem} (the indicator is {kind})',
+        "th": 'indicators.{name}.{key}: {problem} (ตัวชี้วัดเป็นแบบ {kind!r})',
+    },
+    "indicator.remind_needs_owner": {
+        "en": "indicators.{name}: 'remind_after' reminds the owner; give 'owner: ROLE' too",
+        "th": ("indicators.{name}: 'remind_after' ใช้เตือนผู้รับผิดชอบ ต้องระบุ "
+               "'owner: ROLE' ด้วย"),
+    },
+    "period.expected": {
+        "en": 'periods of {rhythm} are named like {examples}',
+        "th": 'รอบละ {rhythm} ตั้งชื่อแบบ {examples}',
+    },
+    "period.not_a_name": {
+        "en": 'period {text!r} is not a period name; {expected}',
+        "th": '{text!r} ไม่ใช่ชื่อรอบ: {expected}',
+    },
+    "period.before_1900": {
+        "en": 'period {text!r} is before 1900; {expected}',
+        "th": 'รอบ {text!r} อยู่ก่อนปี 1900: {expected}',
+    },
+    "period.whole_year": {
+        "en": 'period {text!r} is a whole year; {expected}',
+        "th": 'รอบ {text!r} เป็นทั้งปี: {expected}',
+    },
+    "period.other_rhythm": {
+        "en": 'period {text!r} is not a period of this indicator; {expected}',
+        "th": 'รอบ {text!r} ไม่ใช่รอบของตัวชี้วัดนี้: {expected}',
+    },
+    "period.bad_month": {
+        "en": 'period {text!r}: month {month} is not 01 to 12; {expected}',
+        "th": 'รอบ {text!r}: เดือน {month} ไม่อยู่ในช่วง 01 ถึง 12: {expected}',
+    },
+    "period.not_a_start": {
+        "en": 'period {text!r} does not start a period of {rhythm}; {expected}',
+        "th": 'รอบ {text!r} ไม่ใช่วันเริ่มของรอบละ {rhythm}: {expected}',
+    },
 }

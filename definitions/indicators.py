@@ -105,29 +105,29 @@ class Rhythm:
             if year >= 1900 and 1 <= month <= 12 and self.start_of(date(year, month, 1)) \
                     == date(year, month, 1):
                 return date(year, month, 1)
-        expected = f"periods of {self} are named like {self.examples()}"
+        expected = Message("period.expected", rhythm=str(self), examples=self.examples())
         if match is None:
-            raise ValueError(f"period {text!r} is not a period name; {expected}")
+            raise ValueError(Message("period.not_a_name", text=text, expected=expected))
         year, part = int(match.group(1)), (match.group(2) or "").upper()
         if year < 1900:
-            raise ValueError(f"period {text!r} is before 1900; {expected}")
+            raise ValueError(Message("period.before_1900", text=text, expected=expected))
         if not part:
             if self.months != 12:
-                raise ValueError(f"period {text!r} is a whole year; {expected}")
+                raise ValueError(Message("period.whole_year", text=text, expected=expected))
             return date(year, 1, 1)
         if part[0] in "QH":
             size = 3 if part[0] == "Q" else 6
             if size != self.months:
-                raise ValueError(f"period {text!r} is not a period of this indicator; "
-                                 f"{expected}")
+                raise ValueError(Message("period.other_rhythm", text=text, expected=expected))
             return date(year, (int(part[1]) - 1) * size + 1, 1)
         month = int(part)
         if not 1 <= month <= 12:
-            raise ValueError(f"period {text!r}: month {month} is not 01 to 12; {expected}")
+            raise ValueError(Message("period.bad_month", text=text, month=month,
+                                     expected=expected))
         start = date(year, month, 1)
         if self.start_of(start) != start:
-            raise ValueError(f"period {text!r} does not start a period of {self}; "
-                             f"{expected}")
+            raise ValueError(Message("period.not_a_start", text=text, rhythm=str(self),
+                                     expected=expected))
         return start
 
 

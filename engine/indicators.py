@@ -120,7 +120,7 @@ def parse_period(name: str, spec: IndicatorSpec, period: str | None, now: dateti
         start = rhythm.parse(str(period))
     except ValueError as exc:
         raise InvalidValue(Message("indicator.bad_period", name=name,
-                                   problem=str(exc))) from None
+                                   problem=exc.args[0])) from None
     if start > current:
         raise InvalidValue(Message("indicator.not_begun", name=name, period=period,
                                    today=today.isoformat(), timezone=timezone,

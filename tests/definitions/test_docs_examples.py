@@ -78,3 +78,13 @@ def test_the_indicators_example_does_what_the_text_says() -> None:
     assert gate(200, 0)
     assert not gate(199, 0)
     assert not gate(250, 1)
+
+
+def test_the_alumni_example_plans_its_check_ins() -> None:
+    text = next(block for block in checked_blocks() if "alumni-example" in block)
+    journey = compile_journey(text, file="journeys.md")
+    check_ins = journey.stages["handoff"].follow_ups
+    assert [(f.name, f.action, f.spec.to, str(f.spec.after)) for f in check_ins] == [
+        ("check_in:6_months", "notify", ["participant"], "6 months"),
+        ("check_in:12_months", "notify", ["participant"], "12 months"),
+        ("check_in:24_months", "notify", ["participant"], "24 months")]

@@ -205,3 +205,34 @@ def test_at_risk_after_is_a_positive_whole_number(bad: str) -> None:
         compile_journey(text, file="remind.yaml")
     assert str(caught.value.diagnostics[0]).startswith("remind.yaml:13:20: error: ")
     assert "at_risk_after" in str(caught.value.diagnostics[0])
+
+
+def test_measurement_refusals_speak_thai(engine: Engine, started: int) -> None:
+    from bompao.definitions.messages import error_text  # noqa: PLC0415
+    from bompao.engine import Actor  # noqa: PLC0415
+    from bompao.errors import InvalidValue, PermissionDenied  # noqa: PLC0415
+
+    cases = [
+        (("people_reached", "2027-03", 12.5), InvalidValue,
+         "indicator 'people_reached' is int: an int indicator takes whole numbers, got 12.5",
+         "ตัวชี้วัด 'people_reached' เป็นแบบ 'int': ตัวชี้วัดแบบ 'int' รับเฉพาะจำนวนเต็ม "
+         "แต่ได้ 12.5"),
+        (("people_reached", "2027-Q1", 3), InvalidValue,
+         "indicator 'people_reached': period '2027-Q1' is not a period of this indicator; "
+         "periods of 1 month are named like 2027-01, 2027-02",
+         "ตัวชี้วัด 'people_reached': รอบ '2027-Q1' ไม่ใช่รอบของตัวชี้วัดนี้: รอบละ 1 month "
+         "ตั้งชื่อแบบ 2027-01, 2027-02"),
+        (("peple_reached", None, 3), InvalidValue,
+         "unknown indicator 'peple_reached' in journey remind@1 (did you mean "
+         "'people_reached'?); indicators: income, people_reached", None),
+    ]
+    for (name, period, value), kind, english, thai in cases:
+        with pytest.raises(kind) as caught:
+            engine.measure(started, name, period, value)
+        assert str(caught.value) == english
+        if thai is not None:
+            assert error_text(caught.value, "th") == thai
+    with pytest.raises(PermissionDenied) as denied:
+        engine.measure(started, "people_reached", None, 3, actor=Actor("Som", {"coach"}))
+    assert error_text(denied.value, "th").startswith(
+        "ตัวชี้วัด 'people_reached' รายงานโดยบทบาท 'participant' แต่ 'Som' มีบทบาท")
