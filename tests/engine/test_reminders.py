@@ -212,19 +212,20 @@ def test_measurement_refusals_speak_thai(engine: Engine, started: int) -> None:
     from bompao.engine import Actor  # noqa: PLC0415
     from bompao.errors import InvalidValue, PermissionDenied  # noqa: PLC0415
 
+    whole = ("indicator 'people_reached' is int: an int indicator takes whole numbers, "
+             "got 12.5")
+    whole_th = ("ตัวชี้วัด 'people_reached' เป็นแบบ 'int': ตัวชี้วัดแบบ 'int' "
+                "รับเฉพาะจำนวนเต็ม แต่ได้ 12.5")
+    rhythm = ("indicator 'people_reached': period '2027-Q1' is not a period of this "
+              "indicator; periods of 1 month are named like 2027-01, 2027-02")
+    rhythm_th = ("ตัวชี้วัด 'people_reached': รอบ '2027-Q1' ไม่ใช่รอบของตัวชี้วัดนี้: "
+                 "รอบละ 1 month ตั้งชื่อแบบ 2027-01, 2027-02")
+    unknown = ("unknown indicator 'peple_reached' in journey remind@1 (did you mean "
+               "'people_reached'?); indicators: income, people_reached")
     cases = [
-        (("people_reached", "2027-03", 12.5), InvalidValue,
-         "indicator 'people_reached' is int: an int indicator takes whole numbers, got 12.5",
-         "ตัวชี้วัด 'people_reached' เป็นแบบ 'int': ตัวชี้วัดแบบ 'int' รับเฉพาะจำนวนเต็ม "
-         "แต่ได้ 12.5"),
-        (("people_reached", "2027-Q1", 3), InvalidValue,
-         "indicator 'people_reached': period '2027-Q1' is not a period of this indicator; "
-         "periods of 1 month are named like 2027-01, 2027-02",
-         "ตัวชี้วัด 'people_reached': รอบ '2027-Q1' ไม่ใช่รอบของตัวชี้วัดนี้: รอบละ 1 month "
-         "ตั้งชื่อแบบ 2027-01, 2027-02"),
-        (("peple_reached", None, 3), InvalidValue,
-         "unknown indicator 'peple_reached' in journey remind@1 (did you mean "
-         "'people_reached'?); indicators: income, people_reached", None),
+        (("people_reached", "2027-03", 12.5), InvalidValue, whole, whole_th),
+        (("people_reached", "2027-Q1", 3), InvalidValue, rhythm, rhythm_th),
+        (("peple_reached", None, 3), InvalidValue, unknown, None),
     ]
     for (name, period, value), kind, english, thai in cases:
         with pytest.raises(kind) as caught:
