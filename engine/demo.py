@@ -92,6 +92,8 @@ class _Story:
         self.plan: dict[int, list[Callable[[], None]]] = {}
         self.refused = 0
         self.advanced = 0
+        self.reported: set[str] = set()
+        """The months whose indicators were reported (issue 13)."""
 
     def at(self, day: float, action: Callable[[], None]) -> None:
         self.plan.setdefault(round(day), []).append(action)
@@ -164,6 +166,9 @@ class _Story:
         """Report last month's indicators as the participant (issue 13)."""
         today = self.engine.now().astimezone(BANGKOK).date().replace(day=1)
         period = (today - timedelta(days=1)).strftime("%Y-%m")
+        if period in self.reported:  # two report days in one calendar month: once is enough
+            return
+        self.reported.add(period)
         for name, value in (("people_reached", people), ("volunteers", volunteers),
                             ("income", income)):
             self.engine.measure(self.project, name, period, value)
