@@ -237,3 +237,16 @@ def test_measurement_refusals_speak_thai(engine: Engine, started: int) -> None:
         engine.measure(started, "people_reached", None, 3, actor=Actor("Som", {"coach"}))
     assert error_text(denied.value, "th").startswith(
         "ตัวชี้วัด 'people_reached' รายงานโดยบทบาท 'participant' แต่ 'Som' มีบทบาท")
+
+
+def test_followups_list_names_the_indicator(engine: Engine, started: int, store_url: str,
+                                            cli: Any) -> None:
+    import json  # noqa: PLC0415
+
+    code, out, err = cli("--db", store_url, "--json", "followups", "list", "--project",
+                         str(started))
+    assert (code, err) == (0, "")
+    rows = [r for r in json.loads(out) if r["spec"] == SPEC]
+    assert [(r["action"], r["status"], r["stage"]) for r in rows] == [
+        ("notify", "pending", "test_run")]
+    assert rows[0]["due_at"] == oracle_due(date(2027, 4, 1), 10).isoformat()
