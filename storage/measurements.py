@@ -60,22 +60,6 @@ class MeasuredRow(NamedTuple):
     value: Any
 
 
-def _raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
-    """Run ``query`` on the driver's own cursor, in ``conn``'s transaction: the rows as
-    the driver gives them (SQLAlchemy's per-row processing costs as much as the query
-    over hundreds of thousands of rows, and these columns need none)."""
-    compiled = query.compile(dialect=conn.dialect)
-    params = compiled.construct_params()
-    args: Any = tuple(params[name] for name in compiled.positiontup or ()) \
-        if compiled.positional else params
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 def _scope(query: Any, journey: str, partner: str | None, cohort: str | None,
            joined: bool = True) -> Any:
     if joined:
@@ -126,19 +110,44 @@ def measured(conn: Connection, journey: str, partner: str | None = None,
     return [MeasuredRow(*row) for row in conn.execute(query)]
 
 
+_VALUES = {
+    "sqlite": ("SELECT e.project_id, e.payload FROM events e JOIN projects p ON p.id = "
+               "e.project_id WHERE e.kind = 'measured' AND p.journey_key = ?"),
+    "postgresql": ("SELECT e.project_id, e.payload::text FROM events e JOIN projects p ON "
+                   "p.id = e.project_id WHERE e.kind = 'measured' AND p.journey_key = %s"),
+}
+_PARTNER = {"sqlite": " AND p.partner = ?", "postgresql": " AND p.partner = %s"}
+_COHORT = {"sqlite": " AND p.cohort = ?", "postgresql": " AND p.cohort = %s"}
+_IN_ORDER = " ORDER BY e.project_id, e.seq"
+
+
 def values(conn: Connection, journey: str, partner: str | None = None,
            cohort: str | None = None) -> list[tuple[int, str, str, Any]]:
     """``(project_id, indicator, period, value)`` of every ``measured`` event of the same
-    projects, by (project, seq): only what a total needs. The payload is fetched as
-    text and decoded with orjson, which is cheaper than picking three fields out of
-    each in SQL (on SQLite, twice as fast over a quarter of a million events)."""
-    query = _scope(sa.select(events.c.project_id,
-                             sa.cast(events.c.payload, sa.Text) if conn.dialect.name ==
-                             "postgresql" else sa.type_coerce(events.c.payload, sa.Text)),
-                   journey, partner, cohort).where(events.c.kind == "measured")
-    query = query.order_by(events.c.project_id, events.c.seq)
+    projects, by (project, seq): only what a total needs.
+
+    The payloads are fetched as text on the driver's own cursor (in ``conn``'s
+    transaction) and decoded with orjson: over a quarter of a million events that is
+    about twice as fast as picking the three fields out in SQL and letting SQLAlchemy
+    process each row."""
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    sql = _VALUES[dialect]
+    args: list[Any] = [journey]
+    if partner is not None:
+        sql += _PARTNER[dialect]
+        args.append(partner)
+    if cohort is not None:
+        sql += _COHORT[dialect]
+        args.append(cohort)
+    sql += _IN_ORDER
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(args))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     found = []
-    for project_id, text in _raw(conn, query):
+    for project_id, text in rows:
         payload = codec.loads(text)
         found.append((project_id, payload.get("indicator"), payload.get("period"),
                       payload.get("value")))
