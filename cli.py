@@ -740,19 +740,40 @@ def project_list(ctx: Context, journey: str | None, stage: str | None, partner: 
 @click.option("--journey", help="Only this journey key.")
 @click.option("--partner", help="Only this partner's projects.")
 @click.option("--cohort", help="Only this cohort.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--bom", is_flag=True, help="csv: a UTF-8 byte order mark, for Excel.")
 @pass_ctx
 def project_export(ctx: Context, journey: str | None, partner: str | None, cohort: str | None,
-                   fmt: str, output: str | None) -> None:
-    """Export projects (stage, people, flags and every field) as CSV or JSON."""
+                   fmt: str, output: str | None, bom: bool) -> None:
+    """Export projects (stage, people, flags and every field) as CSV, JSON or xlsx."""
     from bompao.engine.transfer import export_projects, write_rows  # noqa: PLC0415
 
     partner = ctx.scope(partner, "project export --partner")
+    if bom and (fmt != "csv" or ctx.as_json):
+        raise UsageError(Message("impact.bom_needs_csv"))
+    if fmt == "xlsx" and not output:
+        raise UsageError(Message("impact.xlsx_needs_output"))
     rows = export_projects(_engine(ctx), journey=journey, partner=partner, cohort=cohort,
                            actor=ctx.actor())
+    if fmt == "xlsx" and not ctx.as_json:  # issue 13: engine/xlsx.py
+        from bompao.engine.xlsx import projects_workbook  # noqa: PLC0415
+
+        path = Path(str(output))
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_bytes(projects_workbook(rows))
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise UsageError(Message("file.cannot_write", path=str(path),
+                                     reason=exc.strerror)) from None
+        click.echo(ctx.say("done.exported", count=len(rows), path=output), err=True)
+        return
     text = write_rows(rows, "json" if ctx.as_json else fmt)
+    if bom:
+        text = "\ufeff" + text
     if output:
         _write(Path(output), text)
         click.echo(ctx.say("done.exported", count=len(rows), path=output), err=True)
@@ -763,7 +784,7 @@ def project_export(ctx: Context, journey: str | None, partner: str | None, cohor
 @project.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--journey", metavar="KEY[@VERSION]", help="For rows without a journey column.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]),
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]),
               help="Default: from the file's extension.")
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
 @click.option("--by", help="Who imports (recorded in the history).")
@@ -781,9 +802,13 @@ def project_import(ctx: Context, path: str, journey: str | None, fmt: str | None
         raise UsageError(Message("file.missing", path=path)) from None
     except OSError as exc:
         raise UsageError(Message("file.cannot_read", path=path, reason=exc.strerror)) from None
-    text = decode(data, path)
-    kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
-    rows = read_rows(text, kind)
+    kind = fmt or {".json": "json", ".xlsx": "xlsx"}.get(file.suffix.lower(), "csv")
+    if kind == "xlsx":  # issue 13: the first sheet, through the CSV import's checks
+        from bompao.engine.xlsx import import_rows  # noqa: PLC0415
+
+        rows = import_rows(data, path)
+    else:
+        rows = read_rows(decode(data, path), kind)
     ids = import_projects(_engine(ctx), rows, journey=journey, actor=ctx.actor(by),
                           dry_run=dry_run)
     count = len(ids) if not dry_run else len(rows)
@@ -1016,7 +1041,7 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 
 @cli.command()
 @click.argument("name", type=click.Choice(["funnel", "stages", "at-risk", "coaches",
-                                          "impact"]))
+                                          "impact", "alumni"]))
 @click.option("--journey", help="The journey key (default: the one with most projects).")
 @click.option("--version", "version", type=int, help="Only this journey version.")
 @click.option("--partner", help="Only this partner's projects.")
@@ -1024,13 +1049,16 @@ def followups_retry(ctx: Context, ids: tuple[int, ...], all_failed: bool,
 @click.option("--since", metavar="TIME", help="Only stage entries at or after TIME (ISO 8601; "
               "without an offset, in the journey's timezone).")
 @click.option("--until", metavar="TIME", help="Only stage entries before TIME (as --since).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html", "xlsx"]),
               default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--bom", is_flag=True, help="impact, csv: a UTF-8 byte order mark for Excel.")
+@click.option("--view", default="indicators", show_default=True,
+              help="impact, table/csv: indicators, projects or tags.")
 @pass_ctx
 def report(ctx: Context, name: str, journey: str | None, version: int | None,
            partner: str | None, cohort: str | None, since: str | None, until: str | None,
-           fmt: str, output: str | None) -> None:
+           fmt: str, output: str | None, bom: bool, view: str) -> None:
     """Program reports: funnel, time in stage, at-risk projects, coach workload, impact.
 
     --format html writes the whole self-contained report (diagram, charts, at-risk
@@ -1042,11 +1070,18 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
     engine = _engine(ctx)
     key = journey or _busiest_journey(engine, partner)
     compiled = engine.journey(key, version)
-    if name == "impact":
-        from bompao.cli_indicators import impact  # noqa: PLC0415
+    if name in ("impact", "alumni"):  # issue 13: cli_indicators.py
+        from bompao.cli_indicators import alumni, impact  # noqa: PLC0415
 
-        impact(ctx, engine, key, (partner, cohort), "json" if ctx.as_json else fmt)
+        shown = "json" if ctx.as_json else fmt
+        if name == "alumni":
+            alumni(ctx, engine, key, (partner, cohort), shown, output)
+        else:
+            impact(ctx, engine, key, (partner, cohort), shown, output, bom=bom, view=view)
         return
+    if fmt == "xlsx":
+        raise UsageError(f"--format xlsx is for report impact; report {name} gives table, "
+                         "json, csv or html")
     filters = Filters(key, version, partner, cohort, _time(since, compiled.timezone),
                       _time(until, compiled.timezone))
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}

@@ -14,7 +14,7 @@ import click
 
 from bompao.errors import UsageError
 
-__all__ = ["impact", "register"]
+__all__ = ["alumni", "impact", "register"]
 
 
 def register(project: click.Group, pass_ctx: Callable[..., Any],
@@ -74,33 +74,111 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
                for name, s in found.items()])
 
 
-def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],
-           fmt: str) -> None:
+def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],  # noqa: PLR0917
+           fmt: str, output: str | None = None, *, bom: bool = False,
+           view: str = "indicators") -> None:
     """``bompao report impact``: each indicator's total against target, projects
-    reporting and missing periods, as a table or JSON.
+    reporting and missing periods; per project; by tag. ``table`` and ``csv`` show one
+    view (``--view``), ``json``, ``html`` and ``xlsx`` all three.
 
     Raises:
-        UsageError: a format other than table or json.
+        UsageError: ``--bom`` without csv, xlsx without ``-o``, an unknown view.
     """
-    from bompao.engine.indicators import impact_report  # noqa: PLC0415
+    from bompao.definitions.messages import Message  # noqa: PLC0415
+    from bompao.engine.impact_report import VIEWS, impact_report  # noqa: PLC0415
+    from bompao.engine.impact_views import as_csv, as_html, sheets  # noqa: PLC0415
 
     partner, cohort = scope
-    if fmt not in ("table", "json"):
-        raise UsageError(f"report impact gives --format table or json; {fmt!r} is not "
-                         "available for it yet")
+    if bom and fmt != "csv":
+        raise UsageError(Message("impact.bom_needs_csv"))
+    if view not in VIEWS:
+        raise UsageError(Message("impact.view_unknown", view=view))
+    if fmt == "xlsx" and not output:
+        raise UsageError(Message("impact.xlsx_needs_output"))
     found = impact_report(engine, journey=journey, partner=partner, cohort=cohort,
                           actor=ctx.actor())
     if fmt == "json":
-        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey)
         return
-    from bompao.definitions.texts import pick  # noqa: PLC0415
+    tables = sheets(found, ctx.lang)
+    if fmt == "xlsx":
+        from bompao.engine.xlsx import workbook  # noqa: PLC0415
+
+        _out(ctx, workbook(tables), output, journey)
+        return
+    if fmt == "html":
+        _out(ctx, as_html(found, ctx.lang, tables), output or f"bompao-impact-{journey}.html",
+             journey)
+        return
+    chosen = tables[VIEWS.index(view)]
+    if fmt == "csv":
+        _out(ctx, as_csv(chosen, bom=bom), output, journey)
+        return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(["indicator", "total", "target", "projects", "reported", "missing", "tags"],
-          [[pick(row["title"], ctx.lang, name), _shown(row["total"]), _shown(row["target"]),
-            row["projects"], row["reported"], row["missing"], ", ".join(row["tags"])]
-           for name, row in found["indicators"].items()],
-          title=f"impact: {journey}")
+    table(chosen[1], [[_shown(v) for v in row] for row in chosen[2]],
+          title=f"{chosen[0]}: {journey}")
+
+
+def alumni(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],  # noqa: PLR0917
+           fmt: str, output: str | None = None) -> None:
+    """``bompao report alumni``: survival by cohort at each check-in after the handoff
+    (``due``, ``reported``, ``operating``, ``share``), as a table, JSON or CSV.
+
+    Raises:
+        UsageError: a format other than table, json or csv.
+    """
+    from bompao.definitions.messages import text  # noqa: PLC0415
+    from bompao.engine.alumni import alumni_report  # noqa: PLC0415
+
+    if fmt not in ("table", "json", "csv"):
+        raise UsageError(f"report alumni gives --format table, json or csv; {fmt!r} is not "
+                         "one of them")
+    partner, cohort = scope
+    found = alumni_report(engine, journey=journey, partner=partner, cohort=cohort,
+                          actor=ctx.actor())
+    if fmt == "json":
+        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey)
+        return
+    heads = [text(f"impact.{k}", ctx.lang) for k in ("cohort", "check_in", "due", "reported",
+                                                      "operating", "share")]
+    rows = [[name or "-", label, cell["due"], cell["reported"], cell["operating"],
+             cell["share"]] for name, cells in found["cohorts"].items()
+            for label, cell in cells.items()]
+    if fmt == "csv":
+        from bompao.engine.impact_views import as_csv  # noqa: PLC0415
+
+        _out(ctx, as_csv(("alumni", heads, rows)), output, journey)
+        return
+    from bompao.engine.views import table  # noqa: PLC0415
+
+    table(heads, [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"] for row in rows],
+          title=text("impact.alumni_title", ctx.lang, journey=journey))
+
+
+def _out(ctx: Any, data: str | bytes, output: str | None, journey: str) -> None:
+    """Write ``data`` to ``output`` (atomically) or print it."""
+    if not output:
+        click.echo(data if isinstance(data, str) else data.decode().rstrip("\n"))
+        return
+    from pathlib import Path  # noqa: PLC0415
+
+    path = Path(output)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        from bompao.definitions.messages import Message  # noqa: PLC0415
+
+        raise UsageError(Message("file.cannot_write", path=str(path),
+                                 reason=exc.strerror)) from None
+    ctx.emit({"report": "impact", "journey": journey, "output": str(path)},
+             ctx.say("done.wrote", path=path))
 
 
 def _title(name: str, spec: Any, lang: str) -> str:

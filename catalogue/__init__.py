@@ -18,6 +18,7 @@ from bompao.catalogue import intake
 from bompao.catalogue import refusals
 from bompao.catalogue import usage
 from bompao.catalogue import values
+from bompao.catalogue import indicators as indicator_entries
 
 __all__ = ["CATALOGUE", "FAMILIES"]
 
@@ -30,6 +31,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "database": database.ENTRIES,
     "usage": usage.ENTRIES,
     "intake": intake.ENTRIES,
+    "indicators": indicator_entries.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

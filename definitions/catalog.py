@@ -100,6 +100,9 @@ class JourneyCatalog:
             self._entries = {}
             if self.bundled:
                 self._scan(bundled_dir(), BUNDLED)
+                # versions a newer bundled file superseded: still published and resolvable
+                # (``extends: social-incubator@1``), byte for byte as they were shipped
+                self._scan(bundled_dir() / "earlier", BUNDLED)
             for directory in self.directories:
                 if not directory.is_dir():
                     raise NotFound(Message("file.no_journeys_dir", path=str(directory)))

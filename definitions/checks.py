@@ -174,6 +174,7 @@ class _Checker:
         self.stages()
         self.indicators()
         check_intake(self.doc, self.problem, _unknown)
+        self.check_ins()
         self.transitions()
         self.follow_ups()
         self.graph()
@@ -375,27 +376,44 @@ class _Checker:
                                  _unknown("stage", stage, self.doc.stages),
                                  refers=(("stage", stage),))
             if spec.during is not None and not spec.during:
-                self.problem((*path, "during"), f"indicators.{name}.during is empty: no "
-                             "value would ever be due; name the stages, or leave 'during' "
-                             "out for every stage that is not final")
+                self.problem((*path, "during"), Message("indicator.during_empty", name=name))
             if spec.owner is not None:
                 self.role((*path, "owner"), spec.owner)
             if spec.type == "bool" and spec.aggregate not in ("last", "max"):
-                self.problem((*path, "aggregate"), f"indicators.{name}: a bool indicator "
-                             f"combines its periods with 'last' or 'max' (any true), not "
-                             f"{spec.aggregate!r}")
+                self.problem((*path, "aggregate"), Message(
+                    "indicator.bool_aggregate", name=name, aggregate=spec.aggregate))
             if spec.type == "percent" and spec.aggregate == "sum":
-                self.problem((*path, "aggregate"), f"indicators.{name}: percentages do not "
-                             "add up; use 'last', 'max' or 'mean'")
+                self.problem((*path, "aggregate"), Message("indicator.percent_sum", name=name))
             for key in ("baseline", "target"):
                 value = getattr(spec, key)
                 problem = None if value is None else number_problem(spec.type, value)
                 if problem is not None:
-                    self.problem((*path, key), f"indicators.{name}.{key}: {problem} "
-                                 f"(the indicator is {spec.type})")
+                    self.problem((*path, key), Message("indicator.bad_bound", name=name, key=key,
+                                                       problem=problem, kind=spec.type))
+            if spec.at_risk_after is not None and spec.remind_after is None:
+                self.problem((*path, "at_risk_after"),
+                             Message("indicator.at_risk_needs_reminder", name=name))
             if spec.remind_after is not None and spec.owner is None:
-                self.problem((*path, "remind_after"), f"indicators.{name}: 'remind_after' "
-                             "reminds the owner; give 'owner: ROLE' too")
+                self.problem((*path, "remind_after"),
+                             Message("indicator.remind_needs_owner", name=name))
+
+    def check_ins(self) -> None:
+        """Check-ins sit on final stages, once per duration, and ask for a bool indicator."""
+        from bompao.definitions.alumni import survival_of  # noqa: PLC0415 - compiled cycle
+
+        for name, stage in self.doc.stages.items():
+            if not stage.check_ins:
+                continue
+            path: Path = ("stages", name, "check_ins")
+            if not stage.final:
+                self.problem(path, Message("alumni.not_final", stage=name), key=True)
+            elif survival_of(self.doc, name) is None:
+                self.problem(path, Message("alumni.no_survival", stage=name), key=True)
+            seen: set[str] = set()
+            for offset, after in enumerate(stage.check_ins):
+                if str(after) in seen:
+                    self.problem((*path, offset), Message("alumni.twice", after=str(after)))
+                seen.add(str(after))
 
     def transitions(self) -> None:
         stages = self.doc.stages

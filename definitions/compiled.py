@@ -590,6 +590,12 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
         follow_ups = tuple(
             CompiledFollowUp(f.id or f"{f.action}_{index}", name, index, f)
             for index, f in enumerate(spec.follow_ups))
+        if doc.indicators:  # reminders and check-ins are follow-ups too (issue 13)
+            from bompao.definitions.alumni import check_ins_of  # noqa: PLC0415 - cycle
+            from bompao.definitions.reminders import reminders_of  # noqa: PLC0415 - cycle
+
+            follow_ups += reminders_of(doc, name, len(follow_ups))
+            follow_ups += check_ins_of(doc, name, len(follow_ups))
         stages[name] = CompiledStage(name, spec.title, spec.description, spec.initial,
                                      spec.final, spec.expected_duration, follow_ups)
     transitions: list[CompiledTransition] = []

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
+from bompao.definitions.messages import Message
+
 __all__ = [
     "AGGREGATES",
     "INDICATOR_TYPES",
@@ -30,6 +32,7 @@ __all__ = [
     "cel_declarations",
     "check_tag",
     "due_periods",
+    "figures",
     "number_problem",
     "parse_rhythm",
     "summarize",
@@ -47,6 +50,9 @@ _RHYTHM = re.compile(r"^\s*(\d{1,2})\s+(months?|quarters?|years?)\s*$")
 _ALLOWED_MONTHS = (1, 2, 3, 4, 6, 12)
 RHYTHM_EXPECTED = ("monthly, quarterly, half-yearly, yearly, or 'N months' with N one of "
                    "1, 2, 3, 4, 6, 12 (also '1 quarter', '1 year')")
+
+
+_PERIOD = re.compile(r"(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?", flags=re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,30 +98,36 @@ class Rhythm:
                 examples of names that do.
         """
         text = text.strip()
-        expected = f"periods of {self} are named like {self.examples()}"
-        match = re.fullmatch(r"(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?", text, flags=re.IGNORECASE)
+        match = _PERIOD.fullmatch(text)
+        if match is not None and match.group(2) and match.group(2).isdigit() \
+                and self.months != 12:  # the common case, without building a message
+            year, month = int(match.group(1)), int(match.group(2))
+            if year >= 1900 and 1 <= month <= 12 and self.start_of(date(year, month, 1)) \
+                    == date(year, month, 1):
+                return date(year, month, 1)
+        expected = Message("period.expected", rhythm=str(self), examples=self.examples())
         if match is None:
-            raise ValueError(f"period {text!r} is not a period name; {expected}")
+            raise ValueError(Message("period.not_a_name", text=text, expected=expected))
         year, part = int(match.group(1)), (match.group(2) or "").upper()
         if year < 1900:
-            raise ValueError(f"period {text!r} is before 1900; {expected}")
+            raise ValueError(Message("period.before_1900", text=text, expected=expected))
         if not part:
             if self.months != 12:
-                raise ValueError(f"period {text!r} is a whole year; {expected}")
+                raise ValueError(Message("period.whole_year", text=text, expected=expected))
             return date(year, 1, 1)
         if part[0] in "QH":
             size = 3 if part[0] == "Q" else 6
             if size != self.months:
-                raise ValueError(f"period {text!r} is not a period of this indicator; "
-                                 f"{expected}")
+                raise ValueError(Message("period.other_rhythm", text=text, expected=expected))
             return date(year, (int(part[1]) - 1) * size + 1, 1)
         month = int(part)
         if not 1 <= month <= 12:
-            raise ValueError(f"period {text!r}: month {month} is not 01 to 12; {expected}")
+            raise ValueError(Message("period.bad_month", text=text, month=month,
+                                     expected=expected))
         start = date(year, month, 1)
         if self.start_of(start) != start:
-            raise ValueError(f"period {text!r} does not start a period of {self}; "
-                             f"{expected}")
+            raise ValueError(Message("period.not_a_start", text=text, rhythm=str(self),
+                                     expected=expected))
         return start
 
 
@@ -202,17 +214,17 @@ Number = int | Annotated[float, Field(allow_inf_nan=False)]
 def number_problem(kind: str, value: Any) -> str | None:
     """Why ``value`` is no value of an indicator of type ``kind`` (None: it is one)."""
     if kind == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+        return None if isinstance(value, bool) else Message("indicator.value.bool", got=value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"expected a number, got {value!r}"
+        return Message("indicator.value.number", got=value)
     if not math.isfinite(value):
-        return f"expected a finite number, got {value!r}"
+        return Message("indicator.value.finite", got=value)
     if kind == "int" and not (isinstance(value, int) or float(value).is_integer()):
-        return f"an int indicator takes whole numbers, got {value!r}"
+        return Message("indicator.value.whole", got=value)
     if kind == "percent" and not 0 <= value <= 100:
-        return f"a percent is 0 to 100, got {value!r}"
+        return Message("indicator.value.percent", got=value)
     if kind == "money" and round(value, 2) != value:
-        return f"money has at most 2 decimal places, got {value!r}"
+        return Message("indicator.value.money", got=value)
     return None
 
 
@@ -284,6 +296,33 @@ class Measurement:
     note: str | None = None
 
 
+def figures(spec: Any, effective: Mapping[date, Any], due: Iterable[date]) -> dict[str, Any]:
+    """``total``, ``latest``, ``periods``, ``missing`` and ``progress`` of an indicator
+    from each period's effective value (period's first day -> value)."""
+    periods = sorted(effective)
+    found = [effective[p] for p in periods]
+    total: Any = None
+    if spec.aggregate == "sum":
+        total = sum(found) if found else 0
+    elif found and spec.aggregate == "last":
+        total = found[-1]
+    elif found and spec.aggregate == "max":
+        total = max(found)
+    elif found:
+        total = sum(found) / len(found)
+    kind = _total_type(spec.type, spec.aggregate)
+    if total is not None:
+        total = bool(total) if kind == "bool" else int(total) if kind == "int" \
+            else float(total)
+    return {
+        "total": total,
+        "latest": _as(value_cel_type(spec.type), found[-1]) if found else None,
+        "periods": len(periods),
+        "missing": sum(1 for p in due if p not in effective),
+        "progress": _progress(spec, total),
+    }
+
+
 def summarize(spec: Any, rhythm: Rhythm, measurements: Iterable[Measurement],
               due: Iterable[date]) -> dict[str, Any]:
     """An indicator's summary: ``total`` (its periods combined by ``aggregate``),
@@ -292,34 +331,18 @@ def summarize(spec: Any, rhythm: Rhythm, measurements: Iterable[Measurement],
     and ``values`` (each period's effective value, a correction replacing the earlier).
 
     ``total``, ``latest`` and ``progress`` are None when there is nothing to show
-    (no value yet, except that a ``sum`` of nothing is 0; no target).
+    (no value yet, except that a ``sum`` of nothing is 0; no target). The figures are
+    :func:`figures` of the effective values (what a report over many projects uses).
     """
     effective: dict[date, Measurement] = {}
     for measurement in measurements:  # in event order: the last of a period wins
         effective[measurement.period] = measurement
+    due = list(due)
+    summary = figures(spec, {p: m.value for p, m in effective.items()}, due)
     periods = sorted(effective)
-    values = [effective[p].value for p in periods]
-    total: Any = None
-    if spec.aggregate == "sum":
-        total = sum(values) if values else 0
-    elif values and spec.aggregate == "last":
-        total = values[-1]
-    elif values and spec.aggregate == "max":
-        total = max(values)
-    elif values:
-        total = sum(values) / len(values)
-    kind = _total_type(spec.type, spec.aggregate)
-    if total is not None:
-        total = bool(total) if kind == "bool" else int(total) if kind == "int" \
-            else float(total)
-    missing = [p for p in due if p not in effective]
     return {
-        "total": total,
-        "latest": _as(value_cel_type(spec.type), values[-1]) if values else None,
-        "periods": len(periods),
-        "missing": len(missing),
-        "progress": _progress(spec, total),
-        "missing_periods": [rhythm.label(p) for p in missing],
+        **summary,
+        "missing_periods": [rhythm.label(p) for p in due if p not in effective],
         "values": [{"period": rhythm.label(p), "value": effective[p].value,
                     "at": effective[p].at.isoformat(), "by": effective[p].by,
                     "note": effective[p].note} for p in periods],

@@ -231,6 +231,9 @@ class IndicatorSpec(_Strict):
     during: list[Name] | None = None
     owner: Name | None = None
     remind_after: DurationValue | None = None
+    at_risk_after: int | None = Field(None, ge=1, le=120)
+    """Flag the project ``at_risk`` once this many due periods lack a value (checked
+    when a reminder goes out; cleared when values bring it below)."""
     baseline: bool | Number | None = None
     target: bool | Number | None = None
     tags: list[Tag] = Field(default_factory=list)
@@ -252,6 +255,9 @@ class StageSpec(_Strict):
     description: Text | None = None
     expected_duration: DurationValue | None = None
     follow_ups: list[FollowUpSpec] = Field(default_factory=list)
+    check_ins: list[DurationValue] = Field(default_factory=list)
+    """A final stage's alumni check-ins (``[6 months, 12 months, 24 months]``): at each,
+    the owners of the indicators due in the stage are asked for them."""
     after: Name | None = None
     """Place this stage right after that one in the journey's order (reports, lists):
     how a partner puts a stage it adds where it belongs instead of last."""

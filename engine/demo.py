@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bompao.engine.actor import Actor
 from bompao.engine.config import Config
@@ -23,6 +24,8 @@ from bompao.engine.dispatch import Dispatcher
 from bompao.errors import GateRefused
 
 __all__ = ["COHORT", "DemoResult", "run_demo"]
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
 
 def default_start(days: int, today: datetime | None = None) -> datetime:
     """09:00 in Bangkok, ``days`` before today: the story ends now, so the report's
@@ -89,6 +92,8 @@ class _Story:
         self.plan: dict[int, list[Callable[[], None]]] = {}
         self.refused = 0
         self.advanced = 0
+        self.reported: set[str] = set()
+        """The months whose indicators were reported (issue 13)."""
 
     def at(self, day: float, action: Callable[[], None]) -> None:
         self.plan.setdefault(round(day), []).append(action)
@@ -132,6 +137,12 @@ class _Story:
             people = self.rng.randint(20, 60) * month
             self.at(entered + 30 * month, functools.partial(
                 e.set_fields, p, {"people_reached": people}))
+            # issue 13: the month that just ended, reported as indicators (one in ten
+            # late), drawn apart so that the rest of the story stays as it was
+            draw = random.Random(f"{self.project}-{month}")  # noqa: S311 - a story
+            self.at(entered + 30 * month + (12 if draw.random() < 0.1 else 2),
+                    functools.partial(self.report_month, draw.randint(20, 60),
+                                      draw.randint(0, 8), 500 * draw.randint(0, 12)))
         if fate == "test_run":
             return
         self.at(entered + 120, lambda: self.advance("present"))       # refused: too early
@@ -149,6 +160,18 @@ class _Story:
             "Provincial Social Development Office"]}))
         self.at(shown + 50, lambda: e.add_evidence(p, "handoff_plan", note="Signed MoU"))
         self.at(shown + 52, lambda: self.advance("hand_off"))
+
+
+    def report_month(self, people: int, volunteers: int, income: int) -> None:
+        """Report last month's indicators as the participant (issue 13)."""
+        today = self.engine.now().astimezone(BANGKOK).date().replace(day=1)
+        period = (today - timedelta(days=1)).strftime("%Y-%m")
+        if period in self.reported:  # two report days in one calendar month: once is enough
+            return
+        self.reported.add(period)
+        for name, value in (("people_reached", people), ("volunteers", volunteers),
+                            ("income", income)):
+            self.engine.measure(self.project, name, period, value)
 
 
 def run_demo(engine: Any, *, days: int = DAYS, seed: int = 7,

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bompao.definitions import CompiledFollowUp, CompiledJourney
+from bompao.definitions.reminders import IndicatorReminder
+from bompao.engine import reminders
 from bompao.engine.actions import INTERNAL, ActionContext, ActionFailed, ActionRegistry
 from bompao.engine.actor import SYSTEM
 from bompao.engine.config import Config
@@ -44,9 +46,11 @@ log = logging.getLogger("bompao.scheduler")
 MAX_ATTEMPTS = 10
 """A follow-up claimed this many times without being recorded is marked failed."""
 _STATUS = {"pending": "done", "done": "done", "refused": "done", "failed": "failed",
-           "cancelled": "cancelled"}
+           "cancelled": "cancelled", "skipped": "cancelled"}
 """A run's outcome → its follow-up's status (an internal action still pending when its
-row is finished runs in the same transaction: done, or refused by its gate)."""
+row is finished runs in the same transaction: done, or refused by its gate). A skipped
+run (an indicator reminder whose value arrived meanwhile) is cancelled, and its next
+occurrence is planned as after a delivery."""
 
 
 @dataclass
@@ -70,7 +74,8 @@ class RoundResult:
     def count(self, outcomes: Iterable[str]) -> None:
         """Count runs by outcome (``done``, ``failed``, ``refused``, ``cancelled``)."""
         for outcome, times in Counter(outcomes).items():
-            setattr(self, outcome, getattr(self, outcome) + times)
+            name = "cancelled" if outcome == "skipped" else outcome
+            setattr(self, name, getattr(self, name) + times)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (without per-run outcomes)."""
@@ -81,8 +86,8 @@ class RoundResult:
 class _Run:
     """One claimed follow-up on its way through a round (slots: thousands a second)."""
 
-    __slots__ = ("after", "channels", "claim", "detail", "follow_up", "journey", "outcome",
-                 "seconds")
+    __slots__ = ("after", "at_risk", "channels", "claim", "detail", "follow_up", "journey",
+                 "outcome", "seconds")
 
     def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
                  follow_up: CompiledFollowUp | None = None,
@@ -97,6 +102,8 @@ class _Run:
         """notify: each channel's outcome (those recorded earlier, then this run's)."""
         self.after: list[tuple[str, dict[str, Any]]] = []
         """Listener calls (kind, data) due once the run's transaction commits."""
+        self.at_risk = False
+        """An indicator reminder: flag the project at risk (see engine/reminders.py)."""
 
 
 class _Batch:
@@ -282,6 +289,13 @@ class Dispatcher:
                     moving.add(pid)
                 runs.append(run)
                 continue
+            if isinstance(follow_up, IndicatorReminder) and run.journey is not None:
+                skipped, run.at_risk = reminders.before_delivery(
+                    self.engine, follow_up, run.journey, project, claim["occurrence"], now)
+                if skipped is not None:
+                    run.outcome, run.detail = "skipped", skipped
+                    runs.append(run)
+                    continue
             self._keep_lease()
             run.channels = channels.get(claim["id"])
             start = perf_counter()
@@ -412,6 +426,11 @@ class Dispatcher:
                     run.seconds = time.perf_counter() - start
                 if run.outcome != "cancelled" and pid in fresh:
                     self._event(run, pid, batch)
+                    if run.at_risk and reminders.AT_RISK not in batch.rows[pid].flags:
+                        assert isinstance(run.follow_up, IndicatorReminder)
+                        batch.append(pid, {"kind": "flagged", "actor": SYSTEM.name,
+                                           "payload": reminders.at_risk_payload(run.follow_up)},
+                                     flags=sorted({*batch.rows[pid].flags, reminders.AT_RISK}))
                     if run.follow_up is not None and run.follow_up.recurring:
                         self._next(run, pid, batch)
                 outcomes.append(self._log(run))

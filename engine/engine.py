@@ -36,6 +36,7 @@ from bompao.engine.gates import GateReport
 from bompao.engine.history import Event, replay
 from bompao.engine.indicators import indicator_spec, parse_period, parse_value, summaries
 from bompao.engine.planning import at_fields, next_row, plan_rows
+from bompao.engine.reminders import AT_RISK, after_measure
 from bompao.errors import (
     ConflictError,
     GateRefused,
@@ -655,21 +656,30 @@ class Engine:
         """
         _check_text(note=note)
 
-        def build(row: Project, compiled: CompiledJourney, now: datetime) -> _Change:
+        def build(row: Project, compiled: CompiledJourney, now: datetime,
+                  cursor: Any) -> _Change:
             spec = indicator_spec(compiled, indicator)
             stored = parse_value(indicator, spec, value, text=text)
             start = parse_period(indicator, spec, period, now, compiled.timezone)
             if actor is not None and spec.owner is not None and not actor.holds(spec.owner):
-                raise PermissionDenied(
-                    f"indicator {indicator!r} is reported by the role {spec.owner!r}; "
-                    f"{actor.name!r} holds: {actor.describe_roles()}")
+                raise PermissionDenied(Message("indicator.owner_only", name=indicator,
+                                               role=spec.owner, actor=actor.name,
+                                               roles=actor.describe_roles()))
             label = spec.every.label(start)
-            return _Change({}, {"kind": "measured", "actor": _name(actor),
-                                "role": spec.owner if actor is not None else None,
-                                "payload": {"indicator": indicator, "period": label,
-                                            "value": stored, "note": note}})
+            by, role = _name(actor), spec.owner if actor is not None else None
+            payload: dict[str, Any] = {"indicator": indicator, "period": label,
+                                       "value": stored, "note": note}
+            event = {"kind": "measured", "actor": by, "role": role, "payload": payload}
+            # the reminder of the period is cancelled; an at-risk flag it set may clear
+            recorded = Event(row.id, row.lock_version + 1, "measured", now, by, role, None,
+                             None, None, payload)
+            if not after_measure(self.hot, cursor, row, compiled, indicator, start,
+                                 recorded, now):
+                return _Change({}, event)
+            payload["unflagged"] = AT_RISK
+            return _Change({"flags": [f for f in row.flags if f != AT_RISK]}, event)
 
-        return self._change(project_id, actor, build)
+        return self._change(project_id, actor, build, with_cursor=True)
 
     def indicators(self, project_id: int, *, at: datetime | None = None,
                    actor: Actor | None = None) -> dict[str, dict[str, Any]]:

@@ -71,6 +71,8 @@ def _apply(state: Project, event: Event) -> Project:
         return state._replace(flags=sorted({*state.flags, p["flag"]}))
     if kind == "unflagged":
         return state._replace(flags=[f for f in state.flags if f != p["flag"]])
+    if kind == "measured" and "unflagged" in p:  # a value that ends an at-risk flag
+        return state._replace(flags=[f for f in state.flags if f != p["unflagged"]])
     if kind == "migrated":
         stage = p.get("to_stage", state.stage)
         moved = stage != state.stage

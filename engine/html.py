@@ -56,6 +56,7 @@ pre { background: #f5f7fa; padding: 1rem; overflow-x: auto; }
 {% else %}<pre>{{ diagram_text }}</pre>{% endif %}</section>
 <section id="funnel"><h2>{{ h.funnel }}</h2><figure class="chart">{{ funnel_svg | safe }}</figure></section>
 <section id="stages"><h2>{{ h.stages }}</h2><figure class="chart">{{ stages_svg | safe }}</figure></section>
+{{ impact_html | safe }}
 <section id="at-risk"><h2>{{ h.at_risk }}</h2>
 {% if at_risk %}<table><tr>{% for c in h.risk_cols %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in at_risk %}<tr><td class="num">{{ r.id }}</td><td>{{ r.name }}</td><td>{{ r.stage_title }}</td>
@@ -167,4 +168,18 @@ def render_report(engine: Any, filters: Filters, *, lang: str = "en",
         generated=now.astimezone(ZoneInfo(journey.timezone)).strftime("%Y-%m-%d %H:%M %Z"),
         scope=scope, diagram_svg=diagram_svg, diagram_text=diagram_text,
         funnel_svg=_funnel_chart(funnel, labels, h), stages_svg=_stages_chart(stages, labels, h),
-        at_risk=at_risk, projects=projects, more=len(rows) > MAX_PROJECTS, total=len(rows))
+        at_risk=at_risk, projects=projects, more=len(rows) > MAX_PROJECTS, total=len(rows),
+        impact_html=_impact_section(engine, filters, journey, lang))
+
+
+def _impact_section(engine: Any, filters: Filters, journey: CompiledJourney,
+                    lang: str) -> str:
+    """The impact section (issue 13): the indicators view and its chart, escaped."""
+    if not journey.indicators:
+        return ""
+    from bompao.engine.impact_report import impact_report  # noqa: PLC0415
+    from bompao.engine.impact_views import section  # noqa: PLC0415
+
+    found = impact_report(engine, journey=filters.journey, partner=filters.partner,
+                          cohort=filters.cohort)
+    return section(found, lang)

@@ -27,7 +27,7 @@ from bompao.definitions.indicators import (
     number_problem,
     summarize,
 )
-from bompao.definitions.messages import did_you_mean
+from bompao.definitions.messages import Message, did_you_mean
 from bompao.definitions.model import IndicatorSpec
 from bompao.engine.history import Event
 from bompao.errors import InvalidValue
@@ -47,9 +47,9 @@ def indicator_spec(journey: CompiledJourney, name: str) -> IndicatorSpec:
     spec = journey.doc.indicators.get(name)
     if spec is None:
         known = ", ".join(sorted(journey.doc.indicators)) or "none"
-        raise InvalidValue(f"unknown indicator {name!r} in journey {journey.ref}"
-                           f"{did_you_mean(name, journey.doc.indicators)}; indicators: "
-                           f"{known}")
+        raise InvalidValue(Message("indicator.unknown", name=name, ref=journey.ref,
+                                   hint=did_you_mean(name, journey.doc.indicators),
+                                   known=known))
     return spec
 
 
@@ -70,7 +70,8 @@ def parse_value(name: str, spec: IndicatorSpec, value: Any, *, text: bool = Fals
         value = _from_text(name, spec, value)
     problem = number_problem(spec.type, value)
     if problem is not None:
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: {problem}")
+        raise InvalidValue(Message("indicator.bad_value", name=name, kind=spec.type,
+                                   problem=problem))
     if spec.type == "bool":
         return value
     if spec.type == "int":
@@ -85,18 +86,20 @@ def _from_text(name: str, spec: IndicatorSpec, raw: str) -> Any:
             return True
         if word in _FALSE:
             return False
-        raise InvalidValue(f"indicator {name!r} is bool: expected true or false, got {raw!r}")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind="bool", got=raw,
+                                   expected=Message("indicator.expect_bool")))
     if spec.type == "percent":
         word = word.removesuffix("%").strip()
     try:
         number = int(word) if spec.type == "int" else float(word)
     except ValueError:
-        kind = "a whole number" if spec.type == "int" else "a number"
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: expected {kind}, got "
-                           f"{raw!r}") from None
+        expected = Message("indicator.expect_whole" if spec.type == "int"
+                           else "indicator.expect_number")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind=spec.type, got=raw,
+                                   expected=expected)) from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise InvalidValue(f"indicator {name!r} is {spec.type}: expected a finite number, "
-                           f"got {raw!r}")
+        raise InvalidValue(Message("indicator.bad_text", name=name, kind=spec.type, got=raw,
+                                   expected=Message("indicator.expect_finite")))
     return number
 
 
@@ -116,11 +119,12 @@ def parse_period(name: str, spec: IndicatorSpec, period: str | None, now: dateti
     try:
         start = rhythm.parse(str(period))
     except ValueError as exc:
-        raise InvalidValue(f"indicator {name!r}: {exc}") from None
+        raise InvalidValue(Message("indicator.bad_period", name=name,
+                                   problem=exc.args[0])) from None
     if start > current:
-        raise InvalidValue(f"indicator {name!r}: period {period!r} has not begun (today is "
-                           f"{today.isoformat()} in {timezone}); the current period is "
-                           f"{rhythm.label(current)}")
+        raise InvalidValue(Message("indicator.not_begun", name=name, period=period,
+                                   today=today.isoformat(), timezone=timezone,
+                                   current=rhythm.label(current)))
     return start
 
 
@@ -176,37 +180,11 @@ def summaries(journey: CompiledJourney, events: Iterable[Event], now: datetime,
 
 def impact_report(engine: Any, *, journey: str, partner: str | None = None,
                   cohort: str | None = None, actor: Any = None) -> dict[str, Any]:
-    """Each indicator of ``journey``'s projects (of ``partner`` and ``cohort`` when
-    given) over the whole portfolio: ``total`` (the projects' totals added up; for a
-    bool indicator, how many projects' total is true), ``target`` (the per-project
-    target times the projects), ``projects``, ``reported`` (projects with a value) and
-    ``missing`` (periods due without a value, over all projects).
+    """The impact report (see :func:`bompao.engine.impact_report.impact_report`).
 
     Raises:
         NotFound: the journey is unknown.
     """
-    projects = engine.list_projects(journey=journey, partner=partner, cohort=cohort,
-                                    actor=actor)
-    compiled = engine.journey(journey)
-    result: dict[str, dict[str, Any]] = {
-        name: {"title": dict(spec.title or {}), "type": spec.type, "total": 0,
-               "target": None, "projects": len(projects), "reported": 0, "missing": 0,
-               "tags": list(spec.tags)}
-        for name, spec in compiled.doc.indicators.items()}
-    for project in projects:
-        found = engine.indicators(project.id, actor=actor)
-        specs = engine.journey(project.journey, project.version).doc.indicators
-        for name, summary in found.items():
-            if name not in result:
-                continue
-            row = result[name]
-            total = summary["total"]
-            if total is not None:
-                row["total"] += int(total) if isinstance(total, bool) else total
-            row["reported"] += summary["periods"] > 0
-            row["missing"] += summary["missing"]
-            target = specs[name].target
-            if target is not None:
-                row["target"] = (row["target"] or 0) + (int(target) if isinstance(
-                    target, bool) else target)
-    return {"journey": journey, "partner": partner, "cohort": cohort, "indicators": result}
+    from bompao.engine.impact_report import impact_report as report  # noqa: PLC0415 - cycle
+
+    return report(engine, journey=journey, partner=partner, cohort=cohort, actor=actor)

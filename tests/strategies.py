@@ -421,6 +421,8 @@ def _versioned(data: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 def _bundled_family(file: str) -> Family:
+    if file == "social-incubator.yaml":  # its version 1 (2, with indicators, is bundled too)
+        file = "earlier/social-incubator-1.yaml"
     text = (bundled_dir() / file).read_text(encoding="utf-8")
     v1 = journey_data(text)
     key = str(v1["journey"])

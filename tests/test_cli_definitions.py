@@ -36,7 +36,7 @@ OK_LINES = [
     "ok: journeys/incubator-builder.yaml (incubator-builder@1: 8 stages, 7 transitions)",
     ("ok: journeys/local-government-incubator.yaml (local-government-incubator@1: 8 stages, "
     "8 transitions)"),
-    "ok: journeys/social-incubator.yaml (social-incubator@1: 7 stages, 7 transitions)",
+    "ok: journeys/social-incubator.yaml (social-incubator@2: 7 stages, 7 transitions)",
     ("ok: journeys/university-incubator.yaml (university-incubator@1: 8 stages, "
     "8 transitions)"),
 ]
@@ -182,7 +182,7 @@ def test_validate_json(bompao: Bompao) -> None:
     assert ok.code == 0
     assert json.loads(ok.out) == {"ok": True, "files": [{
         "file": str(JOURNEYS / "social-incubator.yaml"), "ok": True,
-        "journey": "social-incubator", "version": 1, "stages": 7, "transitions": 7,
+        "journey": "social-incubator", "version": 2, "stages": 7, "transitions": 7,
         "diagnostics": []}]}
     bad = bompao("--json", "validate", str(BROKEN / "yes_no.yaml"),
                  str(BROKEN / "unreachable.yaml"))
@@ -317,7 +317,8 @@ def test_journeys_list_json(bompao: Bompao) -> None:
     rows = json.loads(result.out)
     assert [(r["journey"], r["version"], r["stages"], r["valid"]) for r in rows] == [
         ("incubator-builder", 1, 8, True), ("local-government-incubator", 1, 8, True),
-        ("social-incubator", 1, 7, True), ("university-incubator", 1, 8, True)]
+        ("social-incubator", 1, 7, True), ("social-incubator", 2, 7, True),
+        ("university-incubator", 1, 8, True)]
     extends = {r["journey"]: r["extends"] for r in rows}
     assert extends["university-incubator"] == "social-incubator@1"
     assert extends["social-incubator"] is None
@@ -331,11 +332,11 @@ def test_journeys_show(bompao: Bompao) -> None:
     assert result.code == 0
     for stage in SOCIAL_STAGES:
         assert stage in result.out
-    assert "Social Incubator (social-incubator@1)" in result.out
+    assert "Social Incubator (social-incubator@2)" in result.out
     assert "A problem statement of at least 20 characters" in result.out
     thai = bompao("--lang", "th", "journeys", "show", "social-incubator")
     assert thai.code == 0
-    assert "ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม (social-incubator@1)" in thai.out
+    assert "ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม (social-incubator@2)" in thai.out
     assert "การตรวจสอบไอเดียกับกลุ่มเป้าหมาย" in thai.out
 
 
@@ -363,7 +364,8 @@ def test_journeys_show_errors(bompao: Bompao) -> None:
     version = bompao("journeys", "show", "social-incubator@9")
     assert version.code == 2
     assert version.err_lines == [
-        "error: unknown journey version 'social-incubator@9'; known: social-incubator@1"]
+        ("error: unknown journey version 'social-incubator@9'; known: social-incubator@1, "
+         "social-incubator@2")]
 
 
 # --- extra journey directories --------------------------------------------------------------------

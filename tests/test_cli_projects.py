@@ -158,7 +158,7 @@ def test_init_publish_create_and_show(store_url: str, tmp_path: Path) -> None:
     assert isinstance(created["id"], int)
     shown = ok_json(url, "project", "show", str(created["id"]))
     assert {k: shown[k] for k in ("id", "journey", "version", "stage", "flags")} == {
-        "id": created["id"], "journey": "social-incubator", "version": 1, "stage": "idea",
+        "id": created["id"], "journey": "social-incubator", "version": 2, "stage": "idea",
         "flags": []}
     assert shown["fields"] == {"problem_statement": "", "target_group": "",
                                "interviews_done": 3, "people_reached": 0,
@@ -256,7 +256,7 @@ def _cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
     return {
         "unknown project": (["project", "show", "999"], 2, "error: no project with id 999"),
         "unknown trigger": (["project", "advance", pid, "fly"], 2,
-                            ("error: unknown trigger 'fly' in journey social-incubator@1; from "
+                            ("error: unknown trigger 'fly' in journey social-incubator@2; from "
                              "stage 'idea' the triggers are: validate, withdraw")),
         "trigger not available": (["project", "advance", pid, "present"], 1,
                                   ("error: trigger 'present' is not available in stage 'idea'; "
@@ -307,7 +307,7 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
         "role without by": (["project", "advance", pid, "withdraw", "--role",
                              "program_manager"], 2, "error: --role needs --by NAME"),
         "unknown field": (["project", "set", pid, "budget=5"], 2,
-                          ("error: unknown field 'budget' in journey social-incubator@1; "
+                          ("error: unknown field 'budget' in journey social-incubator@2; "
                            "fields: demo_day, interviews_done, partners_committed, "
                            "people_reached, problem_statement, target_group")),
         "bad date": (["project", "set", pid, "demo_day=tomorrow"], 2,
@@ -324,9 +324,9 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
                                           "X"], 2, "error: unknown journey 'nope'; known: "),
         "unknown evidence": (["project", "evidence", pid, "selfie", "--url", "u"], 2,
                              ("error: unknown evidence item 'selfie' in journey "
-                              "social-incubator@1; evidence items: ")),
+                              "social-incubator@2; evidence items: ")),
         "unknown role": (["project", "approve", pid, "--role", "mayor", "--by", "X"], 2,
-                         "error: unknown role 'mayor' in journey social-incubator@1; roles: "),
+                         "error: unknown role 'mayor' in journey social-incubator@2; roles: "),
         "unknown assignment role": (["project", "assign", pid, "--role", "mayor", "--to", "X"],
                                     2, "error: unknown role 'mayor' in journey "),
         "approving twice": (["project", "approve", pid, "--role", "committee", "--by", "Anan"],

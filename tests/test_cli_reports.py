@@ -252,7 +252,7 @@ def test_partner_cohort_since_until(program: Engine, store_url: str,
     until = (T0 + timedelta(days=50)).date().isoformat()
     assert _funnel(capsys, store_url, "--until", until) == {
         "idea": (6, 2), "validation": (3, 2), "test_run": (0, 1), "withdrawn": (0, 1)}
-    assert _funnel(capsys, store_url, "--version", "1") == _funnel(capsys, store_url)
+    assert _funnel(capsys, store_url, "--version", "2") == _funnel(capsys, store_url)
     assert _funnel(capsys, store_url, "--partner", "nobody") == {}
     people = json.loads(inproc(capsys, store_url, "report", "coaches", "--format", "json",
                                "--partner", "bkk"))
@@ -265,7 +265,7 @@ def test_partner_cohort_since_until(program: Engine, store_url: str,
 def test_unknown_journey(program: Engine, store_url: str) -> None:
     line = refused(store_url, "report", "funnel", "--journey", "no-such-journey")
     assert "no-such-journey" in line
-    assert "social-incubator@1" in line  # lists the known ones
+    assert "social-incubator@2" in line  # lists the known ones
 
 
 @pytest.mark.parametrize("option", ["--since", "--until"])

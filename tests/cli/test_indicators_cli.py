@@ -112,6 +112,9 @@ def test_report_impact_sums_the_projects_against_their_targets(
     table = run(url, journeys, "report", "impact", "--journey", "impact")
     assert "People reached" in table.stdout
     assert "iris:PI4060" in table.stdout
-    refused = run(url, journeys, "report", "impact", "--journey", "impact", "--format", "csv")
+    shown = run(url, journeys, "report", "impact", "--journey", "impact", "--format", "csv")
+    assert shown.returncode == 0
+    assert shown.stdout.splitlines()[0].startswith("indicator,key,type,unit,total,target")
+    refused = run(url, journeys, "report", "impact", "--journey", "impact", "--format", "xlsx")
     assert refused.returncode == 2
-    assert refused.stderr.startswith("error: report impact gives --format table or json")
+    assert refused.stderr == "error: --format xlsx writes a file: give -o FILE.xlsx\n"

@@ -32,7 +32,7 @@ TAG_EXPECTED = ("expected an SDG target such as 'sdg:4.4' (goal 1 to 17, target 
                 "or a letter), an IRIS+ metric code such as 'iris:PI4060' (two letters, four "
                 "digits), or a plain tag such as 'education'")
 
-SOCIAL = bundled_dir() / "social-incubator.yaml"
+SOCIAL = bundled_dir() / "earlier" / "social-incubator-1.yaml"  # what the partners extend
 SEES = "and evidence, approvals, days_in_stage, now"
 
 EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
@@ -219,7 +219,7 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
     ]),
     "unknown_key": (SchemaError, [
         ("broken/unknown_key.yaml:6:5: error: unknown key 'titel' in stages.start (did you mean "
-        "'title'?); allowed: after, description, expected_duration, final, follow_ups, "
+        "'title'?); allowed: after, check_ins, description, expected_duration, final, follow_ups, "
         "initial, title"),
         ("broken/unknown_key.yaml:12:5: error: unknown key 'guard' in transitions[0]; allowed: "
         "branches, description, from, gate, override_roles, roles, title, to, trigger"),
@@ -274,8 +274,8 @@ EXPECTED: dict[str, tuple[type[DefinitionError], list[str]]] = {
         ("broken/schema_problems.yaml:10:13: error: stages.start.follow_ups[0].to: expected a "
         "valid list, got 'coach'"),
         ("broken/schema_problems.yaml:13:5: error: unknown key 'titel' in stages.done (did you "
-        "mean 'title'?); allowed: after, description, expected_duration, final, follow_ups, "
-        "initial, title"),
+        "mean 'title'?); allowed: after, check_ins, description, expected_duration, final, "
+        "follow_ups, initial, title"),
         ("broken/schema_problems.yaml:15:5: error: transitions[0]: a transition needs 'to' "
         "(one destination) or 'branches' (several, tried in order)"),
         ("broken/schema_problems.yaml:17:11: error: transitions[0].gate: a criterion needs "

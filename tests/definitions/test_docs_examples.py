@@ -61,6 +61,12 @@ def test_the_indicators_example_does_what_the_text_says() -> None:
             reached.target, reached.tags) == ("int", "sum", "1 month", "participant", 200,
                                               ["sdg:4.4", "iris:PI4060"])
     assert journey.indicators["still_operating"].aggregate == "last"  # the bool default
+    assert reached.at_risk_after == 2
+    # the reminder is a follow-up of the during stage, named for the indicator
+    reminder = journey.stages["test_run"].follow_ups[-1]
+    assert (reminder.name, reminder.action, reminder.spec.to) == (
+        "indicator:people_reached", "notify", ["participant"])
+    assert journey.stages["handoff"].follow_ups == ()
     (branch,) = journey.transitions[0].branches
 
     def gate(total: int, missing: int) -> bool:
@@ -95,3 +101,13 @@ def test_the_intake_example_does_what_the_text_says() -> None:
     assert select(**{"score.count": 3, "rank": 4})
     assert not select(**{"score.count": 1, "rank": 1})
     assert not select(**{"score.count": 3, "rank": 11})
+
+
+def test_the_alumni_example_plans_its_check_ins() -> None:
+    text = next(block for block in checked_blocks() if "alumni-example" in block)
+    journey = compile_journey(text, file="journeys.md")
+    check_ins = journey.stages["handoff"].follow_ups
+    assert [(f.name, f.action, f.spec.to, str(f.spec.after)) for f in check_ins] == [
+        ("check_in:6_months", "notify", ["participant"], "6 months"),
+        ("check_in:12_months", "notify", ["participant"], "12 months"),
+        ("check_in:24_months", "notify", ["participant"], "24 months")]

@@ -17,6 +17,7 @@ from bompao.errors import DefinitionError, InvalidValue
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken"
 SOCIAL = bundled_dir() / "social-incubator.yaml"
+SOCIAL_1 = bundled_dir() / "earlier" / "social-incubator-1.yaml"  # what partners extend
 SEES = "และ evidence, approvals, days_in_stage, now"
 
 THAI: dict[str, list[str]] = {
@@ -26,15 +27,15 @@ THAI: dict[str, list[str]] = {
     ],
     "partner_remove": [
         ("remove.stages: การลบ 'stalled' (และทรานสิชัน 'stall', test_run -> stalled ไปด้วย) "
-        f"ทำให้เส้นทางต้นแบบที่ {SOCIAL}:82:18 เสีย: ไม่มีทรานสิชันจากขั้น 'test_run' ที่ใช้"
+        f"ทำให้เส้นทางต้นแบบที่ {SOCIAL_1}:82:18 เสีย: ไม่มีทรานสิชันจากขั้น 'test_run' ที่ใช้"
         "ทริกเกอร์ 'stall' ขั้นนี้มี: present, withdraw ให้เขียนทับ 'stages.test_run.follow_ups' "
         "ในเส้นทางนี้เพื่อลบหรือแก้"),
     ],
     "partner_replace": [
         ("ทรานสิชันนี้แทนที่ 'present' จาก 'test_run' ของเส้นทางต้นแบบ ซึ่งเป็นทางเข้า 'showcase': "
-        f"ไปถึงขั้น 'showcase' จากขั้นเริ่มต้น 'idea' ไม่ได้ (ขั้นนี้อยู่ที่ {SOCIAL}:83:3) "
+        f"ไปถึงขั้น 'showcase' จากขั้นเริ่มต้น 'idea' ไม่ได้ (ขั้นนี้อยู่ที่ {SOCIAL_1}:83:3) "
         "ให้เพิ่มทรานสิชันเข้า 'showcase' หรือลบขั้นนี้"),
-        (f"remove.fields: การลบ 'partners_committed' ทำให้เส้นทางต้นแบบที่ {SOCIAL}:161:23 เสีย: "
+        (f"remove.fields: การลบ 'partners_committed' ทำให้เส้นทางต้นแบบที่ {SOCIAL_1}:161:23 เสีย: "
         "transitions[3].gate.all[0].expr: CEL: ไม่รู้จักชื่อ 'partners_committed' นิพจน์มองเห็น"
         "ฟิลด์ (demo_day, interviews_done, people_reached, problem_statement, target_group) "
         f"{SEES} ให้เขียนทับหรือลบทรานสิชัน 'hand_off' จาก 'showcase' ด้วย"),
@@ -127,10 +128,10 @@ def test_set_field_suggests_the_closest_field() -> None:
         journey.fields_from_text({"interview_done": "3"})
     fields = ("demo_day, interviews_done, partners_committed, people_reached, "
               "problem_statement, target_group")
-    assert str(caught.value) == ("unknown field 'interview_done' in journey social-incubator@1 "
+    assert str(caught.value) == ("unknown field 'interview_done' in journey social-incubator@2 "
                                  f"(did you mean 'interviews_done'?); fields: {fields}")
     assert error_text(caught.value, "th") == (
-        "ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@1 (หมายถึง 'interviews_done' "
+        "ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@2 (หมายถึง 'interviews_done' "
         f"หรือไม่?) ฟิลด์ที่มี: {fields}")
 
 
@@ -144,7 +145,7 @@ def test_set_field_in_thai_through_the_cli(tmp_path: Path,
               "--name", "X", "--set", "interview_done=3"])
     assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@1 "
+    assert err.startswith("error: ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@2 "
                           "(หมายถึง 'interviews_done' หรือไม่?)")
 
 

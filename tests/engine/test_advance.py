@@ -188,7 +188,7 @@ def test_unknown_trigger_and_trigger_not_available(engine: Engine) -> None:
     before = _snapshot(engine, p.id)
     with pytest.raises(NotFound) as unknown:
         engine.advance(p.id, "fly", MANAGER)
-    assert str(unknown.value) == ("unknown trigger 'fly' in journey social-incubator@1; from "
+    assert str(unknown.value) == ("unknown trigger 'fly' in journey social-incubator@2; from "
                                   "stage 'idea' the triggers are: validate, withdraw")
     with pytest.raises(TriggerNotOffered) as unavailable:  # a refusal (exit 1), not bad input
         engine.advance(p.id, "present", MANAGER)

@@ -17,8 +17,8 @@ journey: impact
 version: 1
 roles: [participant]
 indicators:
-  reached: {type: int, every: 1 month, target: 100}
-  peak: {type: int, aggregate: max, every: 1 month}
+  reached: {type: int, every: 1 month, target: 100, tags: ["sdg:4.4"]}
+  peak: {type: int, aggregate: max, every: 1 month, tags: ["sdg:4.4", "iris:PI4060"]}
 stages:
   run: {initial: true}
   done: {final: true}
@@ -43,7 +43,8 @@ def test_impact_totals_equal_a_brute_force_sum_over_the_event_log(
             for index, month, value in plan:
                 indicator = "peak" if value % 3 == 0 else "reached"
                 engine.measure(ids[index], indicator, f"2027-{month:02d}", value)
-            report = impact_report(engine, journey="impact", cohort="c1")["indicators"]
+            whole = impact_report(engine, journey="impact", cohort="c1")
+            report = whole["indicators"]
             # the oracle: every event, the last per (project, indicator, period) counting
             last: dict[tuple[int, str, str], int] = {}
             for project in ids:
@@ -64,5 +65,21 @@ def test_impact_totals_equal_a_brute_force_sum_over_the_event_log(
             months = {(p, period) for (p, name, period) in last
                       if name == "reached" and period < "2027-07"}
             assert report["reached"]["missing"] == 4 * 6 - len(months)
+            # per project: each project's own sum, peak and missing months
+            rows = {row["id"]: row["indicators"] for row in whole["projects"]}
+            assert sorted(rows) == ids
+            for project, peak in zip(ids, peaks, strict=True):
+                own = [v for (p, name, _), v in last.items() if p == project
+                       and name == "reached"]
+                assert rows[project]["reached"]["total"] == sum(own)
+                assert rows[project]["reached"]["progress"] == sum(own) / 100
+                assert rows[project]["peak"]["total"] == peak
+                assert rows[project]["reached"]["missing"] == 6 - len(
+                    {period for (p, period) in months if p == project})
+            # by tag: sdg:4.4 carries both, iris:PI4060 only the peak
+            tags = whole["tags"]
+            assert tags["sdg:4.4"]["indicators"]["reached"]["total"] == reached
+            assert set(tags["iris:PI4060"]["indicators"]) == {"peak"}
+            assert tags["sdg:4.4"]["projects"] == len({p for (p, _, _) in last})
         finally:
             engine.close()

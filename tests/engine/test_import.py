@@ -104,7 +104,7 @@ def test_evidence_that_the_journey_lacks_or_without_content_is_refused(engine: E
         {"journey": SI, "name": "B", "evidence": {"stakeholder_map": {}}},
         {"journey": SI, "name": "C", "evidence": "stakeholder_map;test_plan"}])
     assert problems[0][1].startswith("unknown evidence item 'diary' in journey "
-                                     "social-incubator@1; evidence items: ")
+                                     "social-incubator@2; evidence items: ")
     assert problems[1][1] == "evidence 'stakeholder_map' needs a url or a note"
     assert problems[2][1].startswith("evidence 'stakeholder_map;test_plan' lists names only")
 
@@ -123,7 +123,7 @@ def test_a_misspelt_column_is_refused_with_a_did_you_mean(engine: Engine) -> Non
         "journey,name,field.intervews_done\nsocial-incubator,P,3\n", "csv"))
     assert len(problems) == 1
     assert problems[0][1].startswith("unknown column 'field.intervews_done' (did you mean "
-                                     "'field.interviews_done'? journey social-incubator@1 "
+                                     "'field.interviews_done'? journey social-incubator@2 "
                                      "fields: ")
 
 

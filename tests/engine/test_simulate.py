@@ -232,7 +232,7 @@ def test_cli_simulate(tmp_path: Path) -> None:
     assert len(data["coach_load"]) == 15
     table = _cli(db, *base, cwd=tmp_path)
     assert table.returncode == 0
-    assert table.stdout.splitlines()[0] == ("social-incubator@1: 10 projects, 15 months, "
+    assert table.stdout.splitlines()[0] == ("social-incubator@2: 10 projects, 15 months, "
                                             "300 runs (seed 4)")
     assert "Handoff" in table.stdout
     html = _cli(db, *base, "--format", "html", "-o", "f.html", cwd=tmp_path)

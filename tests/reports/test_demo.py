@@ -217,3 +217,26 @@ def test_thai_demo_prints_thai(tmp_path: Path) -> None:
     assert "ส่งต่อ" in result.stdout
     html = (tmp_path / "bompao-demo-report.html").read_text(encoding="utf-8")
     assert '<html lang="th">' in html
+
+
+def test_the_demo_reports_indicators_month_by_month(demo: Demo) -> None:
+    """Issue 13: the cohort's participants report their months; the report shows them."""
+    every = [e for h in demo.histories.values() for e in h]
+    measured = [e for e in every if e.kind == "measured"]
+    assert {e.payload["indicator"] for e in measured} == {"people_reached", "volunteers",
+                                                         "income"}
+    # each project in a test run reports one value per indicator and month, for months
+    # that have ended, and none twice
+    periods: dict[tuple[int, str], list[str]] = {}
+    for event in measured:
+        periods.setdefault((event.project, event.payload["indicator"]), []).append(
+            event.payload["period"])
+        assert event.payload["period"] < event.at.strftime("%Y-%m")
+    assert all(len(p) == len(set(p)) for p in periods.values())
+    assert max(len(p) for p in periods.values()) >= 6
+    page = next(demo.folder.glob("*.html")).read_text(encoding="utf-8")
+    assert 'id="impact"' in page
+    assert "People reached" in page
+    # reminders went to participants for periods left unreported, or were cancelled
+    specs = Counter(e.payload["spec"] for e in every if e.kind == "follow_up")
+    assert specs["indicator:people_reached"] >= 1

@@ -163,8 +163,8 @@ def test_the_english_report_shows_the_cohort(rendered: Rendered) -> None:
     page = parse(rendered.english.read_text(encoding="utf-8"))
     journey = rendered.engine.journey(JOURNEY)
     assert page.headings[:1] == ["Program report: Social Incubator"]
-    assert page.headings[1:] == ["Journey", "Funnel", "Time in stage (days)", "At risk",
-                                 "Projects (12)"]
+    assert page.headings[1:] == ["Journey", "Funnel", "Time in stage (days)", "Indicators",
+                                 "At risk", "Projects (12)"]
     funnel_text = " ".join(page.text["funnel"])
     for stage in journey.stages.values():  # the chart labels its bars with stage titles
         assert stage.label("en") in funnel_text
@@ -185,7 +185,7 @@ def test_the_thai_report_has_thai_headings_and_stage_titles(rendered: Rendered) 
     journey = rendered.engine.journey(JOURNEY)
     assert page.headings == ["รายงานโปรแกรม: ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม",
                              "เส้นทาง", "ภาพรวมการผ่านขั้น", "เวลาในแต่ละขั้น (วัน)",
-                             "โครงการที่มีความเสี่ยง", "โครงการ (12)"]
+                             "ตัวชี้วัด", "โครงการที่มีความเสี่ยง", "โครงการ (12)"]
     for name, stage in journey.stages.items():
         thai = stage.label("th")
         assert thai != stage.label("en"), name

@@ -138,7 +138,7 @@ def test_imported_projects_replay_and_get_their_follow_ups(
     with engine.db.begin(write=False) as conn:
         specs = set(conn.execute(sa.select(follow_ups.c.spec).where(
             follow_ups.c.project_id == showcase.id)).scalars())
-    assert specs == {"demo_day_reminder", "showcase_no_partner"}
+    assert specs == {"demo_day_reminder", "showcase_no_partner", "indicator:people_reached"}
 
 
 def test_export_filters_and_import_with_a_default_journey(engine: Engine,
