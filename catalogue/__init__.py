@@ -10,7 +10,7 @@ This package is data only: it imports nothing of bompao.
 
 from __future__ import annotations
 
-from bompao.catalogue import cli, database, deep, definitions, refusals, values
+from bompao.catalogue import cli, database, deep, definitions, pages, refusals, values
 
 __all__ = ["CATALOGUE", "FAMILIES"]
 
@@ -21,6 +21,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "deep": deep.ENTRIES,
     "values": values.ENTRIES,
     "database": database.ENTRIES,
+    "pages": pages.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 
