@@ -114,4 +114,9 @@ ENTRIES: dict[str, dict[str, str]] = {
     "page.me.approvals_none": {"en": "Nothing waits for your approval.",
                                "th": "ไม่มีโครงการที่รอการอนุมัติจากคุณ"},
     "page.me.as_role": {"en": "as {role}", "th": "ในบทบาท {role}"},
+    # bompao demo --serve
+    "page.demo.user": {"en": "sign in as {username} with the password {password}",
+                       "th": "เข้าสู่ระบบด้วยชื่อ {username} รหัสผ่าน {password}"},
+    "page.demo.serving": {"en": "the demo cohort is at {url} (CTRL+C stops it)",
+                          "th": "เปิดดูโครงการตัวอย่างได้ที่ {url} (กด CTRL+C เพื่อหยุด)"},
 }
