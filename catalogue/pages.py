@@ -114,6 +114,30 @@ ENTRIES: dict[str, dict[str, str]] = {
     "page.me.approvals_none": {"en": "Nothing waits for your approval.",
                                "th": "ไม่มีโครงการที่รอการอนุมัติจากคุณ"},
     "page.me.as_role": {"en": "as {role}", "th": "ในบทบาท {role}"},
+    # journeys and the playground
+    "page.journeys.title": {"en": "Journeys", "th": "เส้นทาง"},
+    "page.journeys.playground": {"en": "Playground", "th": "ทดลองเขียนเส้นทาง"},
+    "page.journeys.playground_hint": {
+        "en": "Edit a journey's YAML: its problems and its diagram update as you type. "
+              "Nothing is saved.",
+        "th": "แก้ไขเส้นทางในรูปแบบ YAML แล้วดูปัญหาและแผนภาพได้ทันทีขณะพิมพ์ "
+              "ระบบจะไม่บันทึกสิ่งที่แก้"},
+    "page.journeys.try": {"en": "Try it in the playground", "th": "ลองแก้ในหน้าทดลอง"},
+    "page.journeys.stages": {"en": "Stages", "th": "ขั้น"},
+    "page.journeys.transitions": {"en": "Transitions", "th": "การเปลี่ยนขั้น"},
+    "page.journeys.fields": {"en": "Fields", "th": "ข้อมูลโครงการ"},
+    "page.journeys.evidence": {"en": "Evidence", "th": "หลักฐาน"},
+    "page.journeys.roles": {"en": "Roles: {roles}", "th": "บทบาท: {roles}"},
+    "page.journeys.anyone": {"en": "anyone", "th": "ทุกคน"},
+    "page.journeys.ok": {"en": "No problems: {ref}", "th": "ไม่พบปัญหา: {ref}"},
+    "page.journeys.problems": {"en": "{count} problem(s)", "th": "พบปัญหา {count} ข้อ"},
+    "page.journeys.at": {"en": "line {line}, column {column}",
+                         "th": "บรรทัด {line} คอลัมน์ {column}"},
+    "page.journeys.empty": {"en": "Type or paste a journey.", "th": "พิมพ์หรือวางเส้นทาง"},
+    # reports
+    "page.reports.title": {"en": "Reports", "th": "รายงาน"},
+    "page.reports.none": {"en": "No project yet.", "th": "ยังไม่มีโครงการ"},
+    "page.reports.empty": {"en": "Nothing to show.", "th": "ไม่มีข้อมูล"},
     # bompao demo --serve
     "page.demo.user": {"en": "sign in as {username} with the password {password}",
                        "th": "เข้าสู่ระบบด้วยชื่อ {username} รหัสผ่าน {password}"},

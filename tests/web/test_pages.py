@@ -37,7 +37,9 @@ PAGE_POSTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 """Every page route naming a project, with a valid form: each must be 404 for another
 partner's project (the classification test fails until a new route is added here)."""
-PAGE_UNSCOPED = {("GET", "/"), ("GET", "/me"), ("GET", "/events/stream"), ("POST", "/lang")}
+PAGE_UNSCOPED = {("GET", "/"), ("GET", "/me"), ("GET", "/events/stream"), ("POST", "/lang"),
+                 ("GET", "/reports"), ("GET", "/journeys"), ("GET", "/journeys/playground"),
+                 ("POST", "/journeys/playground"), ("GET", "/journeys/{key}")}
 
 
 def _walk(routes: Any) -> Iterator[tuple[str, str]]:
@@ -390,3 +392,63 @@ def test_the_live_stream_sends_the_users_partners_events_only(
     assert f"project-{people['a']['id']}" in found
     assert "changed" in found
     assert f"project-{people['b']['id']}" not in found
+
+
+def test_reports_count_the_users_partner_only(server: Server, people: dict[str, Any]) -> None:
+    server.engine.flag(people["b"]["id"], "at_risk")
+    page = _session(server, "p-coach").get("/reports").text
+    assert "Khon Kaen Secret" not in page
+    funnel = page.split('data-report="funnel"')[1].split("</table>")[0]
+    idea_now = re.search(r"<td>Idea</td><td>(\d+)</td><td>(\d+)</td>", funnel)
+    assert idea_now is not None, funnel
+    cmu = [p for p in server.engine.list_projects(partner="cmu") if p.stage == "idea"]
+    assert int(idea_now.group(2)) == len(cmu)
+    assert 'data-report="coaches"' in page
+
+
+def test_journeys_list_show_and_another_partners_journey(
+        server: Server, people: dict[str, Any]) -> None:
+    session = _session(server, "p-coach")
+    listing = session.get("/journeys").text
+    assert 'href="/journeys/social-incubator"' in listing
+    shown = session.get("/journeys/social-incubator")
+    assert shown.status_code == 200
+    assert "<svg" in shown.text
+    assert "stakeholder_map" in shown.text
+    assert session.get("/journeys/nosuch").status_code == 404
+
+
+BROKEN = """journey: play
+version: 1
+title: {en: Play}
+roles: [coach]
+stages:
+  idea: {initial: true}
+  done: {final: true}
+transitions:
+  - trigger: finish
+    from: idea
+    to: nowhere
+"""
+
+
+def test_the_playground_shows_problems_at_their_lines_and_a_diagram(
+        server: Server, people: dict[str, Any]) -> None:
+    session = _session(server, "p-coach")
+    page = session.get("/journeys/playground?start=social-incubator").text
+    assert "journey: social-incubator" in page
+    assert "No problems: social-incubator@1" in page
+    broken = session.post("/journeys/playground", {"source": BROKEN}).text
+    assert 'data-line="11"' in broken
+    assert "nowhere" in broken
+    assert "<svg" not in broken
+    fixed = session.post("/journeys/playground",
+                         {"source": BROKEN.replace("nowhere", "done")}).text
+    assert "No problems: play@1" in fixed
+    assert "<svg" in fixed
+    assert session.post("/journeys/playground", {"source": BROKEN},
+                        token=False).status_code == 403
+    hostile = BROKEN.replace("title: {en: Play}", 'title: {en: "<script>x</script>"}').replace(
+        "nowhere", "done")
+    drawn = session.post("/journeys/playground", {"source": hostile}).text
+    assert "<script>x" not in drawn
