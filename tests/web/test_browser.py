@@ -107,3 +107,26 @@ def test_coach_approves_manager_advances_and_the_board_moves_live(
     for page in (watcher, coach, manager):
         assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
         page.context.close()
+
+
+def test_the_playground_shows_an_error_at_its_line_as_you_type(
+        server: Server, browser: Any, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    server.add_user("w-author", "Author", "program_manager@cmu")
+    page = _signed_in(browser, server, "w-author")
+    page.goto(f"{server.base}/journeys/playground?start=social-incubator")
+    page.wait_for_selector("#problem-count.ok")
+    source = page.input_value("#source")
+    line = next(n for n, text in enumerate(source.splitlines(), 1)
+                if text.strip() == "to: validation")
+    page.fill("#source", source.replace("    to: validation\n", "    to: nowhere\n", 1))
+    page.dispatch_event("#source", "input")
+    problem = page.wait_for_selector(f'.problems li[data-line="{line}"]')
+    assert "nowhere" in problem.inner_text()
+    page.screenshot(path=str(shots / "playground-th.png"), full_page=False)
+    page.fill("#source", source)
+    page.dispatch_event("#source", "input")
+    page.wait_for_selector("#problem-count.ok")
+    assert page.locator(".diagram svg").count() == 1
+    page.context.close()
