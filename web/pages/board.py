@@ -89,15 +89,22 @@ def board_columns(engine: Engine, projects: list[Project], lang: str,
                   now: datetime) -> list[Board]:
     """The boards (one per journey, columns in the journey's stage order) of ``projects``."""
     boards: dict[str, Board] = {}
+    compiled: dict[tuple[str, int | None], CompiledJourney] = {}
+
+    def journey(key: str, version: int | None = None) -> CompiledJourney:
+        if (key, version) not in compiled:  # one read per journey, not per card
+            compiled[(key, version)] = engine.journey(key, version)
+        return compiled[(key, version)]
+
     for project in projects:
-        latest = engine.journey(project.journey_key)
         board = boards.get(project.journey_key)
         if board is None:
+            latest = journey(project.journey_key)
             board = Board(latest.key, latest.label(lang), [
                 Column(name, stage.label(lang), stage.final)
                 for name, stage in latest.stages.items()])
             boards[latest.key] = board
-        own = engine.journey(project.journey_key, project.journey_version)
+        own = journey(project.journey_key, project.journey_version)
         column = next((c for c in board.columns if c.stage == project.stage), None)
         if column is None:  # a stage only an older version has
             stage = own.stages[project.stage]
