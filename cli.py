@@ -1192,8 +1192,12 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
 @click.option("--days", type=click.IntRange(30, 2000), default=425, show_default=True,
               help="How many simulated days (about 14 months by default).")
 @click.option("--seed", type=int, default=7, show_default=True, help="The story's seed.")
+@click.option("--serve", is_flag=True, help="Then open the demo cohort in the web app "
+              "(bompao serve), with two demo sign-ins printed once.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="With --serve: the port to listen on (127.0.0.1).")
 @pass_ctx
-def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
+def demo(ctx: Context, out_dir: str, days: int, seed: int, serve: bool, port: int) -> None:
     """Take a cohort of twelve projects through social-incubator on a simulated clock.
 
     Fields are filled, evidence attached, coaches assigned and approving, gates refuse
@@ -1237,6 +1241,8 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
                "stages": result.stages, "funnel": funnel}
     if ctx.as_json:
         ctx.emit(summary)
+        if serve:
+            _demo_serve(ctx, engine, port)
         return
     from bompao.engine.views import report_table  # noqa: PLC0415
 
@@ -1248,6 +1254,20 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int) -> None:
                        refused=result.refused, runs=runs))
     click.echo(ctx.say("demo.database", database=engine.db.url_display))
     click.echo(ctx.say("demo.report", path=report_path))
+    if serve:
+        _demo_serve(ctx, engine, port)
+
+
+def _demo_serve(ctx: Context, engine: Any, port: int) -> None:
+    """``demo --serve``: the demo's sign-ins, then ``bompao serve`` on its database."""
+    from bompao.web.demo import demo_users  # noqa: PLC0415
+    from bompao.web.server import run  # noqa: PLC0415
+
+    for username, password in demo_users(engine.db):
+        click.echo(ctx.say("page.demo.user", username=username, password=password))
+    click.echo(ctx.say("page.demo.serving", url=f"http://127.0.0.1:{port}/"))
+    engine.close()
+    run(ctx, host="127.0.0.1", port=port, workers=1)
 
 
 def _busiest_journey(engine: Any, partner: str | None) -> str:

@@ -15,6 +15,7 @@ from bompao.catalogue import database
 from bompao.catalogue import deep
 from bompao.catalogue import definitions
 from bompao.catalogue import intake
+from bompao.catalogue import pages
 from bompao.catalogue import refusals
 from bompao.catalogue import usage
 from bompao.catalogue import values
@@ -32,6 +33,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "usage": usage.ENTRIES,
     "intake": intake.ENTRIES,
     "indicators": indicator_entries.ENTRIES,
+    "pages": pages.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

@@ -48,6 +48,7 @@ add = { "2026-06-02" = "Special holiday" }
 secret_key_file = "/etc/bompao/secret"  # or env BOMPAO_SECRET_KEY; >= 32 characters
 upload_dir = "/var/lib/bompao/uploads"   # default: bompao-uploads in the working directory
 upload_limit = 10_000_000                # bytes per uploaded file
+upload_types = [".pdf", ".png", ".jpg"]  # file endings an upload may have (default below)
 session_lifetime = 28800                 # seconds a sign-in lasts
 secure_cookies = true                    # Secure session cookie: set it behind HTTPS
 login_attempts = 5                       # failed sign-ins per name and address ...
@@ -69,6 +70,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -94,12 +96,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bompao.definitions.durations import add_operator_days
 from bompao.errors import UsageError
 
-__all__ = ["Config", "EnvironmentSource", "Settings", "SmtpConfig", "WebConfig",
+__all__ = ["UPLOAD_TYPES", "Config", "EnvironmentSource", "Settings", "SmtpConfig", "WebConfig",
            "WebhookConfig", "load_config"]
 
 _LANGUAGES = ("en", "th")
 _SECRET = "***"  # noqa: S105 - the mask shown instead of a secret
 _MIN_SECRET_KEY = 32
+UPLOAD_TYPES = (".pdf", ".png", ".jpg", ".jpeg", ".txt", ".csv", ".docx", ".xlsx", ".pptx",
+                ".odt", ".ods", ".odp")
+"""The file endings an uploaded evidence file may have unless ``[web] upload_types`` says."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,8 @@ class WebConfig:
     upload_dir: str = "bompao-uploads"
     upload_limit: int = 10_000_000
     """Bytes an uploaded file may have."""
+    upload_types: tuple[str, ...] = UPLOAD_TYPES
+    """File endings (lowercase, with the dot) an uploaded file may have."""
     session_lifetime: int = 8 * 3600
     """Seconds a sign-in lasts."""
     secure_cookies: bool = False
@@ -234,6 +241,7 @@ class Config:
             "people": dict(self.people),
             "web": {"secret_key": _SECRET if self.web.secret_key else None,
                     "upload_dir": self.web.upload_dir, "upload_limit": self.web.upload_limit,
+                    "upload_types": list(self.web.upload_types),
                     "session_lifetime": self.web.session_lifetime,
                     "secure_cookies": self.web.secure_cookies,
                     "login_attempts": self.web.login_attempts,
@@ -343,6 +351,7 @@ class WebSettings(_Table):
     secret_key_file: str | None = None
     upload_dir: str = "bompao-uploads"
     upload_limit: _whole(1) = 10_000_000  # type: ignore[valid-type]
+    upload_types: list[str] = Field(default_factory=lambda: list(UPLOAD_TYPES))
     session_lifetime: _whole(60) = 8 * 3600  # type: ignore[valid-type]
     secure_cookies: bool = False
     login_attempts: _whole(1) = 5  # type: ignore[valid-type]
@@ -564,6 +573,23 @@ def _secret_key(web: WebSettings, where: str) -> str | None:
     return key
 
 
+def _upload_types(types: list[str], where: str) -> tuple[str, ...]:
+    """``[web] upload_types`` as lowercase endings with their dot.
+
+    Raises:
+        UsageError: an ending that is not a dot and 1 to 10 letters or digits.
+    """
+    cleaned = []
+    for ending in types:
+        text = ending.strip().lower()
+        text = text if text.startswith(".") else f".{text}"
+        if not re.fullmatch(r"\.[a-z0-9]{1,10}", text):
+            raise UsageError(f"{where}: [web] upload_types: {ending!r} is not a file ending; "
+                             "write them like \".pdf\" or \"png\"")
+        cleaned.append(text)
+    return tuple(dict.fromkeys(cleaned))
+
+
 def _config(settings: Settings, where: str) -> Config:
     scheduler, notify, web = settings.scheduler, settings.notify, settings.web
     smtp = None
@@ -590,7 +616,9 @@ def _config(settings: Settings, where: str) -> Config:
         language=notify.language, languages=dict(notify.languages), calendars=calendars,
         smtp=smtp, webhooks=hooks, people={str(k): str(v) for k, v in settings.people.items()},
         web=WebConfig(secret_key=_secret_key(web, where), upload_dir=web.upload_dir,
-                      upload_limit=web.upload_limit, session_lifetime=web.session_lifetime,
+                      upload_limit=web.upload_limit,
+                      upload_types=_upload_types(web.upload_types, where),
+                      session_lifetime=web.session_lifetime,
                       secure_cookies=web.secure_cookies, login_attempts=web.login_attempts,
                       login_window=web.login_window))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class Server:
     tokens: dict[str, str] = field(default_factory=dict)
     """Username -> their API token."""
     secrets: list[str] = field(default_factory=list)
+    folder: Path | None = None
+    """The server's working folder (its configuration; uploads in ``uploads/``)."""
 
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         """An HTTP client (with ``token`` as bearer) that records every response."""
@@ -95,3 +98,57 @@ def problem_of(answer: httpx.Response) -> str:
     body = answer.json()
     assert body["status"] == answer.status_code
     return str(body["detail"])
+
+
+# the pages: a signed-in browser session over plain HTTP --------------------------------
+
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Session:
+    """A signed-in session on the pages: the client, its cookie and its CSRF token."""
+
+    client: httpx.Client
+    cookie: str
+    csrf: str
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        """GET with the session cookie."""
+        return self.client.get(path, headers={"Cookie": f"bompao_session={self.cookie}",
+                                              **kwargs.pop("headers", {})}, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, *, token: bool = True,
+             **kwargs: Any) -> httpx.Response:
+        """POST a form with the session cookie (and its CSRF token unless ``token`` is
+        False); a new session cookie it sets is kept."""
+        form = {**(data or {}), **({"csrf_token": self.csrf} if token else {})}
+        answer = self.client.post(path, data=form, headers={
+            "Cookie": f"bompao_session={self.cookie}", **kwargs.pop("headers", {})}, **kwargs)
+        header = set_cookie(answer)
+        if header is not None and cookie_value(header):
+            self.cookie = cookie_value(header)
+        return answer
+
+
+def sign_in_session(server: Server, username: str, address: str = "203.0.113.9",
+                    **headers: str) -> Session:
+    """Sign ``username`` in through the real form; the session (cookie flags are ignored,
+    as a browser behind HTTPS would send the cookie)."""
+    client = server.client(**{"X-Forwarded-For": address, **headers})
+    page = client.get("/login")
+    cookie = cookie_value(set_cookie(page) or "")
+    token = session_of(cookie)["csrf"]
+    answer = client.post("/login", data={"username": username, "password": PASSWORD,
+                                         "csrf_token": token},
+                         headers={"Cookie": f"bompao_session={cookie}"})
+    assert answer.status_code == 303, answer.text
+    cookie = cookie_value(set_cookie(answer) or "")
+    return Session(client, cookie, session_of(cookie)["csrf"])
+
+
+def csrf_in(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = _CSRF_INPUT.search(page)
+    assert found is not None, page[:500]
+    return found.group(1)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -20,6 +21,7 @@ from bompao.engine.engine import Engine
 from bompao.storage.tables import SCHEMA_VERSION
 from bompao.web import api
 from bompao.web.accounts import Accounts
+from bompao.web.pages import SignInRequired, pages_router
 from bompao.web.problems import install, language, problem
 from bompao.web.security import (
     CSRF_FIELD,
@@ -35,6 +37,7 @@ __all__ = ["SESSION_COOKIE", "create_app"]
 
 SESSION_COOKIE = "bompao_session"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+_STATIC = Path(__file__).resolve().parent / "static"
 _TEXT = {
     "en": {"title": "Sign in - bompao", "username": "Username", "password": "Password",
            "submit": "Sign in", "failed": "Wrong username or password.",
@@ -67,14 +70,23 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
     app.state.accounts = accounts or Accounts(engine.db)
     app.state.throttle = LoginThrottle(web.login_attempts, web.login_window)
     app.state.templates = _templates()
+    app.state.config = config
     install(app)
     app.include_router(api.router)
+    # the pages (board, project, my work, live updates) and their static files
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie=SESSION_COOKIE,
                        max_age=web.session_lifetime, same_site="lax",
                        https_only=web.secure_cookies)
     app.add_middleware(HeadersMiddleware)
     _routes(app)
     return app
+
+
+async def _to_sign_in(_request: Request, _exc: Exception) -> Response:
+    return RedirectResponse("/login", status_code=303)
 
 
 def _page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:

@@ -34,7 +34,7 @@ def _refused(tmp_path: Path, text: str, **environ: str) -> str:
                      "scheduler, smtp, timezone, web, webhooks")),
     ('[web]\nport = 80\n', ("F: unknown key 'port' in [web]; allowed: login_attempts, "
                            "login_window, secret_key, secret_key_file, secure_cookies, "
-                           "session_lifetime, upload_dir, upload_limit")),
+                           "session_lifetime, upload_dir, upload_limit, upload_types")),
     ('[webhooks.chat]\nurl = "https://x"\nverb = "PUT"\n',
      "F: unknown key 'verb' in [webhooks.chat]; allowed: backoff, headers, retries, timeout, url"),
     ('[scheduler]\npoll_interval = "soon"\n', ("F: poll_interval must be a number >= 0.001, "

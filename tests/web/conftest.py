@@ -9,6 +9,7 @@ answered.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -73,14 +74,18 @@ def _wait(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(web_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(web_url: str, tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[Server]:
     """``bompao serve`` on ``web_url`` with the bundled journeys published."""
     folder = tmp_path_factory.mktemp("serve")
     engine = Engine.from_url(web_url)
     engine.init()
     config = folder / "bompao.toml"
-    config.write_text(f"[web]\nsecure_cookies = true\nlogin_attempts = {LOGIN_ATTEMPTS}\n"
-                      "login_window = 600\n", encoding="utf-8")
+    web = {"secure_cookies": "true", "login_attempts": str(LOGIN_ATTEMPTS),
+           "login_window": "600", "upload_dir": json.dumps(str(folder / "uploads")),
+           **getattr(request.module, "SERVE_WEB", {})}  # a test module's own [web] keys
+    config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in web.items()),
+                      encoding="utf-8")
     port = free_port()
     log = folder / "serve.log"
     env = {**os.environ, "BOMPAO_SECRET_KEY": SECRET_KEY, "BOMPAO_CONFIG": str(config)}
@@ -93,7 +98,7 @@ def server(web_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     try:
         _wait(base, process, log)
         yield Server(base, web_url, log, Accounts(engine.db, hasher=CHEAP), engine,
-                     secrets=[SECRET_KEY, PASSWORD])
+                     secrets=[SECRET_KEY, PASSWORD], folder=folder)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,146 @@
+"""The web app's pages (``bompao serve``): navigation, the board, the project page, my work.
+
+Names the reader types or the journey defines (stage keys, roles, triggers) stay as
+placeholders; every sentence around them is here in both languages.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ENTRIES"]
+
+ENTRIES: dict[str, dict[str, str]] = {
+    # navigation and layout
+    "page.nav.board": {"en": "Board", "th": "กระดานโครงการ"},
+    "page.nav.me": {"en": "My work", "th": "งานของฉัน"},
+    "page.nav.reports": {"en": "Reports", "th": "รายงาน"},
+    "page.nav.journeys": {"en": "Journeys", "th": "เส้นทาง"},
+    "page.nav.language": {"en": "Language", "th": "ภาษา"},
+    "page.nav.sign_out": {"en": "Sign out", "th": "ออกจากระบบ"},
+    "page.nav.signed_in": {"en": "Signed in as {name}", "th": "เข้าสู่ระบบในชื่อ {name}"},
+    "page.live": {"en": "Updates live", "th": "อัปเดตอัตโนมัติ"},
+    "page.error.not_found": {"en": "Not found", "th": "ไม่พบหน้าที่ต้องการ"},
+    "page.error.back": {"en": "Back to the board", "th": "กลับไปที่กระดานโครงการ"},
+    # the board
+    "page.board.title": {"en": "Cohort board", "th": "กระดานโครงการของรุ่น"},
+    "page.board.filter": {"en": "Filter", "th": "กรอง"},
+    "page.board.journey": {"en": "Journey", "th": "เส้นทาง"},
+    "page.board.partner": {"en": "Partner", "th": "ภาคี"},
+    "page.board.cohort": {"en": "Cohort", "th": "รุ่น"},
+    "page.board.coach": {"en": "Coach", "th": "โค้ช"},
+    "page.board.any": {"en": "any", "th": "ทั้งหมด"},
+    "page.board.empty": {"en": "No project matches.", "th": "ไม่มีโครงการที่ตรงกับตัวกรอง"},
+    "page.board.count": {"en": "{count} project(s)", "th": "{count} โครงการ"},
+    "page.board.days": {"en": "{days} day(s) in stage", "th": "อยู่ในขั้นนี้ {days} วัน"},
+    "page.board.at_risk": {"en": "at risk", "th": "มีความเสี่ยง"},
+    "page.board.overdue": {"en": "overdue", "th": "เกินเวลาที่คาดไว้"},
+    # the project page
+    "page.project.journey": {"en": "Journey", "th": "เส้นทาง"},
+    "page.project.stage": {"en": "Stage", "th": "ขั้น"},
+    "page.project.since": {"en": "since {when}", "th": "ตั้งแต่ {when}"},
+    "page.project.partner": {"en": "Partner", "th": "ภาคี"},
+    "page.project.cohort": {"en": "Cohort", "th": "รุ่น"},
+    "page.project.assigned": {"en": "Assigned", "th": "ผู้รับผิดชอบ"},
+    "page.project.flags": {"en": "Flags", "th": "สถานะ"},
+    "page.project.next": {"en": "Next steps", "th": "ขั้นตอนถัดไป"},
+    "page.project.final": {"en": "This is a final stage.", "th": "ขั้นนี้เป็นขั้นสุดท้าย"},
+    "page.project.to": {"en": "to {stage}", "th": "ไปขั้น {stage}"},
+    "page.project.ready": {"en": "Ready: every criterion is met.",
+                           "th": "พร้อมแล้ว: ผ่านทุกเกณฑ์"},
+    "page.project.missing": {"en": "Missing: {count}", "th": "ยังขาด {count} ข้อ"},
+    "page.project.met": {"en": "met", "th": "ผ่าน"},
+    "page.project.unmet": {"en": "missing", "th": "ยังไม่ผ่าน"},
+    "page.project.approvals_seen": {"en": "{have} of {needed}", "th": "{have} จาก {needed}"},
+    "page.project.advance": {"en": "Advance: {title}", "th": "ดำเนินการ: {title}"},
+    "page.project.needs_role": {"en": "Needs the role: {roles}", "th": "ต้องมีบทบาท: {roles}"},
+    "page.project.override": {"en": "Override the gate", "th": "ข้ามเกณฑ์"},
+    "page.project.reason": {"en": "Reason (required)", "th": "เหตุผล (จำเป็น)"},
+    "page.project.approve": {"en": "Approve as {role}", "th": "อนุมัติในบทบาท {role}"},
+    "page.project.approved_by": {"en": "Approved by {names}", "th": "อนุมัติแล้วโดย {names}"},
+    "page.project.fields": {"en": "Fields", "th": "ข้อมูลโครงการ"},
+    "page.project.save": {"en": "Save", "th": "บันทึก"},
+    "page.project.yes": {"en": "yes", "th": "ใช่"},
+    "page.project.no": {"en": "no", "th": "ไม่ใช่"},
+    "page.project.list_hint": {"en": "separate items with commas",
+                               "th": "คั่นแต่ละรายการด้วยเครื่องหมายจุลภาค"},
+    "page.project.evidence": {"en": "Evidence", "th": "หลักฐาน"},
+    "page.project.evidence_none": {"en": "not attached yet", "th": "ยังไม่ได้แนบ"},
+    "page.project.evidence_item": {"en": "Item", "th": "รายการ"},
+    "page.project.link": {"en": "Link", "th": "ลิงก์"},
+    "page.project.note": {"en": "Note", "th": "บันทึก"},
+    "page.project.file": {"en": "File (at most {size})", "th": "ไฟล์ (ไม่เกิน {size})"},
+    "page.project.attach": {"en": "Attach", "th": "แนบ"},
+    "page.project.download": {"en": "file: {name}", "th": "ไฟล์: {name}"},
+    "page.project.history": {"en": "History", "th": "ประวัติ"},
+    "page.project.followups": {"en": "Follow-ups due", "th": "งานติดตามที่กำลังจะถึง"},
+    "page.project.followups_none": {"en": "Nothing is due.", "th": "ไม่มีงานที่ถึงกำหนด"},
+    "page.project.diagram": {"en": "Journey diagram", "th": "แผนภาพเส้นทาง"},
+    "page.project.by": {"en": "by {who}", "th": "โดย {who}"},
+    "page.project.saved": {"en": "Saved.", "th": "บันทึกแล้ว"},
+    # history entries
+    "page.event.created": {"en": "Created in {to}", "th": "สร้างในขั้น {to}"},
+    "page.event.advanced": {"en": "{from_} → {to} ({trigger})",
+                            "th": "{from_} → {to} ({trigger})"},
+    "page.event.overridden": {"en": "{from_} → {to} ({trigger}), gate overridden: {reason}",
+                              "th": "{from_} → {to} ({trigger}) ข้ามเกณฑ์ เหตุผล: {reason}"},
+    "page.event.fields_set": {"en": "Set {names}", "th": "แก้ไข {names}"},
+    "page.event.evidence_added": {"en": "Attached {name}", "th": "แนบ {name}"},
+    "page.event.approved": {"en": "Approved as {role}", "th": "อนุมัติในบทบาท {role}"},
+    "page.event.assigned": {"en": "{person} assigned as {role}",
+                            "th": "มอบหมาย {person} เป็น {role}"},
+    "page.event.flagged": {"en": "Flagged {flag}", "th": "ตั้งสถานะ {flag}"},
+    "page.event.unflagged": {"en": "Cleared {flag}", "th": "ยกเลิกสถานะ {flag}"},
+    "page.event.other": {"en": "{kind}", "th": "{kind}"},
+    # uploads
+    "page.upload.too_large": {
+        "en": "the file {name!r} has {size:,} bytes; at most {limit:,} may be uploaded",
+        "th": "ไฟล์ {name!r} มีขนาด {size:,} ไบต์ อัปโหลดได้ไม่เกิน {limit:,} ไบต์"},
+    "page.upload.type": {
+        "en": "the file {name!r} is not of an allowed type; allowed: {allowed}",
+        "th": "ไฟล์ {name!r} เป็นชนิดที่ไม่อนุญาต ชนิดที่อนุญาต: {allowed}"},
+    "page.upload.content": {
+        "en": "the file {name!r} does not hold what its ending {ending!r} says",
+        "th": "เนื้อหาของไฟล์ {name!r} ไม่ตรงกับนามสกุล {ending!r}"},
+    "page.upload.choose": {
+        "en": "give a link, a note or a file for {name!r}",
+        "th": "ใส่ลิงก์ บันทึก หรือไฟล์สำหรับ {name!r}"},
+    # my work
+    "page.me.title": {"en": "My work", "th": "งานของฉัน"},
+    "page.me.projects": {"en": "My projects", "th": "โครงการที่ฉันรับผิดชอบ"},
+    "page.me.projects_none": {"en": "No project is assigned to you.",
+                              "th": "ยังไม่มีโครงการที่มอบหมายให้คุณ"},
+    "page.me.due": {"en": "Due in the next 7 days", "th": "ถึงกำหนดภายใน 7 วัน"},
+    "page.me.due_none": {"en": "Nothing is due.", "th": "ไม่มีงานที่ถึงกำหนด"},
+    "page.me.approvals": {"en": "Waiting for my approval", "th": "รอการอนุมัติจากฉัน"},
+    "page.me.approvals_none": {"en": "Nothing waits for your approval.",
+                               "th": "ไม่มีโครงการที่รอการอนุมัติจากคุณ"},
+    "page.me.as_role": {"en": "as {role}", "th": "ในบทบาท {role}"},
+    # journeys and the playground
+    "page.journeys.title": {"en": "Journeys", "th": "เส้นทาง"},
+    "page.journeys.playground": {"en": "Playground", "th": "ทดลองเขียนเส้นทาง"},
+    "page.journeys.playground_hint": {
+        "en": "Edit a journey's YAML: its problems and its diagram update as you type. "
+              "Nothing is saved.",
+        "th": "แก้ไขเส้นทางในรูปแบบ YAML แล้วดูปัญหาและแผนภาพได้ทันทีขณะพิมพ์ "
+              "ระบบจะไม่บันทึกสิ่งที่แก้"},
+    "page.journeys.try": {"en": "Try it in the playground", "th": "ลองแก้ในหน้าทดลอง"},
+    "page.journeys.stages": {"en": "Stages", "th": "ขั้น"},
+    "page.journeys.transitions": {"en": "Transitions", "th": "การเปลี่ยนขั้น"},
+    "page.journeys.fields": {"en": "Fields", "th": "ข้อมูลโครงการ"},
+    "page.journeys.evidence": {"en": "Evidence", "th": "หลักฐาน"},
+    "page.journeys.roles": {"en": "Roles: {roles}", "th": "บทบาท: {roles}"},
+    "page.journeys.anyone": {"en": "anyone", "th": "ทุกคน"},
+    "page.journeys.ok": {"en": "No problems: {ref}", "th": "ไม่พบปัญหา: {ref}"},
+    "page.journeys.problems": {"en": "{count} problem(s)", "th": "พบปัญหา {count} ข้อ"},
+    "page.journeys.at": {"en": "line {line}, column {column}",
+                         "th": "บรรทัด {line} คอลัมน์ {column}"},
+    "page.journeys.empty": {"en": "Type or paste a journey.", "th": "พิมพ์หรือวางเส้นทาง"},
+    # reports
+    "page.reports.title": {"en": "Reports", "th": "รายงาน"},
+    "page.reports.none": {"en": "No project yet.", "th": "ยังไม่มีโครงการ"},
+    "page.reports.empty": {"en": "Nothing to show.", "th": "ไม่มีข้อมูล"},
+    # bompao demo --serve
+    "page.demo.user": {"en": "sign in as {username} with the password {password}",
+                       "th": "เข้าสู่ระบบด้วยชื่อ {username} รหัสผ่าน {password}"},
+    "page.demo.serving": {"en": "the demo cohort is at {url} (CTRL+C stops it)",
+                          "th": "เปิดดูโครงการตัวอย่างได้ที่ {url} (กด CTRL+C เพื่อหยุด)"},
+}
