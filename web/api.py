@@ -3,7 +3,8 @@ engine's ``Actor`` and calls the engine, whose roles and partner scopes decide.
 
 A project of another partner is "not found" (404) on every route, as the engine says.
 A project's ``ETag`` is its lock version; a change sent with ``If-Match`` is refused
-with 412 when the project has moved on.
+with 412 when the project has moved on, checked by the engine inside the change's own
+transaction (``expected_version``), so a change that loses a race is 412 too.
 """
 
 from __future__ import annotations
@@ -87,23 +88,35 @@ def _shown(project: Project, response: Response) -> dict[str, Any]:
     return {**project.as_dict(), "lock_version": project.lock_version}
 
 
-def _guard(engine: Engine, project_id: int, user: User, if_match: str | None) -> None:
-    """Refuse a change whose ``If-Match`` is not the project's current ETag.
+def _expected(engine: Engine, project_id: int, user: User, if_match: str | None
+              ) -> int | None:
+    """The lock version ``If-Match`` names, for the engine to check inside the change's
+    own transaction (``None``: no header, or ``*``).
 
-    The check reads the project just before the engine's own transaction; the engine's
-    optimistic lock still refuses (409) a change that loses a race inside that gap.
+    If-Match compares strongly (RFC 9110): a weak tag (``W/"3"``) or one that is not a
+    lock version never matches. Of several tags, the project's current version is taken
+    when it is among them; the engine then refuses the change if it moves meanwhile.
 
     Raises:
         NotFound: no such project in the user's scope.
-        Stale: ``If-Match`` names another lock version.
+        Stale: no tag names a version of the project.
     """
     if if_match is None:
-        return
-    current = engine.get(project_id, user.actor())
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" not in tags and _etag(current) not in tags:
-        raise Stale(f"project {project_id} has changed: its ETag is now {_etag(current)}, "
-                    f"not {if_match}; read it again and retry")
+        return None
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return None
+    versions = [int(tag[1:-1]) for tag in tags
+                if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()]
+    if len(versions) == 1:
+        return versions[0]
+    current = engine.get(project_id, user.actor()).lock_version
+    if current in versions:
+        return current
+    if versions:
+        return versions[0]
+    raise Stale(f"If-Match {if_match[:80]!r} names no version of project {project_id}: send "
+                f'the ETag last read, e.g. "{current}"')
 
 
 # journeys ----------------------------------------------------------------------------------
@@ -175,25 +188,28 @@ def get_project(project_id: int, user: Signed, engine: Engined,
 def set_fields(project_id: int, values: dict[str, Any], user: Signed, engine: Engined,
                response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Set field values (checked against the journey's types)."""
-    _guard(engine, project_id, user, if_match)
-    return _shown(engine.set_fields(project_id, values, actor=user.actor()), response)
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.set_fields(project_id, values, actor=user.actor(),
+                                    expected_version=expected), response)
 
 
 @router.post("/projects/{project_id}/evidence", summary="Attach evidence")
 def add_evidence(project_id: int, body: NewEvidence, user: Signed, engine: Engined,
                  response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Attach a declared evidence item (a link, a note or both)."""
-    _guard(engine, project_id, user, if_match)
+    expected = _expected(engine, project_id, user, if_match)
     return _shown(engine.add_evidence(project_id, body.name, body.url, body.note,
-                                      actor=user.actor()), response)
+                                      actor=user.actor(), expected_version=expected),
+                  response)
 
 
 @router.post("/projects/{project_id}/approvals", summary="Approve, as yourself")
 def approve(project_id: int, body: NewApproval, user: Signed, engine: Engined,
             response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Record the user's approval in ``role`` (403 when the user does not hold it)."""
-    _guard(engine, project_id, user, if_match)
-    return _shown(engine.approve(project_id, body.role, actor=user.actor()), response)
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.approve(project_id, body.role, actor=user.actor(),
+                                 expected_version=expected), response)
 
 
 @router.get("/projects/{project_id}/check", summary="Gate reports of every trigger")
@@ -217,9 +233,10 @@ def advance(project_id: int, body: Advance, user: Signed, engine: Engined,
             response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Move the project (409 with the report when the gate refuses; 403 for a role the
     transition or override needs; an override needs a reason)."""
-    _guard(engine, project_id, user, if_match)
+    expected = _expected(engine, project_id, user, if_match)
     return _shown(engine.advance(project_id, body.trigger, user.actor(), role=body.role,
-                                 override=body.override, reason=body.reason), response)
+                                 override=body.override, reason=body.reason,
+                                 expected_version=expected), response)
 
 
 @router.get("/projects/{project_id}/history", summary="The project's events")

@@ -68,8 +68,9 @@ def test_if_match_guards_changes_and_a_stale_etag_is_412(team: Server) -> None:
         stale = client.patch(f"{url}/fields", json={"interviews_done": 5},
                              headers={"If-Match": '"1"'})
         assert stale.status_code == 412
-        assert problem_of(stale) == (f"project {project['id']} has changed: its ETag is now "
-                                     '"2", not "1"; read it again and retry')
+        assert problem_of(stale) == (f"project {project['id']} has changed: it is at version "
+                                     "2, not 1 (the ETag or expected version given); "
+                                     "nothing was written: read it again and retry")
         assert client.get(url).json()["fields"]["interviews_done"] == 4
         stale_evidence = client.post(f"{url}/evidence", json={"name": "stakeholder_map",
                                                               "note": "x"},
