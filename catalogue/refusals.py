@@ -171,6 +171,11 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "{who!r} acts for partner {scope!r} and cannot create projects for {partner!r}",
         "th": "{who!r} ทำงานในนามภาคี {scope!r} จึงสร้างโครงการให้ {partner!r} ไม่ได้",
     },
+    "permission.other_partner": {
+        "en": "{who!r} acts for partner {scope!r} and cannot see partner {partner!r}'s "
+              "projects",
+        "th": "{who!r} ทำงานในนามภาคี {scope!r} จึงดูโครงการของภาคี {partner!r} ไม่ได้",
+    },
     "permission.approve_as_other": {
         "en": "{who!r} cannot approve in the name of {by!r}: an actor approves as itself "
               "(leave out by, or pass by=actor.name)",

@@ -11,35 +11,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bompao.engine.engine import Engine
 from bompao.errors import NotFound
 from bompao.storage import feeds
 from bompao.storage.records import Project
+from bompao.web import api_reports, ical, stream
 from bompao.web.accounts import User
+from bompao.web.deps import Engined, IfMatch, Signed
 from bompao.web.problems import Stale, language
-from bompao.web.security import authenticate
 
-__all__ = ["router"]
+__all__ = ["MAX_PAGE", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 MAX_PAGE = 500
-
-
-def _user(request: Request) -> User:
-    return authenticate(request, request.app.state.accounts)
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-Signed = Annotated[User, Depends(_user)]
-Engined = Annotated[Engine, Depends(_engine)]
-IfMatch = Annotated[str | None, Header(description="The ETag last read; 412 when stale")]
 
 
 class _Body(BaseModel):
@@ -68,6 +55,13 @@ class NewApproval(_Body):
     """``POST /projects/{id}/approvals``: recorded under the signed-in user's own name."""
 
     role: str
+
+
+class NewAssignment(_Body):
+    """``POST /projects/{id}/assignments``: the CLI's ``project assign``."""
+
+    role: str
+    person: str = Field(description="The person's name, as recorded in history")
 
 
 class Advance(_Body):
@@ -212,6 +206,16 @@ def approve(project_id: int, body: NewApproval, user: Signed, engine: Engined,
                                  expected_version=expected), response)
 
 
+@router.post("/projects/{project_id}/assignments", summary="Assign a person to a role")
+def assign(project_id: int, body: NewAssignment, user: Signed, engine: Engined,
+           response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Assign ``person`` to ``role`` (a coach, a committee member...); 403 when the
+    journey's ``assign_roles`` name none of the user's roles."""
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.assign(project_id, body.role, body.person, actor=user.actor(),
+                                expected_version=expected), response)
+
+
 @router.get("/projects/{project_id}/check", summary="Gate reports of every trigger")
 def check_all(project_id: int, request: Request, user: Signed,
               engine: Engined) -> list[dict[str, Any]]:
@@ -246,10 +250,12 @@ def history(project_id: int, user: Signed, engine: Engined) -> list[dict[str, An
 
 
 @router.get("/projects/{project_id}/followups", summary="The project's follow-ups")
-def followups(project_id: int, user: Signed, engine: Engined,
-              status: str | None = None) -> list[dict[str, Any]]:
+def followups(project_id: int, user: Signed, engine: Engined, status: str | None = None,
+              due: Annotated[bool, Query(description="only pending ones due now")] = False
+              ) -> list[dict[str, Any]]:
     """Follow-ups of the project, soonest first (times in the journey's timezone)."""
-    return engine.list_follow_ups(project=project_id, status=status, actor=user.actor())
+    return engine.list_follow_ups(project=project_id, status=status, actor=user.actor(),
+                                  due_by=engine.now() if due else None)
 
 
 # the change feed -----------------------------------------------------------------------------
@@ -265,3 +271,7 @@ def events(user: Signed, engine: Engined,
     with engine.db.begin(write=False) as conn:
         items = feeds.events_after(conn, after=after, limit=limit, **scope)
     return {"items": items, "next": items[-1]["id"] if items else after}
+
+
+for _part in (api_reports.router, stream.router, ical.router):
+    router.include_router(_part)

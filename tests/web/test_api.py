@@ -36,7 +36,11 @@ def test_the_openapi_document_lists_every_api_route(server: Server) -> None:
             "/api/v1/projects/{project_id}/approvals", "/api/v1/projects/{project_id}/advance",
             "/api/v1/projects/{project_id}/check/{trigger}",
             "/api/v1/projects/{project_id}/history", "/api/v1/projects/{project_id}/followups",
-            "/api/v1/events", "/api/v1/journeys"} <= set(document["paths"])
+            "/api/v1/events", "/api/v1/journeys", "/api/v1/events/stream",
+            "/api/v1/reports/{name}", "/api/v1/followups",
+            "/api/v1/projects/{project_id}/assignments"} <= set(document["paths"])
+    assert document["paths"]["/api/v1/reports/{name}"]["get"]["parameters"][0]["schema"][
+        "enum"] == ["funnel", "stages", "at-risk", "coaches", "impact"]
     assert set(document["paths"]["/api/v1/projects/{project_id}/fields"]) == {"patch"}
 
 
