@@ -26,6 +26,7 @@ __all__ = [
     "bompao_meta",
     "daemons",
     "events",
+    "feed_tokens",
     "follow_ups",
     "journeys",
     "metadata",
@@ -34,7 +35,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -225,4 +226,18 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     sa.Index("ix_api_tokens_user_id", "user_id"),
+)
+
+feed_tokens = sa.Table(
+    "feed_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    # SHA-256 of the calendar feed's secret (in its URL, shown once), as for API tokens;
+    # a feed token reads one user's calendar and nothing else
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_feed_tokens_token_hash"),
+    sa.Index("ix_feed_tokens_user_id", "user_id"),
 )

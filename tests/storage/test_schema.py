@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
-HEAD = "0006"
+HEAD = "0007"
 """The newest migration shipped (an oracle: written here, not read from the code)."""
 V = SCHEMA_VERSION
 
 BOMPAO_TABLES = {"api_tokens", "bompao_meta", "daemons", "events", "follow_ups", "journeys",
-                 "projects", "stage_visits", "users"}
+                 "projects", "stage_visits", "users", "feed_tokens"}
 
 
 def _tables(database: Database) -> set[str]:
