@@ -3,8 +3,8 @@
 Run from the repository root: ``python -m bench web [--quick] [--postgres URL]`` (or
 ``python bench/web.py``). A real ``bompao serve`` (uvicorn, in its own process) and
 :data:`CLIENTS` concurrent clients (asyncio tasks, each with its own keep-alive
-connection and its own projects) post ``/api/v1/projects/{id}/advance`` with a bearer
-token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
+connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the load
+generator takes little CPU) post ``/api/v1/projects/{id}/advance`` with a bearer token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
 engine in one process, on the same database with the same settings. Rounds alternate
 (API, library, API, ...) so a burst of load on this shared machine falls on both; the
 medians are compared.
@@ -19,6 +19,7 @@ is a floor of what a server with its own cores would do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -59,6 +60,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` and its children (the workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.is_file():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -89,8 +105,8 @@ def prepare(url: str) -> tuple[list[list[int]], str]:
 
 
 @contextmanager
-def serving(url: str, workers: int, folder: Path) -> Iterator[str]:
-    """``bompao serve`` on ``url``; its base URL while it runs."""
+def serving(url: str, workers: int, folder: Path) -> Iterator[tuple[str, int]]:
+    """``bompao serve`` on ``url``; its base URL and process id while it runs."""
     import httpx  # noqa: PLC0415
 
     port = _free_port()
@@ -117,7 +133,7 @@ def serving(url: str, workers: int, folder: Path) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -139,27 +155,44 @@ class Stages:
         return "go" if here == "a" else "back"
 
 
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+                path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 POST on a keep-alive connection: (status, body). A few lines of
+    asyncio instead of an HTTP client library, whose own CPU per request (2.3 ms with
+    httpx here) would take most of the 2 cores from the server it measures."""
+    writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                 % (path.encode(), host.encode(), token.encode(), len(body), body))
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return status, await reader.readexactly(length)
+
+
 def api_round(base: str, token: str, ids: list[list[int]], stages: Stages, per_client: int
               ) -> tuple[float, list[float]]:
     """(advances per second, latencies in ms) of one API round."""
-    import httpx  # noqa: PLC0415
-
+    host = base.removeprefix("http://")
+    address, port = host.rsplit(":", 1)
     latencies: list[float] = []
 
     async def client(group: list[int], start: asyncio.Event) -> None:
-        async with httpx.AsyncClient(base_url=base, headers={
-                "Authorization": f"Bearer {token}"}, timeout=30) as http:
-            await http.get("/healthz")
+        reader, writer = await asyncio.open_connection(address, int(port))
+        try:
             await start.wait()
             for n in range(per_client):
                 project_id = group[n % len(group)]
+                body = b'{"trigger": "%s"}' % stages.trigger(project_id).encode()
                 began = time.perf_counter()
-                answer = await http.post(f"/api/v1/projects/{project_id}/advance",
-                                         json={"trigger": stages.trigger(project_id)})
+                status, answer = await _post(reader, writer, host,
+                                             f"/api/v1/projects/{project_id}/advance", token,
+                                             body)
                 latencies.append((time.perf_counter() - began) * 1000)
-                if answer.status_code != 200:
-                    raise SystemExit(f"error: advance answered {answer.status_code}: "
-                                     f"{answer.text[:300]}")
+                if status != 200:
+                    raise SystemExit(f"error: advance answered {status}: {answer[:300]!r}")
+        finally:
+            writer.close()
 
     async def run() -> float:
         start = asyncio.Event()
@@ -226,7 +259,8 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
     lib: list[float] = []
     api_ms: list[float] = []
     lib_ms: list[float] = []
-    with serving(url, workers, folder) as base:
+    cpu = {"server": 0.0, "client": 0.0, "library": 0.0}
+    with serving(url, workers, folder) as (base, pid):
         engine = Engine.from_url(url, create=False)
         try:
             # warm both, one request at a time first: a cold engine compiles the journey
@@ -237,10 +271,15 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
             library_round(engine, ids, stages, 2)
             api_round(base, token, ids, stages, 2)
             for _ in range(rounds):
+                server, client = _cpu_seconds(pid), time.process_time()
                 rate, times = api_round(base, token, ids, stages, per_client)
+                cpu["server"] += _cpu_seconds(pid) - server
+                cpu["client"] += time.process_time() - client
                 api.append(rate)
                 api_ms += times
+                began = time.process_time()
                 rate, times = library_round(engine, ids, stages, per_client)
+                cpu["library"] += time.process_time() - began
                 lib.append(rate)
                 lib_ms += times
         finally:
@@ -258,6 +297,12 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
             TARGETS["p99_ms"], "<"),
         Row(f"library advance p99 latency ({label}, {CLIENTS} threads)",
             _percentile(lib_ms, 0.99), "ms", digits=1),
+        Row(f"server CPU per API advance ({label})", cpu["server"] * 1000 / len(api_ms),
+            "ms", digits=2),
+        Row(f"client CPU per API advance ({label}, the load generator)",
+            cpu["client"] * 1000 / len(api_ms), "ms", digits=2),
+        Row(f"CPU per library advance ({label})", cpu["library"] * 1000 / len(lib_ms),
+            "ms", digits=2),
     ]
 
 

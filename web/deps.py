@@ -1,8 +1,17 @@
 """What every API route depends on: the signed-in user, the shared engine, the partner a
-request may look at."""
+request may look at.
+
+A bearer token's user is remembered for :data:`TOKEN_CACHE_SECONDS` per worker, keyed by
+the token's SHA-256 (never the token): looking a token up cost more than the advance a
+request makes (``bench/web.py``). So a token revoked, or a user disabled, stops working
+within that many seconds on every worker, not at once; sessions are read every time.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -13,16 +22,36 @@ from bompao.errors import PermissionDenied
 from bompao.web.accounts import User
 from bompao.web.security import authenticate
 
-__all__ = ["Engined", "IfMatch", "Signed", "current_engine", "current_user", "partner_scope"]
+__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "current_engine",
+           "current_user", "partner_scope"]
+
+TOKEN_CACHE_SECONDS = 2.0
+_CACHE_SIZE = 10_000
+_cache: dict[tuple[int, str], tuple[float, User]] = {}
+_cache_lock = threading.Lock()
 
 
 def current_user(request: Request) -> User:
-    """The request's user (bearer token or session; see :func:`authenticate`)."""
-    return authenticate(request, request.app.state.accounts)
+    """The request's user (bearer token or session; see :func:`authenticate`); a bearer
+    token's user comes from the cache while it is fresh."""
+    header = request.headers.get("authorization")
+    if header is None or not header[:7].lower() == "bearer ":
+        return authenticate(request, request.app.state.accounts)
+    key = (id(request.app), hashlib.sha256(header[7:].strip().encode()).hexdigest())
+    now = time.monotonic()
+    found = _cache.get(key)
+    if found is not None and now - found[0] < TOKEN_CACHE_SECONDS:
+        return found[1]
+    user = authenticate(request, request.app.state.accounts)  # 401 is never cached
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = (now, user)
+    return user
 
 
-def current_engine(request: Request) -> Engine:
-    """The app's one engine."""
+async def current_engine(request: Request) -> Engine:
+    """The app's one engine (async: no thread needed to read an attribute)."""
     engine: Engine = request.app.state.engine
     return engine
 
