@@ -3,8 +3,9 @@
 Run from the repository root: ``python -m bench web [--quick] [--postgres URL]`` (or
 ``python bench/web.py``). A real ``bompao serve`` (uvicorn, in its own process) and
 :data:`CLIENTS` concurrent clients (asyncio tasks, each with its own keep-alive
-connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the load
-generator takes little CPU) post ``/api/v1/projects/{id}/advance`` with a bearer token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
+connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the
+load generator takes little CPU) post ``/api/v1/projects/{id}/advance`` with a bearer
+token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
 engine in one process, on the same database with the same settings. Rounds alternate
 (API, library, API, ...) so a burst of load on this shared machine falls on both; the
 medians are compared.

@@ -35,7 +35,7 @@ def current_user(request: Request) -> User:
     """The request's user (bearer token or session; see :func:`authenticate`); a bearer
     token's user comes from the cache while it is fresh."""
     header = request.headers.get("authorization")
-    if header is None or not header[:7].lower() == "bearer ":
+    if header is None or header[:7].lower() != "bearer ":
         return authenticate(request, request.app.state.accounts)
     key = (id(request.app), hashlib.sha256(header[7:].strip().encode()).hexdigest())
     now = time.monotonic()
