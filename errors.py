@@ -25,6 +25,7 @@ __all__ = [
     "PermissionDenied",
     "SchemaError",
     "SchemaVersionError",
+    "StaleError",
     "TriggerNotOffered",
     "UsageError",
 ]
@@ -59,6 +60,15 @@ class PermissionDenied(BompaoError):
 
 class ConflictError(BompaoError):
     """Someone else changed the same thing first; nothing was written. Retry on fresh state."""
+
+
+class StaleError(ConflictError):
+    """The caller named the lock version it last read (``expected_version``; HTTP
+    ``If-Match``) and the project has moved on since; nothing was written.
+
+    Checked inside the change's own transaction, so a change that loses a race after
+    reading the right version is refused this way too, never applied to newer state.
+    """
 
 
 class TriggerNotOffered(ConflictError):

@@ -126,6 +126,12 @@ ENTRIES: dict[str, dict[str, str]] = {
         "th": "โครงการ {id} ถูกผู้อื่นแก้ไขในระหว่างนี้ จึงยังไม่ได้บันทึกสิ่งใด: "
               "ให้อ่านข้อมูลใหม่แล้วลองอีกครั้ง",
     },
+    "conflict.stale": {
+        "en": "project {id} has changed: it is at version {now}, not {expected} (the ETag "
+              "or expected version given); nothing was written: read it again and retry",
+        "th": "โครงการ {id} เปลี่ยนไปแล้ว: ตอนนี้เป็นรุ่น {now} ไม่ใช่ {expected} (ตาม 'ETag' "
+              "หรือรุ่นที่ระบุ) จึงยังไม่ได้บันทึกสิ่งใด: ให้อ่านข้อมูลใหม่แล้วลองอีกครั้ง",
+    },
     "conflict.changed_journey": {
         "en": "project {id} changed journey meanwhile; retry",
         "th": "โครงการ {id} เปลี่ยนเส้นทางไปในระหว่างนี้ ให้ลองอีกครั้ง",
@@ -164,6 +170,11 @@ ENTRIES: dict[str, dict[str, str]] = {
     "permission.create_for_partner": {
         "en": "{who!r} acts for partner {scope!r} and cannot create projects for {partner!r}",
         "th": "{who!r} ทำงานในนามภาคี {scope!r} จึงสร้างโครงการให้ {partner!r} ไม่ได้",
+    },
+    "permission.other_partner": {
+        "en": "{who!r} acts for partner {scope!r} and cannot see partner {partner!r}'s "
+              "projects",
+        "th": "{who!r} ทำงานในนามภาคี {scope!r} จึงดูโครงการของภาคี {partner!r} ไม่ได้",
     },
     "permission.approve_as_other": {
         "en": "{who!r} cannot approve in the name of {by!r}: an actor approves as itself "

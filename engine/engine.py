@@ -4,6 +4,12 @@ Every change reads the project row, checks scope, roles and gates on what it rea
 updates the row with an optimistic lock (``lock_version``) and appends one event
 whose ``seq`` is the new lock version, so each project's history is gap-free. A
 lost race raises :class:`~bompao.errors.ConflictError` and writes nothing.
+
+A caller that read the project first may pass the lock version it read as
+``expected_version`` (the web API's ``If-Match``): the change is then refused with
+:class:`~bompao.errors.StaleError` when the row is at another version, checked on the
+row read in the change's own transaction and again by the optimistic update itself, so
+a change never lands on a state its caller did not see.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from bompao.errors import (
     InvalidValue,
     NotFound,
     PermissionDenied,
+    StaleError,
     UsageError,
 )
 from bompao.storage import Database, repository
@@ -398,25 +405,46 @@ class Engine:
     _hot_row = _row
 
     def _change(self, project_id: int, actor: Actor | None,
-                build: Callable[..., _Change], *, with_cursor: bool = False) -> Project:
+                build: Callable[..., _Change], *, with_cursor: bool = False,
+                expected_version: int | None = None) -> Project:
         """Build and write one change; with ``with_cursor``, ``build`` also gets the
-        transaction's cursor (to read what the row does not hold, e.g. measurements)."""
+        transaction's cursor (to read what the row does not hold, e.g. measurements).
+
+        Raises:
+            StaleError: ``expected_version`` is given and the row is at another version
+                (when read, or when written: a writer committed in between).
+        """
         now = self.now()
         with self.hot.transaction() as cursor:
             row = self._hot_row(cursor, project_id, actor)
+            if expected_version is not None and row.lock_version != expected_version:
+                raise StaleError(Message("conflict.stale", id=project_id,
+                                         now=row.lock_version, expected=expected_version))
             compiled = self.journey(row.journey_key, row.journey_version)
             change = build(row, compiled, now, cursor) if with_cursor \
                 else build(row, compiled, now)
-            project = self._write(cursor, row, change, now)
+            project = self._write(cursor, row, change, now,
+                                  stale=expected_version is not None)
         for kind, data in change.after:
             self._emit(kind, project=project, **data)
         self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
         return project
 
-    def _write(self, cursor: Any, row: Project, change: _Change, now: datetime) -> Project:
+    def _write(self, cursor: Any, row: Project, change: _Change, now: datetime, *,
+               stale: bool = False) -> Project:
+        """Write ``change`` under the optimistic lock of the version ``row`` was read at.
+
+        Raises:
+            ConflictError: the row moved on meanwhile (:class:`StaleError` with
+                ``stale``: the caller named the version it expected).
+        """
         lock = row.lock_version
         values = {**change.values, "updated_at": now}
         if not self.hot.update(cursor, row.id, lock, values):
+            if stale:
+                current = self.hot.read(cursor, row.id)
+                raise StaleError(Message("conflict.stale", id=row.id, expected=lock,
+                                         now=current.lock_version if current else "?"))
             raise ConflictError(Message("conflict.changed", id=row.id))
         self.hot.append_event(cursor, {"project_id": row.id, "seq": lock + 1, "at": now,
                                        **change.event})
@@ -472,13 +500,15 @@ class Engine:
         return cancel, tuple(fresh), resumed
 
     def set_fields(self, project_id: int, values: Mapping[str, Any],
-                   actor: Actor | None = None) -> Project:
+                   actor: Actor | None = None, *,
+                   expected_version: int | None = None) -> Project:
         """Set field values (checked against the declared types).
 
         Raises:
             NotFound: no such project.
             InvalidValue: an unknown field or a wrong type (the message names both).
             ConflictError: the project changed meanwhile.
+            StaleError: ``expected_version`` is given and the project is at another.
         """
         if not values:
             raise InvalidValue(Message("value.no_fields"))
@@ -495,15 +525,17 @@ class Engine:
                            cancel_specs=replan, plan=compiled if replan else None,
                            plan_only=replan)
 
-        return self._change(project_id, actor, build)
+        return self._change(project_id, actor, build, expected_version=expected_version)
 
     def add_evidence(self, project_id: int, name: str, url: str | None = None,
-                     note: str | None = None, actor: Actor | None = None) -> Project:
+                     note: str | None = None, actor: Actor | None = None, *,
+                     expected_version: int | None = None) -> Project:
         """Attach a declared evidence item (a link, a note, or both).
 
         Raises:
             NotFound: no such project.
             InvalidValue: the journey declares no such evidence item, or neither url nor note.
+            StaleError: ``expected_version`` is given and the project is at another.
         """
         if url is None and note is None:
             raise InvalidValue(Message("value.evidence_empty", name=name))
@@ -519,10 +551,11 @@ class Engine:
                            {"kind": "evidence_added", "actor": _name(actor),
                             "payload": {"name": name, "url": url, "note": note}})
 
-        return self._change(project_id, actor, build)
+        return self._change(project_id, actor, build, expected_version=expected_version)
 
     def approve(self, project_id: int, role: str, by: str | None = None,
-                actor: Actor | None = None) -> Project:
+                actor: Actor | None = None, *,
+                expected_version: int | None = None) -> Project:
         """Record an approval of the project in ``role`` (counted since stage entry).
 
         With an ``actor`` the approval is the actor's own: the actor must hold ``role``,
@@ -538,6 +571,7 @@ class Engine:
             PermissionDenied: the actor does not hold ``role``, or ``by`` names someone
                 else than the actor.
             ConflictError: that person has already approved in this role and stage visit.
+            StaleError: ``expected_version`` is given and the project is at another.
         """
         if actor is not None:
             if by is not None and by.strip() and person_key(by) != person_key(actor.name):
@@ -564,10 +598,11 @@ class Engine:
                            {"kind": "approved", "actor": approver, "role": role,
                             "payload": {"role": role, "by": approver}})
 
-        return self._change(project_id, actor, build)
+        return self._change(project_id, actor, build, expected_version=expected_version)
 
     def assign(self, project_id: int, role: str, person: str,
-               actor: Actor | None = None) -> Project:
+               actor: Actor | None = None, *,
+               expected_version: int | None = None) -> Project:
         """Assign ``person`` to ``role`` on the project (e.g. a coach).
 
         When the journey declares ``assign_roles``, an ``actor`` must hold one of them
@@ -578,6 +613,7 @@ class Engine:
             InvalidValue: the journey has no such role, or ``person`` is empty.
             PermissionDenied: the journey restricts assigning and the actor holds none
                 of its ``assign_roles``.
+            StaleError: ``expected_version`` is given and the project is at another.
         """
         if not person or not clean_name(person):
             raise InvalidValue(Message("value.person"))
@@ -604,7 +640,7 @@ class Engine:
                            {"kind": "assigned", "actor": _name(actor), "role": role,
                             "payload": {"role": role, "person": who}})
 
-        return self._change(project_id, actor, build)
+        return self._change(project_id, actor, build, expected_version=expected_version)
 
     def flag(self, project_id: int, flag: str, *, on: bool = True,
              actor: Actor | None = None) -> Project:
@@ -780,7 +816,7 @@ class Engine:
 
     def advance(self, project_id: int, trigger: str, actor: Actor | None = None, *,
                 role: str | None = None, override: bool = False,
-                reason: str | None = None) -> Project:
+                reason: str | None = None, expected_version: int | None = None) -> Project:
         """Fire ``trigger``: check roles and the gate on the state read, then move.
 
         Args:
@@ -791,6 +827,8 @@ class Engine:
             override: pass a gate that is not met (only roles the journey allows to
                 override; needs ``reason``; recorded as an override).
             reason: why the gate is overridden.
+            expected_version: the lock version the caller read; another is refused
+                (:class:`~bompao.errors.StaleError`), checked in the change's transaction.
 
         Raises:
             NotFound: no such project, or the journey has no such trigger.
@@ -799,6 +837,7 @@ class Engine:
             GateRefused: the gate is not met; ``.report`` says what is missing.
             InvalidValue: an override without a reason.
             ConflictError: the project changed meanwhile; nothing was written.
+            StaleError: ``expected_version`` is given and the project is at another.
         """
         if override and not (reason and reason.strip()):
             raise InvalidValue(Message("value.reason"))
@@ -814,7 +853,8 @@ class Engine:
             return change
 
         try:
-            return self._change(project_id, actor, build, with_cursor=True)
+            return self._change(project_id, actor, build, with_cursor=True,
+                                expected_version=expected_version)
         except GateRefused:
             if refused:
                 self._emit("gate_refused", project_id=project_id, report=refused[0],

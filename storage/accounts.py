@@ -1,4 +1,5 @@
-"""Users and API tokens of ``bompao serve``: SQLAlchemy Core on an open ``Connection``.
+"""Users, API tokens and calendar feed tokens of ``bompao serve``: SQLAlchemy Core on an
+open ``Connection``.
 
 Only stored values pass through here: a password arrives already hashed (Argon2id, by
 :mod:`bompao.web.accounts`) and a token as its SHA-256. Nothing here hashes, checks or
@@ -14,14 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from .tables import api_tokens, users
+from .tables import api_tokens, feed_tokens, users
 
 __all__ = [
+    "feed_owner",
     "get_user",
+    "insert_feed_token",
     "insert_token",
     "insert_user",
     "list_tokens",
     "list_users",
+    "revoke_feed_tokens",
     "revoke_token",
     "token_owner",
     "touch_token",
@@ -102,3 +106,27 @@ def revoke_token(conn: Connection, token_id: int, when: datetime) -> bool:
                  .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
                  .values(revoked_at=when))
     return conn.execute(statement).rowcount == 1
+
+
+def insert_feed_token(conn: Connection, user_id: int, token_hash: str, when: datetime) -> int:
+    """Store a calendar feed token's hash for ``user_id``; its id."""
+    statement = sa.insert(feed_tokens).values(user_id=user_id, token_hash=token_hash,
+                                              created_at=when).returning(feed_tokens.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def revoke_feed_tokens(conn: Connection, user_id: int, when: datetime) -> int:
+    """Revoke every live feed token of ``user_id``; how many."""
+    statement = (sa.update(feed_tokens)
+                 .where(feed_tokens.c.user_id == user_id, feed_tokens.c.revoked_at.is_(None))
+                 .values(revoked_at=when))
+    return int(conn.execute(statement).rowcount)
+
+
+def feed_owner(conn: Connection, token_hash: str) -> Row[Any] | None:
+    """The user of the live feed token with this hash, or ``None``."""
+    query = (sa.select(users)
+             .join(feed_tokens, feed_tokens.c.user_id == users.c.id)
+             .where(feed_tokens.c.token_hash == token_hash,
+                    feed_tokens.c.revoked_at.is_(None)))
+    return conn.execute(query).first()

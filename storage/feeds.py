@@ -1,4 +1,5 @@
-"""Reads for the HTTP API: a page of projects after a cursor, and the change feed.
+"""Reads for the HTTP API: a page of projects after a cursor, the change feed (also
+behind the Server-Sent Events stream), and the journey a report defaults to.
 
 Both read by primary key order, so a cursor is the last id a client saw: a page never
 repeats or skips a row that existed when the previous page was read, whatever is
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 from .records import Project
 from .tables import events, projects
 
-__all__ = ["events_after", "projects_after"]
+__all__ = ["busiest_journey", "events_after", "last_event_id", "projects_after"]
 
 _UNSET: Any = object()
 
@@ -65,3 +66,23 @@ def events_after(conn: Connection, *, after: int = 0, limit: int = 100,
              "at": row.at.isoformat(), "actor": row.actor, "role": row.role,
              "from": row.from_stage, "to": row.to_stage, "trigger": row.trigger,
              "payload": dict(row.payload)} for row in conn.execute(query)]
+
+
+def last_event_id(conn: Connection, *, partner: Any = _UNSET) -> int:
+    """The highest event id (of ``partner``'s projects when given); 0 without events."""
+    query = sa.select(sa.func.max(events.c.id))
+    if partner is not _UNSET:
+        query = query.join(projects, projects.c.id == events.c.project_id).where(
+            projects.c.partner == partner)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def busiest_journey(conn: Connection, *, partner: str | None = None) -> str | None:
+    """The journey key with the most projects (of ``partner`` when given), or ``None``."""
+    query = sa.select(projects.c.journey_key)
+    if partner is not None:
+        query = query.where(projects.c.partner == partner)
+    found = conn.execute(query.group_by(projects.c.journey_key)
+                         .order_by(sa.func.count().desc(), projects.c.journey_key)
+                         .limit(1)).scalar()
+    return None if found is None else str(found)

@@ -27,6 +27,7 @@ __all__ = [
     "coaches",
     "daemons",
     "events",
+    "feed_tokens",
     "follow_ups",
     "journeys",
     "metadata",
@@ -35,7 +36,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -241,4 +242,19 @@ coaches = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("name_key", name="uq_coaches_name_key"),
+)
+
+
+feed_tokens = sa.Table(
+    "feed_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    # SHA-256 of the calendar feed's secret (in its URL, shown once), as for API tokens;
+    # a feed token reads one user's calendar and nothing else
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_feed_tokens_token_hash"),
+    sa.Index("ix_feed_tokens_user_id", "user_id"),
 )

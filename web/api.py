@@ -3,42 +3,30 @@ engine's ``Actor`` and calls the engine, whose roles and partner scopes decide.
 
 A project of another partner is "not found" (404) on every route, as the engine says.
 A project's ``ETag`` is its lock version; a change sent with ``If-Match`` is refused
-with 412 when the project has moved on.
+with 412 when the project has moved on, checked by the engine inside the change's own
+transaction (``expected_version``), so a change that loses a race is 412 too.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bompao.engine.engine import Engine
 from bompao.errors import NotFound
 from bompao.storage import feeds
 from bompao.storage.records import Project
+from bompao.web import api_reports, ical, stream
 from bompao.web.accounts import User
+from bompao.web.deps import Engined, IfMatch, Signed
 from bompao.web.problems import Stale, language
-from bompao.web.security import authenticate
 
-__all__ = ["router"]
+__all__ = ["MAX_PAGE", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 MAX_PAGE = 500
-
-
-def _user(request: Request) -> User:
-    return authenticate(request, request.app.state.accounts)
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-Signed = Annotated[User, Depends(_user)]
-Engined = Annotated[Engine, Depends(_engine)]
-IfMatch = Annotated[str | None, Header(description="The ETag last read; 412 when stale")]
 
 
 class _Body(BaseModel):
@@ -69,6 +57,13 @@ class NewApproval(_Body):
     role: str
 
 
+class NewAssignment(_Body):
+    """``POST /projects/{id}/assignments``: the CLI's ``project assign``."""
+
+    role: str
+    person: str = Field(description="The person's name, as recorded in history")
+
+
 class Advance(_Body):
     """``POST /projects/{id}/advance``."""
 
@@ -87,23 +82,35 @@ def _shown(project: Project, response: Response) -> dict[str, Any]:
     return {**project.as_dict(), "lock_version": project.lock_version}
 
 
-def _guard(engine: Engine, project_id: int, user: User, if_match: str | None) -> None:
-    """Refuse a change whose ``If-Match`` is not the project's current ETag.
+def _expected(engine: Engine, project_id: int, user: User, if_match: str | None
+              ) -> int | None:
+    """The lock version ``If-Match`` names, for the engine to check inside the change's
+    own transaction (``None``: no header, or ``*``).
 
-    The check reads the project just before the engine's own transaction; the engine's
-    optimistic lock still refuses (409) a change that loses a race inside that gap.
+    If-Match compares strongly (RFC 9110): a weak tag (``W/"3"``) or one that is not a
+    lock version never matches. Of several tags, the project's current version is taken
+    when it is among them; the engine then refuses the change if it moves meanwhile.
 
     Raises:
         NotFound: no such project in the user's scope.
-        Stale: ``If-Match`` names another lock version.
+        Stale: no tag names a version of the project.
     """
     if if_match is None:
-        return
-    current = engine.get(project_id, user.actor())
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" not in tags and _etag(current) not in tags:
-        raise Stale(f"project {project_id} has changed: its ETag is now {_etag(current)}, "
-                    f"not {if_match}; read it again and retry")
+        return None
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return None
+    versions = [int(tag[1:-1]) for tag in tags
+                if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()]
+    if len(versions) == 1:
+        return versions[0]
+    current = engine.get(project_id, user.actor()).lock_version
+    if current in versions:
+        return current
+    if versions:
+        return versions[0]
+    raise Stale(f"If-Match {if_match[:80]!r} names no version of project {project_id}: send "
+                f'the ETag last read, e.g. "{current}"')
 
 
 # journeys ----------------------------------------------------------------------------------
@@ -175,25 +182,38 @@ def get_project(project_id: int, user: Signed, engine: Engined,
 def set_fields(project_id: int, values: dict[str, Any], user: Signed, engine: Engined,
                response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Set field values (checked against the journey's types)."""
-    _guard(engine, project_id, user, if_match)
-    return _shown(engine.set_fields(project_id, values, actor=user.actor()), response)
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.set_fields(project_id, values, actor=user.actor(),
+                                    expected_version=expected), response)
 
 
 @router.post("/projects/{project_id}/evidence", summary="Attach evidence")
 def add_evidence(project_id: int, body: NewEvidence, user: Signed, engine: Engined,
                  response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Attach a declared evidence item (a link, a note or both)."""
-    _guard(engine, project_id, user, if_match)
+    expected = _expected(engine, project_id, user, if_match)
     return _shown(engine.add_evidence(project_id, body.name, body.url, body.note,
-                                      actor=user.actor()), response)
+                                      actor=user.actor(), expected_version=expected),
+                  response)
 
 
 @router.post("/projects/{project_id}/approvals", summary="Approve, as yourself")
 def approve(project_id: int, body: NewApproval, user: Signed, engine: Engined,
             response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Record the user's approval in ``role`` (403 when the user does not hold it)."""
-    _guard(engine, project_id, user, if_match)
-    return _shown(engine.approve(project_id, body.role, actor=user.actor()), response)
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.approve(project_id, body.role, actor=user.actor(),
+                                 expected_version=expected), response)
+
+
+@router.post("/projects/{project_id}/assignments", summary="Assign a person to a role")
+def assign(project_id: int, body: NewAssignment, user: Signed, engine: Engined,
+           response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    """Assign ``person`` to ``role`` (a coach, a committee member...); 403 when the
+    journey's ``assign_roles`` name none of the user's roles."""
+    expected = _expected(engine, project_id, user, if_match)
+    return _shown(engine.assign(project_id, body.role, body.person, actor=user.actor(),
+                                expected_version=expected), response)
 
 
 @router.get("/projects/{project_id}/check", summary="Gate reports of every trigger")
@@ -217,9 +237,10 @@ def advance(project_id: int, body: Advance, user: Signed, engine: Engined,
             response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Move the project (409 with the report when the gate refuses; 403 for a role the
     transition or override needs; an override needs a reason)."""
-    _guard(engine, project_id, user, if_match)
+    expected = _expected(engine, project_id, user, if_match)
     return _shown(engine.advance(project_id, body.trigger, user.actor(), role=body.role,
-                                 override=body.override, reason=body.reason), response)
+                                 override=body.override, reason=body.reason,
+                                 expected_version=expected), response)
 
 
 @router.get("/projects/{project_id}/history", summary="The project's events")
@@ -229,10 +250,12 @@ def history(project_id: int, user: Signed, engine: Engined) -> list[dict[str, An
 
 
 @router.get("/projects/{project_id}/followups", summary="The project's follow-ups")
-def followups(project_id: int, user: Signed, engine: Engined,
-              status: str | None = None) -> list[dict[str, Any]]:
+def followups(project_id: int, user: Signed, engine: Engined, status: str | None = None,
+              due: Annotated[bool, Query(description="only pending ones due now")] = False
+              ) -> list[dict[str, Any]]:
     """Follow-ups of the project, soonest first (times in the journey's timezone)."""
-    return engine.list_follow_ups(project=project_id, status=status, actor=user.actor())
+    return engine.list_follow_ups(project=project_id, status=status, actor=user.actor(),
+                                  due_by=engine.now() if due else None)
 
 
 # the change feed -----------------------------------------------------------------------------
@@ -248,3 +271,7 @@ def events(user: Signed, engine: Engined,
     with engine.db.begin(write=False) as conn:
         items = feeds.events_after(conn, after=after, limit=limit, **scope)
     return {"items": items, "next": items[-1]["id"] if items else after}
+
+
+for _part in (api_reports.router, stream.router, ical.router):
+    router.include_router(_part)

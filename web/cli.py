@@ -103,6 +103,30 @@ def users_passwd(ctx: Any, username: str, password_stdin: bool) -> None:
              f"password changed for {username.strip().lower()}")
 
 
+@users.command("feed")
+@click.argument("username")
+@click.option("--url", "base_url", default="http://127.0.0.1:8080", show_default=True,
+              metavar="BASE", help="Where users reach bompao serve (the proxy's https:// URL).")
+@click.option("--revoke", is_flag=True, help="Revoke USERNAME's feed instead.")
+@click.pass_obj
+def users_feed(ctx: Any, username: str, base_url: str, revoke: bool) -> None:
+    """Print USERNAME's secret calendar feed URL once (follow-ups and stage deadlines, for
+    Google Calendar or Outlook); the earlier URL stops working."""
+    ctx.unscoped("users feed")
+    from bompao.web.ical import new_feed, revoke_feeds  # noqa: PLC0415
+
+    accounts = _accounts(ctx)
+    name = username.strip().lower()
+    if revoke:
+        count = revoke_feeds(accounts, username)
+        ctx.emit({"user": name, "revoked": count}, f"revoked {count} calendar feed(s) of {name}")
+        return
+    url = f"{base_url.rstrip('/')}/api/v1/calendar/{new_feed(accounts, username)}.ics"
+    ctx.emit({"user": name, "url": url},
+             f"{url}\n(calendar feed of {name}: shown once, keep it secret; the earlier "
+             "URL no longer works)")
+
+
 @click.group()
 def tokens() -> None:
     """API tokens (Authorization: Bearer TOKEN), each shown once when created."""

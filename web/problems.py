@@ -26,6 +26,7 @@ from bompao.errors import (
     NotFound,
     PermissionDenied,
     SchemaVersionError,
+    StaleError,
     UsageError,
 )
 
@@ -35,6 +36,7 @@ PROBLEM = "application/problem+json"
 log = logging.getLogger("bompao.web")
 
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (StaleError, 412),
     (NotFound, 404),
     (PermissionDenied, 403),
     (DatabaseError, 503),

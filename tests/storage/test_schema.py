@@ -10,13 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
-HEAD = "0008"  # h/intake: coaches (re-chain after 0007 on merge)
+HEAD = "0008"
 """The newest migration shipped (an oracle: written here, not read from the code)."""
 V = SCHEMA_VERSION
 
-BOMPAO_TABLES = {"api_tokens", "bompao_meta", "coaches", "daemons", "events", "follow_ups",
-                 "journeys",
-                 "projects", "stage_visits", "users"}
+BOMPAO_TABLES = {"api_tokens", "bompao_meta", "coaches", "daemons", "events", "feed_tokens",
+                 "follow_ups", "journeys", "projects", "stage_visits", "users"}
 
 
 def _tables(database: Database) -> set[str]:

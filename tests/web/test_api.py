@@ -24,7 +24,7 @@ def test_healthz_answers_with_the_databases_state(server: Server) -> None:
         answer = client.get("/healthz")
     assert answer.status_code == 200
     body = answer.json()
-    assert (body["status"], body["database"], body["schema_version"]) == ("ok", "current", 6)
+    assert (body["status"], body["database"], body["schema_version"]) == ("ok", "current", 7)
     assert body["dialect"] == server.url.split(":")[0].split("+")[0]
 
 
@@ -36,7 +36,11 @@ def test_the_openapi_document_lists_every_api_route(server: Server) -> None:
             "/api/v1/projects/{project_id}/approvals", "/api/v1/projects/{project_id}/advance",
             "/api/v1/projects/{project_id}/check/{trigger}",
             "/api/v1/projects/{project_id}/history", "/api/v1/projects/{project_id}/followups",
-            "/api/v1/events", "/api/v1/journeys"} <= set(document["paths"])
+            "/api/v1/events", "/api/v1/journeys", "/api/v1/events/stream",
+            "/api/v1/reports/{name}", "/api/v1/followups",
+            "/api/v1/projects/{project_id}/assignments"} <= set(document["paths"])
+    assert document["paths"]["/api/v1/reports/{name}"]["get"]["parameters"][0]["schema"][
+        "enum"] == ["funnel", "stages", "at-risk", "coaches", "impact"]
     assert set(document["paths"]["/api/v1/projects/{project_id}/fields"]) == {"patch"}
 
 
@@ -68,8 +72,9 @@ def test_if_match_guards_changes_and_a_stale_etag_is_412(team: Server) -> None:
         stale = client.patch(f"{url}/fields", json={"interviews_done": 5},
                              headers={"If-Match": '"1"'})
         assert stale.status_code == 412
-        assert problem_of(stale) == (f"project {project['id']} has changed: its ETag is now "
-                                     '"2", not "1"; read it again and retry')
+        assert problem_of(stale) == (f"project {project['id']} has changed: it is at version "
+                                     "2, not 1 (the ETag or expected version given); "
+                                     "nothing was written: read it again and retry")
         assert client.get(url).json()["fields"]["interviews_done"] == 4
         stale_evidence = client.post(f"{url}/evidence", json={"name": "stakeholder_map",
                                                               "note": "x"},

@@ -1,11 +1,9 @@
 """Coaches: names, skills (coaching topics) and capacity, for ``bompao coaches``.
 
-Down revision 0006: another branch adds 0007 (calendar feed tokens); whoever merges
-both re-chains this one after it. The schema version is left as it is for the same
-reason (see the merge note in the branch's report).
+Schema version 8, after 0007 (calendar feed tokens).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -16,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,357 @@
+"""Advances through the HTTP API against the same advances through the library.
+
+Run from the repository root: ``python -m bench web [--quick] [--postgres URL]`` (or
+``python bench/web.py``). A real ``bompao serve`` (uvicorn, in its own process) and
+:data:`CLIENTS` concurrent clients (asyncio tasks, each with its own keep-alive
+connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the
+load generator takes little CPU) post ``/api/v1/projects/{id}/advance`` with a bearer
+token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
+engine in one process, on the same database with the same settings. Rounds alternate
+(API, library, API, ...) so a burst of load on this shared machine falls on both; the
+medians are compared.
+
+On PostgreSQL (``--postgres URL`` or ``BOMPAO_TEST_POSTGRES_URL``) the server runs
+with two workers, in a fresh schema dropped afterwards.
+
+The clients run on the same machine as the server, so they take CPU from it: the ratio
+is a floor of what a server with its own cores would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from _table import Row, print_table
+
+CLIENTS = 20
+PER_CLIENT = 4
+"""Projects per client: each client advances only its own, so no two collide."""
+TARGETS = {"ratio": 0.5, "p99_ms": 50.0}
+JOURNEY = """
+journey: bench-web
+version: 1
+fields: {n: {type: int, default: 5}}
+stages:
+  a: {initial: true}
+  b: {}
+transitions:
+  - {trigger: go, from: a, to: b, gate: {expr: "n > 1"}}
+  - {trigger: back, from: b, to: a, gate: {expr: "n > 1"}}
+"""
+SECRET = "bench-web-secret-" + "7" * 32
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` and its children (the workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.is_file():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def prepare(url: str) -> tuple[list[list[int]], str]:
+    """The database at ``url`` with the bench journey, each client's projects and a
+    token for a user of every partner: (project ids per client, token)."""
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    from bompao.engine import Engine  # noqa: PLC0415
+    from bompao.web.accounts import Accounts  # noqa: PLC0415
+
+    engine = Engine.from_url(url)
+    try:
+        engine.init()
+        engine.publish(JOURNEY)
+        ids = [[engine.create_project("bench-web", f"c{c}p{i}").id for i in range(PER_CLIENT)]
+               for c in range(CLIENTS)]
+        accounts = Accounts(engine.db, hasher=PasswordHasher(time_cost=1, memory_cost=8192,
+                                                             parallelism=1))
+        accounts.add_user("bench", "Bench Client", secrets.token_urlsafe(16),
+                          ["program_manager"])
+        _, token = accounts.create_token("bench")
+    finally:
+        engine.close()
+    return ids, token
+
+
+@contextmanager
+def serving(url: str, workers: int, folder: Path) -> Iterator[tuple[str, int]]:
+    """``bompao serve`` on ``url``; its base URL and process id while it runs."""
+    import httpx  # noqa: PLC0415
+
+    port = _free_port()
+    log = folder / f"serve-{port}.log"
+    env = {**os.environ, "BOMPAO_SECRET_KEY": SECRET}
+    env.pop("BOMPAO_PARTNER", None)
+    env.pop("BOMPAO_CONFIG", None)
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bompao.cli", "--db", url, "serve", "--port", str(port),
+             "--workers", str(workers)], stdout=sink, stderr=subprocess.STDOUT, env=env,
+            cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"error: bompao serve did not start: "
+                                 f"{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 and (
+                        workers == 1 or log.read_text().count("startup complete") >= workers):
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class Stages:
+    """Where each project is (a or b), shared by the API and library rounds."""
+
+    def __init__(self, ids: list[list[int]]) -> None:
+        self.at = {pid: "a" for group in ids for pid in group}
+
+    def trigger(self, project_id: int) -> str:
+        """The trigger that moves the project, recorded as done."""
+        here = self.at[project_id]
+        self.at[project_id] = "b" if here == "a" else "a"
+        return "go" if here == "a" else "back"
+
+
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+                path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 POST on a keep-alive connection: (status, body). A few lines of
+    asyncio instead of an HTTP client library, whose own CPU per request (2.3 ms with
+    httpx here) would take most of the 2 cores from the server it measures."""
+    writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                 % (path.encode(), host.encode(), token.encode(), len(body), body))
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return status, await reader.readexactly(length)
+
+
+def api_round(base: str, token: str, ids: list[list[int]], stages: Stages, per_client: int
+              ) -> tuple[float, list[float]]:
+    """(advances per second, latencies in ms) of one API round."""
+    host = base.removeprefix("http://")
+    address, port = host.rsplit(":", 1)
+    latencies: list[float] = []
+
+    async def client(group: list[int], start: asyncio.Event) -> None:
+        reader, writer = await asyncio.open_connection(address, int(port))
+        try:
+            await start.wait()
+            for n in range(per_client):
+                project_id = group[n % len(group)]
+                body = b'{"trigger": "%s"}' % stages.trigger(project_id).encode()
+                began = time.perf_counter()
+                status, answer = await _post(reader, writer, host,
+                                             f"/api/v1/projects/{project_id}/advance", token,
+                                             body)
+                latencies.append((time.perf_counter() - began) * 1000)
+                if status != 200:
+                    raise SystemExit(f"error: advance answered {status}: {answer[:300]!r}")
+        finally:
+            writer.close()
+
+    async def run() -> float:
+        start = asyncio.Event()
+        tasks = [asyncio.create_task(client(group, start)) for group in ids]
+        await asyncio.sleep(0.5)  # every client connected
+        began = time.perf_counter()
+        start.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - began
+
+    elapsed = asyncio.run(run())
+    return len(latencies) / elapsed, latencies
+
+
+def library_round(engine: Any, ids: list[list[int]], stages: Stages, per_client: int
+                  ) -> tuple[float, list[float]]:
+    """(advances per second, latencies in ms) of the same work on threads in-process."""
+    latencies: list[float] = []
+    barrier = threading.Barrier(len(ids) + 1)
+    lock = threading.Lock()
+
+    def work(group: list[int]) -> None:
+        barrier.wait()
+        mine = []
+        for n in range(per_client):
+            project_id = group[n % len(group)]
+            began = time.perf_counter()
+            engine.advance(project_id, stages.trigger(project_id))
+            mine.append((time.perf_counter() - began) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(group,)) for group in ids]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.perf_counter() - began), latencies
+
+
+def _sequential_warm(base: str, token: str, ids: list[list[int]], stages: Stages) -> None:
+    """A few advances, each on a new connection (so every worker gets some), in turn."""
+    import httpx  # noqa: PLC0415
+
+    for group in ids[:8]:
+        project_id = group[0]
+        answer = httpx.post(f"{base}/api/v1/projects/{project_id}/advance",
+                            json={"trigger": stages.trigger(project_id)},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        if answer.status_code != 200:
+            raise SystemExit(f"error: advance answered {answer.status_code}: {answer.text}")
+
+
+def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
+            folder: Path) -> list[Row]:
+    """Interleaved API and library rounds on ``url``: the rows for ``label``."""
+    from bompao.engine import Engine  # noqa: PLC0415
+
+    ids, token = prepare(url)
+    stages = Stages(ids)
+    api: list[float] = []
+    lib: list[float] = []
+    api_ms: list[float] = []
+    lib_ms: list[float] = []
+    cpu = {"server": 0.0, "client": 0.0, "library": 0.0}
+    with serving(url, workers, folder) as (base, pid):
+        engine = Engine.from_url(url, create=False)
+        try:
+            # warm both, one request at a time first: a cold engine compiles the journey
+            # inside the first advances' transactions, each then taking a second pooled
+            # connection, and 20 at once would exhaust the pool
+            engine.journey("bench-web", 1)
+            _sequential_warm(base, token, ids, stages)
+            library_round(engine, ids, stages, 2)
+            api_round(base, token, ids, stages, 2)
+            for _ in range(rounds):
+                server, client = _cpu_seconds(pid), time.process_time()
+                rate, times = api_round(base, token, ids, stages, per_client)
+                cpu["server"] += _cpu_seconds(pid) - server
+                cpu["client"] += time.process_time() - client
+                api.append(rate)
+                api_ms += times
+                began = time.process_time()
+                rate, times = library_round(engine, ids, stages, per_client)
+                cpu["library"] += time.process_time() - began
+                lib.append(rate)
+                lib_ms += times
+        finally:
+            engine.close()
+    api_rate, lib_rate = statistics.median(api), statistics.median(lib)
+    where = f"{label}, {CLIENTS} clients" + (f", {workers} workers" if workers > 1 else "")
+    return [
+        Row(f"advances/s through the API ({where})", api_rate, "/s", digits=0),
+        Row(f"advances/s through the library ({label}, {CLIENTS} threads, one process)",
+            lib_rate, "/s", digits=0),
+        Row(f"API / library advances ({label})", api_rate / lib_rate, "x",
+            TARGETS["ratio"], ">=", 2),
+        Row(f"API advance p50 latency ({label})", _percentile(api_ms, 0.5), "ms", digits=1),
+        Row(f"API advance p99 latency ({label})", _percentile(api_ms, 0.99), "ms",
+            TARGETS["p99_ms"], "<"),
+        Row(f"library advance p99 latency ({label}, {CLIENTS} threads)",
+            _percentile(lib_ms, 0.99), "ms", digits=1),
+        Row(f"server CPU per API advance ({label})", cpu["server"] * 1000 / len(api_ms),
+            "ms", digits=2),
+        Row(f"client CPU per API advance ({label}, the load generator)",
+            cpu["client"] * 1000 / len(api_ms), "ms", digits=2),
+        Row(f"CPU per library advance ({label})", cpu["library"] * 1000 / len(lib_ms),
+            "ms", digits=2),
+    ]
+
+
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A fresh schema in the PostgreSQL database at ``base``; dropped afterwards."""
+    import sqlalchemy as sa  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Run the web benchmarks; print and return the rows."""
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    postgres = None
+    if "--postgres" in args:
+        at = args.index("--postgres")
+        if at + 1 >= len(args):
+            raise SystemExit("error: --postgres needs a URL")
+        postgres = args[at + 1]
+    postgres = postgres or os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
+        "BOMPAO_TEST_POSTGRES_URL")
+    rounds, per_client = (3, 25) if quick else (5, 100)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows += compare(f"sqlite:///{folder / 'web.db'}", "SQLite", 1, rounds, per_client,
+                        folder)
+        if postgres:
+            with postgres_schema(postgres) as url:
+                rows += compare(url, "PostgreSQL", 2, rounds, per_client, folder)
+    print_table(rows, "web: advances through the API vs the library"
+                + (" (--quick)" if quick else ""))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
