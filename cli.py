@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from bompao.cli_indicators import register as register_indicators
-from bompao.cli_usage import speaking
 from bompao.cli_intake import register as register_intake
+from bompao.cli_usage import speaking
 from bompao.definitions.messages import Message, diagnostic_text, localise, text
 from bompao.engine.views import printable
 from bompao.errors import BompaoError, DefinitionError, NotFound, UsageError

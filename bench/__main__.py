@@ -22,7 +22,8 @@ sys.path.insert(0, str(HERE))  # the benchmarks share bench/_table.py
 
 from _table import Row, machine, markdown, print_table  # noqa: E402
 
-ALL = ("definitions", "engine", "scheduler", "reports", "state_machine", "insight", "selection", "impact", "web")
+ALL = ("definitions", "engine", "scheduler", "reports", "state_machine", "insight", "selection",
+       "impact", "web")
 
 
 def load(name: str) -> ModuleType:

@@ -10,15 +10,17 @@ This package is data only: it imports nothing of bompao.
 
 from __future__ import annotations
 
-from bompao.catalogue import cli
-from bompao.catalogue import database
-from bompao.catalogue import deep
-from bompao.catalogue import definitions
-from bompao.catalogue import intake
-from bompao.catalogue import pages
-from bompao.catalogue import refusals
-from bompao.catalogue import usage
-from bompao.catalogue import values
+from bompao.catalogue import (
+    cli,
+    database,
+    deep,
+    definitions,
+    intake,
+    pages,
+    refusals,
+    usage,
+    values,
+)
 from bompao.catalogue import indicators as indicator_entries
 
 __all__ = ["CATALOGUE", "FAMILIES"]

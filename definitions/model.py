@@ -24,8 +24,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bompao.definitions.durations import Duration, parse_duration
 from bompao.definitions.indicators import Number, Rhythm, RhythmValue, Tag
-from bompao.definitions.messages import Message
 from bompao.definitions.intake import ApplicationSpec, CoachingSpec, ScoringSpec
+from bompao.definitions.messages import Message
 
 __all__ = [
     "ACTIONS",

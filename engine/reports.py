@@ -156,8 +156,9 @@ class Reports:
         now = now or self.engine.now()
         self._journey(filters)
         rows = insight.coach_loads(self.engine.db, filters, now)
-        result = [{"person": r[0], "role": r[1], "projects": int(r[2]),
-                   "due_follow_ups": int(r[3])} for r in rows]
+        result: list[dict[str, Any]] = [
+            {"person": r[0], "role": r[1], "projects": int(r[2]), "due_follow_ups": int(r[3])}
+            for r in rows]
         # coaching sessions: hours per coach per month (engine/coaching.py)
         if self.engine.journey(filters.journey, filters.version).doc.coaching is not None:
             from bompao.engine.coaching import coach_hours  # noqa: PLC0415

@@ -364,7 +364,7 @@ def test_schema_problems_in_both_languages(run: Run, tmp_path: Path) -> None:
         ("4:45: error: stages.start.expected_duration: bad duration '3 fortnights': expected "
         "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'"),
         ("4:59: error: unknown key 'titel' in stages.start (did you mean 'title'?); allowed: "
-        "after, description, expected_duration, final, follow_ups, initial, title"),
+        "after, check_ins, description, expected_duration, final, follow_ups, initial, title"),
         "5:17: error: stages.done.final: expected a valid boolean, got 'yes'",
         "6:8: error: roles: expected a valid list, got 'coach'",
         ("8:59: error: transitions[0].gate.all[0]: a criterion needs exactly one of "
@@ -378,7 +378,7 @@ def test_schema_problems_in_both_languages(run: Run, tmp_path: Path) -> None:
         "ต้องเป็น 'N days', 'N weeks', 'N months', 'N years' หรือ 'N business days' "
         "(วัน สัปดาห์ เดือน ปี วันทำการ) เช่น '14 days'"),
         ("4:59: error: ไม่รู้จักคีย์ 'titel' ใน stages.start (หมายถึง 'title' หรือไม่?) "
-        "คีย์ที่ใช้ได้: after, description, expected_duration, final, follow_ups, initial, "
+        "คีย์ที่ใช้ได้: after, check_ins, description, expected_duration, final, follow_ups, initial, "
         "title"),
         "5:17: error: stages.done.final: ต้องเป็น true หรือ false แต่ได้ 'yes'",
         "6:8: error: roles: ต้องเป็นรายการ แต่ได้ 'coach'",
