@@ -819,6 +819,7 @@ OPERATOR_COMMANDS = {
     "users list": ["users", "list"],
     "users disable": ["users", "disable", "eve"],
     "users passwd": ["users", "passwd", "eve", "--password-stdin"],
+    "users feed": ["users", "feed", "eve"],
     "tokens create": ["tokens", "create", "eve"],
     "tokens list": ["tokens", "list"],
     "tokens revoke": ["tokens", "revoke", "1"],
