@@ -9,15 +9,13 @@ so tests and the subprocesses they start never see each other's rows.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from pg_schemas import postgres_schema
 from scheduler.peers import T0, Cli, MutableClock, Sink, SmtpBox, running_sink, running_smtp
-from sqlalchemy.engine import make_url
 
 from bompao.cli import main
 from bompao.engine import Engine
@@ -49,19 +47,8 @@ def _postgres_schema() -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"t_{secrets.token_hex(8)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -20,30 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
+from pg_schemas import postgres_schema
 from scheduler.peers import free_port
-from sqlalchemy.engine import make_url
 from web_harness import CHEAP, LOGIN_ATTEMPTS, PASSWORD, SECRET_KEY, Server
 
 from bompao.engine import Engine
 from bompao.web.accounts import Accounts
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
-
-
-def _postgres_url(base: str) -> Iterator[str]:
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"w_{secrets.token_hex(8)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -56,7 +39,8 @@ def web_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    yield from _postgres_url(base)
+    with postgres_schema(base) as url:
+        yield url
 
 
 def _wait(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
