@@ -36,7 +36,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 UNITS = ("day", "week", "month", "year", "business day")
 _PATTERN = re.compile(r"^\s*(\d{1,6})\s+(business\s+days?|days?|weeks?|months?|years?)\s*$")
 MAX_DAYS = 36_525
-EXPECTED = "N day(s), week(s), month(s), year(s) or business day(s), e.g. '14 days'"
 
 
 @dataclass(frozen=True, slots=True)
