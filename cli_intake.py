@@ -1,5 +1,5 @@
 """Intake, selection and coaching commands: ``bompao reviews assign``, ``bompao project
-score|session``, ``bompao cohort rank|select`` and ``bompao coaches add|list|match``.
+score|session``, ``bompao cohort rank|select`` and ``bompao coaches add|edit|remove|list|match``.
 
 Kept apart from ``cli.py`` (which registers them with one call) and as thin: the engine
 (``engine/selection.py``, ``engine/coaching.py``) checks and records; these commands
@@ -154,7 +154,7 @@ def _register_cohort(cli: click.Group, pass_ctx: Callable[..., Any],
 
 def _register_coaching(cli: click.Group, project: click.Group, pass_ctx: Callable[..., Any],
                        engine_of: Callable[[Any], Any]) -> None:
-    """Add ``project session`` and ``coaches add|list|match``."""
+    """Add ``project session`` and ``coaches add|edit|remove|list|match``."""
 
     @project.command("session")
     @click.argument("project_id", type=int, metavar="ID")
@@ -195,6 +195,8 @@ def _register_coaching(cli: click.Group, project: click.Group, pass_ctx: Callabl
         ctx.emit(coach.as_dict(), ctx.say("coach.added", name=coach.name,
                                           capacity=coach.capacity,
                                           skills=", ".join(coach.skills) or "-"))
+
+    _register_coach_admin(coaches, pass_ctx, engine_of)
 
     @coaches.command("list")
     @_json_flag
@@ -238,3 +240,40 @@ def _register_coaching(cli: click.Group, project: click.Group, pass_ctx: Callabl
         if found["applied"]:
             lines.append(ctx.say("coach.applied", count=len(found["assignments"])))
         ctx.emit(found, "\n".join(lines))
+
+
+def _register_coach_admin(coaches: click.Group, pass_ctx: Callable[..., Any],
+                          engine_of: Callable[[Any], Any]) -> None:
+    """Add ``coaches edit|remove``."""
+
+    @coaches.command("edit")
+    @click.argument("name")
+    @click.option("--skills", metavar="A,B", help="The coach's topics (replaces the list).")
+    @click.option("--capacity", type=int, help="Projects at once.")
+    @pass_ctx
+    def coaches_edit(ctx: Any, name: str, skills: str | None, capacity: int | None) -> None:
+        """Change a coach's skills or capacity."""
+        from bompao.engine.coaching import edit_coach  # noqa: PLC0415
+
+        ctx.unscoped("coaches edit")
+        coach = edit_coach(engine_of(ctx), name,
+                           skills=skills.split(",") if skills is not None else None,
+                           capacity=capacity)
+        ctx.emit(coach.as_dict(), ctx.say("coach.edited", name=coach.name,
+                                          capacity=coach.capacity,
+                                          skills=", ".join(coach.skills) or "-"))
+
+    @coaches.command("remove")
+    @click.argument("name")
+    @pass_ctx
+    def coaches_remove(ctx: Any, name: str) -> None:
+        """Remove a coach (their assignments to projects stay)."""
+        from bompao.engine.coaching import remove_coach  # noqa: PLC0415
+
+        ctx.unscoped("coaches remove")
+        coach, still = remove_coach(engine_of(ctx), name)
+        lines = [ctx.say("coach.removed", name=coach.name)]
+        if still:
+            lines.append(ctx.say("coach.still_assigned", count=len(still),
+                                 ids=", ".join(map(str, still))))
+        ctx.emit({**coach.as_dict(), "still_assigned": still}, "\n".join(lines))

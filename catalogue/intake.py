@@ -180,6 +180,24 @@ ENTRIES: dict[str, dict[str, str]] = {
         "en": "assigned: {count} projects",
         "th": "มอบหมายแล้ว {count} โครงการ",
     },
+    "coach.nothing_to_change": {
+        "en": "nothing to change: give --skills A,B and/or --capacity N",
+        "th": "ไม่มีสิ่งที่จะเปลี่ยน ให้ระบุ --skills A,B และ/หรือ --capacity N",
+    },
+    "coach.edited": {
+        "en": "coach {name} changed (capacity {capacity}; skills: {skills})",
+        "th": "แก้ไขโค้ช {name} แล้ว (รับได้ {capacity} โครงการ ทักษะ: {skills})",
+    },
+    "coach.removed": {
+        "en": "coach {name} removed; matching no longer proposes them",
+        "th": "ลบโค้ช {name} แล้ว การจับคู่จะไม่เสนอโค้ชคนนี้อีก",
+    },
+    "coach.still_assigned": {
+        "en": "still assigned to {count} open projects ({ids}); their assignments stay until "
+              "changed with 'bompao project assign'",
+        "th": "ยังได้รับมอบหมายใน {count} โครงการที่ยังดำเนินอยู่ ({ids}) การมอบหมายเหล่านี้ยังคงอยู่ "
+              "จนกว่าจะเปลี่ยนด้วย 'bompao project assign'",
+    },
     "coach.session": {
         "en": "project {id}: {minutes} minutes with {coach} on {on}",
         "th": "โครงการ {id}: โค้ชกับ {coach} {minutes} นาที วันที่ {on}",

@@ -32,10 +32,12 @@ __all__ = [
     "Coach",
     "add_coach",
     "coach_hours",
+    "edit_coach",
     "list_coaches",
     "log_session",
     "match",
     "plan_match",
+    "remove_coach",
     "session_totals",
 ]
 
@@ -72,12 +74,8 @@ def add_coach(engine: Any, name: str, skills: Sequence[str], capacity: int) -> C
     if not name or not clean_name(name) or len(name) > 200 or "\x00" in name:
         raise InvalidValue(Message("coach.bad_name"))
     name = clean_name(name)
-    cleaned = list(dict.fromkeys(s.strip() for s in skills if s.strip()))
-    for skill in cleaned:
-        if not _SKILL.match(skill):
-            raise InvalidValue(Message("coach.bad_skill", skill=skill))
-    if isinstance(capacity, bool) or not 1 <= capacity <= 1000:
-        raise InvalidValue(Message("coach.bad_capacity", capacity=capacity))
+    cleaned = _skills(skills)
+    _capacity(capacity)
     with engine.db.begin() as conn:
         if get_coach(conn, person_key(name)) is not None:
             raise ConflictError(Message("coach.exists", name=name))
@@ -94,14 +92,91 @@ def list_coaches(engine: Any) -> list[Coach]:
         return [_coach(row) for row in rows(conn)]
 
 
+def _skills(skills: Sequence[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(s.strip() for s in skills if s.strip()))
+    for skill in cleaned:
+        if not _SKILL.match(skill):
+            raise InvalidValue(Message("coach.bad_skill", skill=skill))
+    return cleaned
+
+
+def _capacity(capacity: int) -> int:
+    if isinstance(capacity, bool) or not 1 <= capacity <= 1000:
+        raise InvalidValue(Message("coach.bad_capacity", capacity=capacity))
+    return capacity
+
+
+def edit_coach(engine: Any, name: str, *, skills: Sequence[str] | None = None,
+               capacity: int | None = None) -> Coach:
+    """Change a coach's skills (the whole list) and/or capacity.
+
+    A capacity below the coach's current load is allowed (the match then proposes
+    them for nothing new); assignments already made stay.
+
+    Raises:
+        InvalidValue: neither skills nor capacity given, a skill that is not a topic
+            name, a capacity outside 1 to 1000.
+        NotFound: no coach of that name.
+    """
+    from bompao.storage.coaches import get_coach, update_coach  # noqa: PLC0415
+
+    if skills is None and capacity is None:
+        raise InvalidValue(Message("coach.nothing_to_change"))
+    values: dict[str, Any] = {}
+    if skills is not None:
+        values["skills"] = _skills(skills)
+    if capacity is not None:
+        values["capacity"] = _capacity(capacity)
+    with engine.db.begin() as conn:
+        if not update_coach(conn, person_key(name), values):
+            raise NotFound(_unknown(engine, name))
+        row = get_coach(conn, person_key(name))
+    return _coach(row)
+
+
+def remove_coach(engine: Any, name: str) -> tuple[Coach, list[int]]:
+    """Remove a coach, so matching no longer proposes them.
+
+    Their assignments to projects stay (the history keeps who coached whom); the ids of
+    the projects they are still assigned to, in a stage that is not final, come back so
+    a caller can say so.
+
+    Returns:
+        The removed coach and the ids of those projects.
+
+    Raises:
+        NotFound: no coach of that name.
+    """
+    from bompao.storage.coaches import delete_coach, get_coach  # noqa: PLC0415
+
+    with engine.db.begin() as conn:
+        row = get_coach(conn, person_key(name))
+        if row is None or not delete_coach(conn, person_key(name)):
+            raise NotFound(_unknown(engine, name))
+    coach, key = _coach(row), person_key(name)
+    still = []
+    for project in engine.list_projects():
+        stage = engine.journey(project.journey_key, project.journey_version).stages.get(
+            project.stage)
+        if stage is not None and stage.final:
+            continue
+        if any(person_key(p) == key for people in project.assignments.values() for p in people):
+            still.append(project.id)
+    return coach, sorted(still)
+
+
+def _unknown(engine: Any, name: str) -> Message:
+    known = ", ".join(c.name for c in list_coaches(engine)) or Message("none")
+    return Message("coach.unknown", name=name, known=known)
+
+
 def _find(engine: Any, name: str) -> Coach:
     from bompao.storage.coaches import get_coach  # noqa: PLC0415
 
     with engine.db.begin(write=False) as conn:
         row = get_coach(conn, person_key(name))
     if row is None:
-        known = ", ".join(c.name for c in list_coaches(engine)) or Message("none")
-        raise NotFound(Message("coach.unknown", name=name, known=known))
+        raise NotFound(_unknown(engine, name))
     return _coach(row)
 
 

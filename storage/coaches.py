@@ -16,7 +16,15 @@ from sqlalchemy.engine import Connection, Row
 
 from .tables import coaches, events, projects
 
-__all__ = ["cohort_events", "get_coach", "insert_coach", "journey_events", "list_coaches"]
+__all__ = [
+    "cohort_events",
+    "delete_coach",
+    "get_coach",
+    "insert_coach",
+    "journey_events",
+    "list_coaches",
+    "update_coach",
+]
 
 
 def insert_coach(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -38,6 +46,17 @@ def get_coach(conn: Connection, name_key: str) -> Row[Any] | None:
 def list_coaches(conn: Connection) -> list[Row[Any]]:
     """Every coach, by name."""
     return list(conn.execute(sa.select(coaches).order_by(coaches.c.name_key)))
+
+
+def update_coach(conn: Connection, name_key: str, values: Mapping[str, Any]) -> int:
+    """Change a coach's ``skills`` and/or ``capacity``; the number of rows changed (0 or 1)."""
+    statement = sa.update(coaches).where(coaches.c.name_key == name_key).values(dict(values))
+    return int(conn.execute(statement).rowcount)
+
+
+def delete_coach(conn: Connection, name_key: str) -> int:
+    """Remove a coach; the number of rows removed (0 or 1)."""
+    return int(conn.execute(sa.delete(coaches).where(coaches.c.name_key == name_key)).rowcount)
 
 
 def cohort_events(conn: Connection, journey: str, cohort: str | None,

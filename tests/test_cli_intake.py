@@ -214,3 +214,57 @@ def test_coaches_match_and_sessions(run: Cli, tmp_path: Path) -> None:
     code, out, _ = run("--json", "report", "coaches", "--journey", "call")
     rows = json.loads(out)
     assert next(r for r in rows if r["person"] == "Khun Mai")["hours"] == {day[:7]: 1.5}
+
+
+def test_coaches_edit_and_remove(run: Cli, tmp_path: Path) -> None:
+    _cohort(run, tmp_path)
+    assert run("coaches", "add", "Nok", "--skills", "impact_measurement", "--capacity", "1")[0] == 0
+    code, out, err = run("coaches", "edit", "nok", "--skills", "idea_development,model_and_plan",
+                         "--capacity", "4")
+    assert code == 0, err
+    assert out.strip() == "coach Nok changed (capacity 4; skills: idea_development, model_and_plan)"
+    code, out, _ = run("coaches", "list", "--json")
+    assert json.loads(out) == [
+        {"name": "Nok", "skills": ["idea_development", "model_and_plan"], "capacity": 4}]
+    # bad input: one line, nothing changed
+    assert error(run, 2, "coaches", "edit", "Nok") == \
+        "nothing to change: give --skills A,B and/or --capacity N"
+    assert error(run, 2, "coaches", "edit", "Nok", "--capacity", "0") == \
+        "capacity 0 is not 1 to 1000 projects"
+    assert error(run, 2, "coaches", "edit", "Nok", "--skills", "Bad Skill") == (
+        "bad skill 'Bad Skill': a skill is a topic name such as 'impact_measurement' "
+        "(lowercase letters, digits, _)")
+    assert error(run, 2, "coaches", "edit", "Ploy", "--capacity", "2") == \
+        "no coach named 'Ploy'; coaches: Nok"
+    assert json.loads(run("coaches", "list", "--json")[1])[0]["capacity"] == 4
+    # the edited skills decide the match: Nok now covers idea development and model and plan
+    code, out, _ = run("coaches", "match", "--journey", "call", "--cohort", "c1", "--apply",
+                       "--json")
+    assigned = sorted(a["id"] for a in json.loads(out)["assignments"])
+    assert len(assigned) == 4
+    assert set(assigned) <= {2, 3, 5, 6}
+    code, out, err = run("--json", "coaches", "remove", "NOK")
+    assert code == 0, err
+    removed = json.loads(out)
+    assert removed["name"] == "Nok"
+    assert removed["still_assigned"] == assigned
+    code, out, _ = run("coaches", "list", "--json")
+    assert json.loads(out) == []
+    # the assignments stay in the projects
+    shown = json.loads(run("--json", "project", "show", str(assigned[0]))[1])
+    assert "Nok" in shown["assignments"]["coach"]
+    assert error(run, 2, "coaches", "remove", "Nok") == "no coach named 'Nok'; coaches: none"
+    code, _, err = run("--lang", "th", "coaches", "remove", "Nok")
+    assert code == 2
+    assert err.startswith("error: ไม่มีโค้ชชื่อ 'Nok'")
+
+
+def test_coaches_remove_says_which_projects_keep_the_coach(run: Cli, tmp_path: Path) -> None:
+    _cohort(run, tmp_path)
+    assert run("coaches", "add", "Mai", "--skills", "impact_measurement", "--capacity", "2")[0] == 0
+    assert run("coaches", "match", "--journey", "call", "--cohort", "c1", "--apply")[0] == 0
+    code, out, err = run("coaches", "remove", "Mai")
+    assert code == 0, err
+    first, second = out.strip().splitlines()
+    assert first == "coach Mai removed; matching no longer proposes them"
+    assert second.startswith("still assigned to 2 open projects (1, 4)")
