@@ -97,4 +97,7 @@ ENTRIES: dict[str, dict[str, str]] = {
     "apply.status.journey": {"en": "Call", "th": "การรับสมัคร"},
     "apply.status.stage": {"en": "Stage", "th": "ขั้น"},
     "apply.status.received": {"en": "Received", "th": "ได้รับเมื่อ"},
+    # the calendar feed
+    "ical.session": {"en": "{project}: coaching session ({minutes} min)",
+                     "th": "{project}: การโค้ช ({minutes} นาที)"},
 }
