@@ -595,6 +595,12 @@ def _message(error: ErrorDetails, where: str, names: Mapping[tuple[str, ...], st
         inside = f" in [{table}]" if table else ""
         allowed = ", ".join(sorted(model.model_fields)) if model else "none"
         return f"{where}: unknown key {key!r}{inside}; allowed: {allowed}"
+    if kind == "missing":
+        return f"{where}: [{table or 'top level'}] needs the key {key!r}"
+    if kind == "string_pattern_mismatch" and loc[0] == "hooks":
+        what = ("a header name (letters, digits and -)" if key == "delivery_header"
+                else "a dotted path into the JSON, e.g. \"answers.team\"")
+        return f"{where}: [{table}] {key} = {value!r} is not {what}"
     if key == "people" and kind == "dict_type":
         return f"{where}: [people] must map names to email addresses"
     if kind in ("model_type", "dict_type", "model_attributes_type"):

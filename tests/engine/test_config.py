@@ -30,11 +30,26 @@ def _refused(tmp_path: Path, text: str, **environ: str) -> str:
 @pytest.mark.parametrize(("text", "expected"), [
     ('[scheduler]\nspeed = 3\n', ("F: unknown key 'speed' in [scheduler]; allowed: batch, "
                                  "heartbeat, lease, name, poll_interval, record_within")),
-    ('colour = 1\n', ("F: unknown key 'colour'; allowed: calendars, database, notify, people, "
-                     "scheduler, smtp, timezone, web, webhooks")),
-    ('[web]\nport = 80\n', ("F: unknown key 'port' in [web]; allowed: login_attempts, "
-                           "login_window, secret_key, secret_key_file, secure_cookies, "
-                           "session_lifetime, upload_dir, upload_limit, upload_types")),
+    ('colour = 1\n', ("F: unknown key 'colour'; allowed: calendars, database, hooks, notify, "
+                     "people, scheduler, smtp, timezone, web, webhooks")),
+    ('[web]\nport = 80\n', ("F: unknown key 'port' in [web]; allowed: apply_posts, "
+                           "apply_window, login_attempts, login_window, secret_key, "
+                           "secret_key_file, secure_cookies, session_lifetime, upload_dir, "
+                           "upload_limit, upload_types")),
+    ('[hooks.kobo]\nsecret = "0123456789abcdef"\njourney = "j"\nname = "n"\nurl = "x"\n',
+     ("F: unknown key 'url' in [hooks.kobo]; allowed: cohort, delivery_header, delivery_path, "
+     "fields, journey, name, partner, secret, secret_file")),
+    ('[hooks.kobo]\nsecret = "0123456789abcdef"\nname = "n"\n',
+     "F: [hooks.kobo] needs the key 'journey'"),
+    ('[hooks.kobo]\njourney = "j"\nname = "n"\n',
+     "F: a [hooks.NAME] table needs exactly one of secret or secret_file"),
+    ('[hooks.kobo]\nsecret = "short"\njourney = "j"\nname = "n"\n',
+     ("F: [hooks.kobo] secret has 5 characters; it needs at least 16 (e.g. from 'openssl rand "
+     "-hex 32')")),
+    (('[hooks.kobo]\nsecret = "0123456789abcdef"\njourney = "j"\nname = "n"\n'
+     'fields = { team = "a..b" }\n'),
+     ("F: [hooks.kobo.fields] team = 'a..b' is not a dotted path into the JSON, e.g. "
+     "\"answers.team\"")),
     ('[webhooks.chat]\nurl = "https://x"\nverb = "PUT"\n',
      "F: unknown key 'verb' in [webhooks.chat]; allowed: backoff, headers, retries, timeout, url"),
     ('[scheduler]\npoll_interval = "soon"\n', ("F: poll_interval must be a number >= 0.001, "
@@ -60,7 +75,8 @@ def _refused(tmp_path: Path, text: str, **environ: str) -> str:
     (f'[web]\nsecret_key = "{KEY}"\n',
      ("F: [web] secret_key does not belong in the configuration file; set BOMPAO_SECRET_KEY "
      "or name a file only the server can read with [web] secret_key_file")),
-], ids=["scheduler-key", "top-key", "web-key", "webhook-key", "number", "bool-for-int",
+], ids=["scheduler-key", "top-key", "web-key", "hook-key", "hook-missing", "hook-secret",
+        "hook-short-secret", "hook-path", "webhook-key", "number", "bool-for-int",
         "text-for-int", "web-limit", "web-lifetime", "retries", "not-a-table", "people",
         "smtp-host", "language", "channel", "url", "calendar-day", "timezone",
         "secret-in-file"])
