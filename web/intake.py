@@ -143,6 +143,10 @@ def _throttle(request: Request) -> LoginThrottle:
 async def apply(request: Request, journey: Annotated[str, Path(pattern=_KEY)]) -> Response:
     """Take an application in; its reference (see the module's docstring)."""
     lang = language(request)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _MAX_FORM:
+        return problem(413, f"an application is at most {_MAX_FORM:,} bytes; nothing was "
+                            "written")
     values, token, is_json = await _answers(request)
     throttle = _throttle(request)
     address = request.client.host if request.client else "unknown"

@@ -8,6 +8,7 @@ rate limit). Every refusal asserts nothing was written."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -253,8 +254,8 @@ def _page(browser: Any, lang: str = "en-GB") -> Any:
 
 
 @pytest.mark.slow
-def test_an_applicant_applies_and_follows_the_reference(server: Server,
-                                                       browser: Any) -> None:
+def test_an_applicant_applies_and_follows_the_reference(server: Server, browser: Any,
+                                                       tmp_path: Path) -> None:
     page = _page(browser, "th-TH")
     page.goto(f"{server.base}/apply/form-call")
     assert "คุณแก้ปัญหาอะไร" in page.inner_text('[data-field="problem_statement"]')
@@ -262,6 +263,9 @@ def test_an_applicant_applies_and_follows_the_reference(server: Server,
     page.fill("#f-problem_statement", "หมู่บ้านขาดน้ำสะอาดในหน้าแล้ง")
     page.fill("#f-team_size", "5")
     page.fill("#f-needs", "impact_measurement, model_and_plan")
+    shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "apply-th.png"), full_page=True)
     page.click("button[type=submit]")
     page.wait_for_selector("#follow")
     reference = page.inner_text("#reference-text")
@@ -348,3 +352,12 @@ def test_the_rate_limit_per_address(server: Server, browser: Any) -> None:
     other.wait_for_selector("#follow")
     for each in (page, other):
         each.context.close()
+
+
+def test_an_oversized_post_is_413_and_writes_nothing(server: Server) -> None:
+    with server.client(**{"X-Forwarded-For": next(_ADDRESSES)}) as client:
+        answer = client.post("/apply/form-call", data={
+            "name": "Huge", "f.problem_statement": "x" * 300_000})
+    assert answer.status_code == 413
+    assert problem_of(answer).startswith("an application is at most 200,000 bytes")
+    assert "Huge" not in _names(server)
