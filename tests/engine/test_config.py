@@ -158,3 +158,24 @@ def test_secrets_in_smtp_and_webhooks_stay_out_of_repr(tmp_path: Path) -> None:
         assert secret not in shown
     assert config.smtp.password == "pw-s3cret"
     assert config.webhooks["chat"].headers == {"A": "hdr-s3cret"}
+
+
+def test_an_inbound_hooks_secret_stays_out_of_repr_and_its_file_is_read(tmp_path: Path) -> None:
+    secret_file = tmp_path / "kobo.secret"
+    secret_file.write_text("file-s3cret-0123456789\n", encoding="utf-8")
+    config = _load(tmp_path, '[hooks.forms]\nsecret = "inline-s3cret-0123456789"\n'
+                             'journey = "call"\nname = "answers.0.value"\n'
+                             'fields = { team_size = "answers.2.value" }\n'
+                             f'[hooks.kobo]\nsecret_file = "{secret_file}"\n'
+                             'journey = "call"\nname = "project_name"\n'
+                             'delivery_path = "_uuid"\n')
+    shown = repr(config) + repr(config.redacted())
+    for secret in ("inline-s3cret-0123456789", "file-s3cret-0123456789"):
+        assert secret not in shown
+        assert config.redact(f"x {secret} y") == "x *** y"
+    forms, kobo = config.hooks["forms"], config.hooks["kobo"]
+    assert (forms.secret, forms.journey, forms.project_name, forms.fields,
+            forms.delivery_header, forms.delivery_path) == (
+        "inline-s3cret-0123456789", "call", "answers.0.value",
+        {"team_size": "answers.2.value"}, "X-Bompao-Delivery", None)
+    assert (kobo.secret, kobo.delivery_path) == ("file-s3cret-0123456789", "_uuid")
