@@ -87,7 +87,8 @@ async def receive(request: Request,
     given = request.headers.get(SIGNATURE_HEADER)
     if not given:
         return _refuse(request, 401, Message("hook.no_signature"))
-    if not hmac.compare_digest(sign(hook.secret, body).encode(), given.strip().encode()):
+    if not hmac.compare_digest(sign(hook.secret, body).encode(),
+                               given.strip().lower().encode()):
         return _refuse(request, 401, Message("hook.bad_signature"))
     try:
         data = json.loads(body)

@@ -283,3 +283,11 @@ def test_the_database_constraint_stops_a_replay_that_passed_the_first_look(
     assert len({(r.reference, r.project_id) for r in results}) == 1
     assert [p.name for p in _projects(server)].count("Constraint") == 1
     assert len(looks) == 3  # two first looks, then the loser's look after its rollback
+
+
+def test_a_signature_in_upper_case_hex_is_the_same_signature(server: Server) -> None:
+    payload = json.dumps(_kobo("Upper case")).encode()
+    digest = hmac.new(KOBO_SECRET.encode(), payload, hashlib.sha256).hexdigest().upper()
+    answer = _post(server, "kobo", payload, signature=f"sha256={digest}")
+    assert answer.status_code == 201, answer.text
+    assert "Upper case" in [p.name for p in _projects(server)]
