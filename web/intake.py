@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from bompao.definitions.compiled import CompiledJourney
 from bompao.definitions.intake import ApplicationsClosed
@@ -163,17 +164,16 @@ async def apply(request: Request, journey: Annotated[str, Path(pattern=_KEY)]) -
         held.headers.update(headers)
         return held
     throttle.failed(f"apply:{address}")
-    return await _take(request, journey, values, token, is_json)
+    return await run_in_threadpool(_take, request, journey, values, token, is_json)
 
 
-async def _take(request: Request, journey: str, values: dict[str, Any], token: str | None,
-                is_json: bool) -> Response:
-    from starlette.concurrency import run_in_threadpool  # noqa: PLC0415
-
+def _take(request: Request, journey: str, values: dict[str, Any], token: str | None,
+          is_json: bool) -> Response:
+    """The post after the throttle, in a worker thread (it reads and writes the database)."""
     lang = language(request)
     engine = engine_of(request)
     try:
-        compiled = await run_in_threadpool(applications.application_journey, engine, journey)
+        compiled = applications.application_journey(engine, journey)
     except NotFound as exc:
         return _refused(request, exc)
     shown = {k: v for k, v in values.items() if isinstance(v, str) and k != HONEYPOT}
@@ -193,9 +193,9 @@ async def _take(request: Request, journey: str, values: dict[str, Any], token: s
                       heading=text("apply.page.received", lang), message=None)
     answers = {k[2:]: v for k, v in values.items() if k.startswith("f.")}
     try:
-        received = await run_in_threadpool(
-            lambda: applications.submit(engine, compiled.key, name=str(values.get("name") or ""),
-                                        answers=answers, source="form"))
+        received = applications.submit(engine, compiled.key,
+                                       name=str(values.get("name") or ""), answers=answers,
+                                       source="form")
     except ApplicationsClosed as exc:
         if is_json or _wants_json(request):
             return problem(403, error_text(exc, lang).splitlines()[0])
