@@ -11,6 +11,7 @@ This package is data only: it imports nothing of bompao.
 from __future__ import annotations
 
 from bompao.catalogue import (
+    apply,
     cli,
     database,
     deep,
@@ -36,6 +37,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "intake": intake.ENTRIES,
     "indicators": indicator_entries.ENTRIES,
     "pages": pages.ENTRIES,
+    "apply": apply.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

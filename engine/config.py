@@ -38,6 +38,15 @@ retries = 3               # attempts after the first
 backoff = 0.5             # seconds; doubles each retry
 headers = { Authorization = "Bearer ..." }
 
+[hooks.kobo]              # an inbound webhook: POST /hooks/kobo (see docs/web.md)
+secret_file = "/etc/bompao/kobo.secret"  # or secret = "..." (HMAC-SHA256 key)
+journey = "social-incubator"             # the journey the applications go to
+name = "project_name"                    # dotted path of the project's name in the JSON
+partner = "group.partner"                # optional: dotted paths of partner and cohort
+fields = { problem_statement = "answers.problem", team_size = "answers.team" }
+delivery_header = "X-Bompao-Delivery"    # the delivery id's header (the default)
+delivery_path = "_uuid"                  # else the delivery id in the JSON (else the body's hash)
+
 [people]                  # names used in assignments -> email addresses
 Malee = "malee@example.org"
 
@@ -53,6 +62,8 @@ session_lifetime = 28800                 # seconds a sign-in lasts
 secure_cookies = true                    # Secure session cookie: set it behind HTTPS
 login_attempts = 5                       # failed sign-ins per name and address ...
 login_window = 900                       # ... within this many seconds, then refused
+apply_posts = 20                         # posts of /apply/KEY per client address ...
+apply_window = 3600                      # ... within this many seconds, then 429
 ```
 Environment: ``BOMPAO_DATABASE_URL``, ``BOMPAO_SMTP_HOST``, ``BOMPAO_SMTP_PORT``,
 ``BOMPAO_SMTP_USERNAME``, ``BOMPAO_SMTP_PASSWORD``, ``BOMPAO_SMTP_SENDER``,
@@ -96,8 +107,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bompao.definitions.durations import add_operator_days
 from bompao.errors import UsageError
 
-__all__ = ["UPLOAD_TYPES", "Config", "EnvironmentSource", "Settings", "SmtpConfig", "WebConfig",
-           "WebhookConfig", "load_config"]
+__all__ = ["UPLOAD_TYPES", "Config", "EnvironmentSource", "HookConfig", "Settings", "SmtpConfig",
+           "WebConfig", "WebhookConfig", "load_config"]
 
 _LANGUAGES = ("en", "th")
 _SECRET = "***"  # noqa: S105 - the mask shown instead of a secret
@@ -144,6 +155,24 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class HookConfig:
+    """An inbound webhook ``POST /hooks/NAME``: a form tool's JSON, signed with
+    ``secret``, becomes an application to ``journey``; ``fields`` maps each field to the
+    dotted path of its answer in the JSON (``answers.team``, ``items.0.value``)."""
+
+    name: str
+    secret: str = field(repr=False)
+    journey: str
+    project_name: str
+    """The dotted path of the project's name."""
+    fields: dict[str, str] = field(default_factory=dict)
+    partner: str | None = None
+    cohort: str | None = None
+    delivery_header: str = "X-Bompao-Delivery"
+    delivery_path: str | None = None
+
+
+@dataclass(frozen=True)
 class WebConfig:
     """What ``bompao serve`` needs: the session key, uploads, sessions, the login throttle.
 
@@ -165,6 +194,10 @@ class WebConfig:
     """Failed sign-ins allowed per name and per client address within ``login_window``."""
     login_window: int = 900
     """Seconds over which failed sign-ins are counted."""
+    apply_posts: int = 20
+    """Posts of the public application form allowed per client address per window."""
+    apply_window: int = 3600
+    """Seconds over which application posts are counted."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +223,8 @@ class Config:
     smtp: SmtpConfig | None = None
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    hooks: dict[str, HookConfig] = field(default_factory=dict)
+    """Inbound webhooks (``[hooks.NAME]``) by name."""
     timezone: str = "Asia/Bangkok"
     """The zone of times typed without an offset (and of times shown) where no single
     journey applies, e.g. ``scheduler run --once --now``."""
@@ -209,6 +244,7 @@ class Config:
         for hook in self.webhooks.values():
             values.append(hook.url)
             values.extend(hook.headers.values())
+        values.extend(inbound.secret for inbound in self.hooks.values())
         if self.database and "@" in self.database and ":" in self.database.split("@")[0]:
             values.append(self.database.split("@")[0].rsplit(":", 1)[1])
         if self.web.secret_key:
@@ -239,6 +275,8 @@ class Config:
             "webhooks": {name: {"url": _SECRET, "timeout": hook.timeout,
                                 "retries": hook.retries} for name, hook in self.webhooks.items()},
             "people": dict(self.people),
+            "hooks": {name: {"secret": _SECRET, "journey": hook.journey,
+                             "fields": dict(hook.fields)} for name, hook in self.hooks.items()},
             "web": {"secret_key": _SECRET if self.web.secret_key else None,
                     "upload_dir": self.web.upload_dir, "upload_limit": self.web.upload_limit,
                     "upload_types": list(self.web.upload_types),
@@ -336,6 +374,31 @@ class WebhookSettings(_Table):
     headers: dict[str, str | int | float] = Field(default_factory=dict)
 
 
+_PATH = r"^[^.\s]+(\.[^.\s]+)*$"
+_Path = Annotated[str, Field(pattern=_PATH, max_length=500)]
+
+
+class HookSettings(_Table):
+    """``[hooks.NAME]``: an inbound webhook."""
+
+    secret: SecretStr | None = None
+    secret_file: str | None = None
+    journey: Annotated[str, Field(min_length=1)]
+    name: _Path
+    partner: _Path | None = None
+    cohort: _Path | None = None
+    fields: dict[str, _Path] = Field(default_factory=dict)
+    delivery_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,100}$")] = \
+        "X-Bompao-Delivery"
+    delivery_path: _Path | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> HookSettings:
+        if (self.secret is None) == (self.secret_file is None):
+            raise _bad("a [hooks.NAME] table needs exactly one of secret or secret_file")
+        return self
+
+
 class CalendarSettings(_Table):
     """``[calendars.CODE]``: holidays the operator adds."""
 
@@ -356,6 +419,8 @@ class WebSettings(_Table):
     secure_cookies: bool = False
     login_attempts: _whole(1) = 5  # type: ignore[valid-type]
     login_window: _whole(1) = 900  # type: ignore[valid-type]
+    apply_posts: _whole(1) = 20  # type: ignore[valid-type]
+    apply_window: _whole(1) = 3600  # type: ignore[valid-type]
 
 
 class Settings(BaseSettings):
@@ -377,6 +442,7 @@ class Settings(BaseSettings):
     people: dict[str, Any] = Field(default_factory=dict)
     calendars: dict[str, CalendarSettings] = Field(default_factory=dict)
     web: WebSettings = Field(default_factory=WebSettings)
+    hooks: dict[str, HookSettings] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -491,8 +557,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 _MODELS: dict[str, type[BaseModel]] = {
     "scheduler": SchedulerSettings, "notify": NotifySettings, "smtp": SmtpSettings,
-    "webhooks": WebhookSettings, "calendars": CalendarSettings, "web": WebSettings}
-_KEYED = {"webhooks", "calendars"}
+    "webhooks": WebhookSettings, "calendars": CalendarSettings, "web": WebSettings,
+    "hooks": HookSettings}
+_KEYED = {"webhooks", "calendars", "hooks"}
 """Tables of tables: ``[webhooks.NAME]``, ``[calendars.CODE]``."""
 
 
@@ -528,6 +595,12 @@ def _message(error: ErrorDetails, where: str, names: Mapping[tuple[str, ...], st
         inside = f" in [{table}]" if table else ""
         allowed = ", ".join(sorted(model.model_fields)) if model else "none"
         return f"{where}: unknown key {key!r}{inside}; allowed: {allowed}"
+    if kind == "missing":
+        return f"{where}: [{table or 'top level'}] needs the key {key!r}"
+    if kind == "string_pattern_mismatch" and loc[0] == "hooks":
+        what = ("a header name (letters, digits and -)" if key == "delivery_header"
+                else "a dotted path into the JSON, e.g. \"answers.team\"")
+        return f"{where}: [{table}] {key} = {value!r} is not {what}"
     if key == "people" and kind == "dict_type":
         return f"{where}: [people] must map names to email addresses"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
@@ -590,6 +663,37 @@ def _upload_types(types: list[str], where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(cleaned))
 
 
+_MIN_HOOK_SECRET = 16
+
+
+def _hooks(settings: Settings, where: str) -> dict[str, HookConfig]:
+    """``[hooks.NAME]`` tables as :class:`HookConfig` (secrets read from their files).
+
+    Raises:
+        UsageError: a secret file cannot be read, or a secret is shorter than 16
+            characters.
+    """
+    found: dict[str, HookConfig] = {}
+    for name, hook in settings.hooks.items():
+        if hook.secret is not None:
+            secret = hook.secret.get_secret_value()
+        else:
+            try:
+                secret = Path(str(hook.secret_file)).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{where}: [hooks.{name}] secret_file {hook.secret_file!r} "
+                                 f"cannot be read: {exc.__class__.__name__}") from None
+        if len(secret) < _MIN_HOOK_SECRET:
+            raise UsageError(f"{where}: [hooks.{name}] secret has {len(secret)} characters; "
+                             f"it needs at least {_MIN_HOOK_SECRET} (e.g. from 'openssl rand "
+                             "-hex 32')")
+        found[name] = HookConfig(
+            name=name, secret=secret, journey=hook.journey, project_name=hook.name,
+            fields=dict(hook.fields), partner=hook.partner, cohort=hook.cohort,
+            delivery_header=hook.delivery_header, delivery_path=hook.delivery_path)
+    return found
+
+
 def _config(settings: Settings, where: str) -> Config:
     scheduler, notify, web = settings.scheduler, settings.notify, settings.web
     smtp = None
@@ -615,12 +719,14 @@ def _config(settings: Settings, where: str) -> Config:
         channels=("log", *[c for c in notify.channels if c != "log"]),
         language=notify.language, languages=dict(notify.languages), calendars=calendars,
         smtp=smtp, webhooks=hooks, people={str(k): str(v) for k, v in settings.people.items()},
+        hooks=_hooks(settings, where),
         web=WebConfig(secret_key=_secret_key(web, where), upload_dir=web.upload_dir,
                       upload_limit=web.upload_limit,
                       upload_types=_upload_types(web.upload_types, where),
                       session_lifetime=web.session_lifetime,
                       secure_cookies=web.secure_cookies, login_attempts=web.login_attempts,
-                      login_window=web.login_window))
+                      login_window=web.login_window, apply_posts=web.apply_posts,
+                      apply_window=web.apply_window))
 
 
 def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None

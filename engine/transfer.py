@@ -21,7 +21,7 @@ import csv
 import difflib
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -362,11 +362,15 @@ def _assignments(value: Any, journey: Any) -> dict[str, list[str]]:
 
 
 def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: str | None = None,
-                    actor: Actor | None = None, dry_run: bool = False) -> list[int]:
+                    actor: Actor | None = None, dry_run: bool = False,
+                    within: Callable[[Any, list[int]], None] | None = None) -> list[int]:
     """Validate every row, then create all projects in one transaction (or none).
 
     Journeys the rows name are compiled first; for a real import the ones not yet
     published are published before the transaction opens; a dry run writes nothing.
+    ``within(cursor, ids)``, when given, runs in the import's transaction after the
+    projects are inserted (the intake doors record their receipts there); whatever it
+    raises rolls the whole import back and is raised again.
 
     Returns:
         The new project ids (empty for a dry run).
@@ -394,6 +398,8 @@ def import_projects(engine: Any, rows: Sequence[Mapping[str, Any]], *, journey: 
         projects = [engine._insert_project(cursor, item.journey, item.values, now=now,
                                            actor=actor, imported=True)
                     for item in prepared]
+        if within is not None:
+            within(cursor, [project.id for project in projects])
     for project, item in zip(projects, prepared, strict=True):
         engine._emit("created", project=project, imported=True, actor=actor)
         engine._emit("stage_entered", project=project, stage=item.stage,

@@ -23,6 +23,7 @@ __all__ = [
     "JSONType",
     "UTCDateTime",
     "api_tokens",
+    "application_receipts",
     "bompao_meta",
     "coaches",
     "daemons",
@@ -36,7 +37,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -257,4 +258,27 @@ feed_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("token_hash", name="uq_feed_tokens_token_hash"),
     sa.Index("ix_feed_tokens_user_id", "user_id"),
+)
+
+
+# applications received by the public form and inbound hooks (migration 0009,
+# storage/receipts.py) ---------------------------------------------------------------------
+
+application_receipts = sa.Table(
+    "application_receipts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # what the applicant follows the application with (/apply/KEY/status/REFERENCE):
+    # 192 random bits; it shows the application's stage and nothing else
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("journey_key", sa.String, nullable=False),
+    # "form" (the public page) or "hook:NAME" (an inbound webhook)
+    sa.Column("source", sa.String, nullable=False),
+    # a hook's delivery id: one project per (source, delivery), however often it comes
+    sa.Column("delivery_id", sa.String(200), nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("reference", name="uq_application_receipts_reference"),
+    sa.UniqueConstraint("project_id", name="uq_application_receipts_project_id"),
+    sa.UniqueConstraint("source", "delivery_id", name="uq_application_receipts_delivery"),
 )

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from bompao.engine.config import Config
 from bompao.engine.engine import Engine
 from bompao.storage.tables import SCHEMA_VERSION
-from bompao.web import api
+from bompao.web import api, hooks, intake
 from bompao.web.accounts import Accounts
 from bompao.web.pages import SignInRequired, pages_router
 from bompao.web.problems import install, language, problem
@@ -75,6 +75,9 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
     app.include_router(api.router)
     # the pages (board, project, my work, live updates) and their static files
     app.include_router(pages_router)
+    # the intake doors: the public application form and the inbound webhooks
+    app.include_router(intake.router)
+    app.include_router(hooks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie=SESSION_COOKIE,

@@ -8,9 +8,10 @@ and partner let them see:
   message it will send;
 - the deadline of each stage such a user's project is in: stage entry plus the stage's
   ``expected_duration`` (the at-risk report counts a project past it as overdue), as an
-  all-day event.
-
-Coaching sessions are not in the engine yet, so they are not in the feed.
+  all-day event;
+- every coaching session the user gave (``bompao project session ID --coach NAME``,
+  the coach matched to the user's display name as the engine compares names), on a
+  project they can see, as an all-day event on its date with its minutes and notes.
 
 The feed lives at a secret URL, ``/api/v1/calendar/TOKEN.ics``: calendar applications
 (Google Calendar, Outlook) cannot send a bearer header. The token is 256 random bits;
@@ -30,6 +31,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 
+from bompao.definitions.messages import text
 from bompao.definitions.texts import pick
 from bompao.engine.actions import ActionContext
 from bompao.engine.actor import person_key
@@ -37,6 +39,7 @@ from bompao.engine.config import Config
 from bompao.engine.engine import Engine
 from bompao.errors import NotFound
 from bompao.storage import accounts as rows
+from bompao.storage.coaches import journey_events
 from bompao.storage.records import Project
 from bompao.web.accounts import Accounts, User
 from bompao.web.deps import Engined
@@ -158,7 +161,38 @@ def calendar(engine: Engine, user: User, *, lang: str = "en") -> bytes:
                              f"({stage.expected_duration})")
         event.add("categories", ["deadline"])
         feed.add_component(event)
+    for event in _sessions(engine, user, projects, stamp, lang):
+        feed.add_component(event)
     return bytes(feed.to_ical())
+
+
+def _sessions(engine: Engine, user: User, projects: dict[int, Project], stamp: datetime,
+              lang: str) -> list[Event]:
+    """The coaching sessions ``user`` gave on ``projects`` (the ones they may see)."""
+    me = person_key(user.display_name)
+    partner = user.actor().partner
+    found: list[Event] = []
+    for journey in sorted({p.journey for p in projects.values()}):
+        with engine.db.begin(write=False) as conn:
+            logged = journey_events(conn, journey, ("coached",), partner=partner)
+        for row in logged:
+            project = projects.get(row.project_id)
+            payload = row.payload or {}
+            if project is None or person_key(str(payload.get("coach", ""))) != me:
+                continue
+            day = datetime.fromisoformat(str(payload["on"])).date()
+            event = Event()
+            event.add("uid", f"session-{row.project_id}-{row.seq}@bompao")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", day)
+            event.add("dtend", day + timedelta(days=1))
+            event.add("summary", text("ical.session", lang, project=project.name,
+                                      minutes=int(payload.get("minutes", 0))))
+            if payload.get("notes"):
+                event.add("description", str(payload["notes"]))
+            event.add("categories", ["coaching-session"])
+            found.append(event)
+    return found
 
 
 @router.get("/calendar/{token}.ics", summary="A user's calendar feed (the secret URL)",
@@ -168,7 +202,8 @@ def calendar(engine: Engine, user: User, *, lang: str = "en") -> bytes:
 def calendar_feed(request: Request, engine: Engined,
                   token: Annotated[str, Path(max_length=200)],
                   lang: Annotated[str, Query(pattern="^(en|th)$")] = "en") -> Response:
-    """Follow-ups due and stage deadlines of ``bompao users feed USERNAME``'s user."""
+    """Follow-ups due, stage deadlines and coaching sessions of ``bompao users feed
+    USERNAME``'s user."""
     user = feed_user(request.app.state.accounts, token)
     if user is None:
         raise NotFound("no such calendar feed: it was revoked or never existed; ask for a "

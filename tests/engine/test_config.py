@@ -30,11 +30,26 @@ def _refused(tmp_path: Path, text: str, **environ: str) -> str:
 @pytest.mark.parametrize(("text", "expected"), [
     ('[scheduler]\nspeed = 3\n', ("F: unknown key 'speed' in [scheduler]; allowed: batch, "
                                  "heartbeat, lease, name, poll_interval, record_within")),
-    ('colour = 1\n', ("F: unknown key 'colour'; allowed: calendars, database, notify, people, "
-                     "scheduler, smtp, timezone, web, webhooks")),
-    ('[web]\nport = 80\n', ("F: unknown key 'port' in [web]; allowed: login_attempts, "
-                           "login_window, secret_key, secret_key_file, secure_cookies, "
-                           "session_lifetime, upload_dir, upload_limit, upload_types")),
+    ('colour = 1\n', ("F: unknown key 'colour'; allowed: calendars, database, hooks, notify, "
+                     "people, scheduler, smtp, timezone, web, webhooks")),
+    ('[web]\nport = 80\n', ("F: unknown key 'port' in [web]; allowed: apply_posts, "
+                           "apply_window, login_attempts, login_window, secret_key, "
+                           "secret_key_file, secure_cookies, session_lifetime, upload_dir, "
+                           "upload_limit, upload_types")),
+    ('[hooks.kobo]\nsecret = "0123456789abcdef"\njourney = "j"\nname = "n"\nurl = "x"\n',
+     ("F: unknown key 'url' in [hooks.kobo]; allowed: cohort, delivery_header, delivery_path, "
+     "fields, journey, name, partner, secret, secret_file")),
+    ('[hooks.kobo]\nsecret = "0123456789abcdef"\nname = "n"\n',
+     "F: [hooks.kobo] needs the key 'journey'"),
+    ('[hooks.kobo]\njourney = "j"\nname = "n"\n',
+     "F: a [hooks.NAME] table needs exactly one of secret or secret_file"),
+    ('[hooks.kobo]\nsecret = "short"\njourney = "j"\nname = "n"\n',
+     ("F: [hooks.kobo] secret has 5 characters; it needs at least 16 (e.g. from 'openssl rand "
+     "-hex 32')")),
+    (('[hooks.kobo]\nsecret = "0123456789abcdef"\njourney = "j"\nname = "n"\n'
+     'fields = { team = "a..b" }\n'),
+     ("F: [hooks.kobo.fields] team = 'a..b' is not a dotted path into the JSON, e.g. "
+     "\"answers.team\"")),
     ('[webhooks.chat]\nurl = "https://x"\nverb = "PUT"\n',
      "F: unknown key 'verb' in [webhooks.chat]; allowed: backoff, headers, retries, timeout, url"),
     ('[scheduler]\npoll_interval = "soon"\n', ("F: poll_interval must be a number >= 0.001, "
@@ -60,7 +75,8 @@ def _refused(tmp_path: Path, text: str, **environ: str) -> str:
     (f'[web]\nsecret_key = "{KEY}"\n',
      ("F: [web] secret_key does not belong in the configuration file; set BOMPAO_SECRET_KEY "
      "or name a file only the server can read with [web] secret_key_file")),
-], ids=["scheduler-key", "top-key", "web-key", "webhook-key", "number", "bool-for-int",
+], ids=["scheduler-key", "top-key", "web-key", "hook-key", "hook-missing", "hook-secret",
+        "hook-short-secret", "hook-path", "webhook-key", "number", "bool-for-int",
         "text-for-int", "web-limit", "web-lifetime", "retries", "not-a-table", "people",
         "smtp-host", "language", "channel", "url", "calendar-day", "timezone",
         "secret-in-file"])
@@ -142,3 +158,24 @@ def test_secrets_in_smtp_and_webhooks_stay_out_of_repr(tmp_path: Path) -> None:
         assert secret not in shown
     assert config.smtp.password == "pw-s3cret"
     assert config.webhooks["chat"].headers == {"A": "hdr-s3cret"}
+
+
+def test_an_inbound_hooks_secret_stays_out_of_repr_and_its_file_is_read(tmp_path: Path) -> None:
+    secret_file = tmp_path / "kobo.secret"
+    secret_file.write_text("file-s3cret-0123456789\n", encoding="utf-8")
+    config = _load(tmp_path, '[hooks.forms]\nsecret = "inline-s3cret-0123456789"\n'
+                             'journey = "call"\nname = "answers.0.value"\n'
+                             'fields = { team_size = "answers.2.value" }\n'
+                             f'[hooks.kobo]\nsecret_file = "{secret_file}"\n'
+                             'journey = "call"\nname = "project_name"\n'
+                             'delivery_path = "_uuid"\n')
+    shown = repr(config) + repr(config.redacted())
+    for secret in ("inline-s3cret-0123456789", "file-s3cret-0123456789"):
+        assert secret not in shown
+        assert config.redact(f"x {secret} y") == "x *** y"
+    forms, kobo = config.hooks["forms"], config.hooks["kobo"]
+    assert (forms.secret, forms.journey, forms.project_name, forms.fields,
+            forms.delivery_header, forms.delivery_path) == (
+        "inline-s3cret-0123456789", "call", "answers.0.value",
+        {"team_size": "answers.2.value"}, "X-Bompao-Delivery", None)
+    assert (kobo.secret, kobo.delivery_path) == ("file-s3cret-0123456789", "_uuid")

@@ -68,7 +68,8 @@ def server(web_url: str, tmp_path_factory: pytest.TempPathFactory,
     web = {"secure_cookies": "true", "login_attempts": str(LOGIN_ATTEMPTS),
            "login_window": "600", "upload_dir": json.dumps(str(folder / "uploads")),
            **getattr(request.module, "SERVE_WEB", {})}  # a test module's own [web] keys
-    config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in web.items()),
+    config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in web.items())
+                      + getattr(request.module, "SERVE_TOML", ""),  # e.g. [hooks.NAME]
                       encoding="utf-8")
     port = free_port()
     log = folder / "serve.log"

@@ -24,7 +24,7 @@ def test_healthz_answers_with_the_databases_state(server: Server) -> None:
         answer = client.get("/healthz")
     assert answer.status_code == 200
     body = answer.json()
-    assert (body["status"], body["database"], body["schema_version"]) == ("ok", "current", 8)
+    assert (body["status"], body["database"], body["schema_version"]) == ("ok", "current", 9)
     assert body["dialect"] == server.url.split(":")[0].split("+")[0]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -154,3 +154,48 @@ def test_feed_for_an_unknown_user_is_refused(server: Server) -> None:
     done = _cli(server, "users", "feed", "nobody")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "error: no user 'nobody'\n"
+
+
+def test_the_coachs_sessions_are_in_their_feed(server: Server) -> None:
+    """Sessions logged with ``project session`` appear in the coach's feed on their day,
+    with their minutes and notes; not another coach's, not another partner's."""
+    from pathlib import Path as FilePath  # noqa: PLC0415
+
+    from bompao.engine.coaching import add_coach, log_session  # noqa: PLC0415
+
+    call = FilePath(__file__).resolve().parents[1] / "fixtures" / "intake" / "call.yaml"
+    server.engine.publish(call.read_text(encoding="utf-8").replace(
+        "journey: call", "journey: cal-coaching").replace("  opens: 2027-01-01\n", "")
+        .replace("  closes: 2027-02-28\n", ""))
+    server.add_user("cal-s", "Sam Coach", "coach@cmu")
+    server.add_user("cal-t", "Tam Coach", "coach@cmu")
+    add_coach(server.engine, "Sam Coach", ["idea_development"], 3)
+    add_coach(server.engine, "Tam Coach", ["idea_development"], 3)
+    mine = server.engine.create_project("cal-coaching", "Sam's, a; b", partner="cmu")
+    other = server.engine.create_project("cal-coaching", "Khon Kaen coaching",
+                                         partner="khonkaen")
+    today = datetime.now(ZoneInfo("Asia/Bangkok")).date()
+    first = today.replace(day=1) if today.day > 1 else today
+    log_session(server.engine, mine.id, "sam coach", first.isoformat(), 60,
+                notes="Stakeholder map, line two\nand a <b>tag</b>")
+    log_session(server.engine, mine.id, "Sam Coach", today.isoformat(), 45)
+    log_session(server.engine, mine.id, "Tam Coach", today.isoformat(), 30)
+    log_session(server.engine, other.id, "Sam Coach", today.isoformat(), 90)
+    _, feed = _calendar(_feed_url(server, "cal-s"))
+    sessions = [e for e in feed.walk("VEVENT")
+                if "coaching-session" in [str(c) for c in e["categories"].cats]]
+    got = sorted((e.decoded("dtstart"), str(e["summary"]), str(e.get("description", "")))
+                 for e in sessions)
+    assert got == sorted([
+        (first, "Sam's, a; b: coaching session (60 min)",
+         "Stakeholder map, line two\nand a <b>tag</b>"),
+        (today, "Sam's, a; b: coaching session (45 min)", "")])
+    assert all(e.decoded("dtend") - e.decoded("dtstart") == timedelta(days=1)
+               for e in sessions)
+    assert len({str(e["uid"]) for e in sessions}) == 2
+    thai = Calendar.from_ical(httpx.get(_feed_url(server, "cal-s") + "?lang=th",
+                                        timeout=30).content)
+    assert "Sam's, a; b: การโค้ช (45 นาที)" in [str(e["summary"]) for e in thai.walk("VEVENT")]
+    _, tam = _calendar(_feed_url(server, "cal-t"))
+    assert [str(e["summary"]) for e in tam.walk("VEVENT")] == [
+        "Sam's, a; b: coaching session (30 min)"]

@@ -60,6 +60,12 @@ PUBLIC |= {("GET", "/api/v1/calendar/{token}.ics")}  # the secret is in the URL 
 NOT_A_PROJECT = {("GET", "/api/v1/journeys/{key}"), ("GET", "/api/v1/reports/{name}"),
                  ("GET", "/api/v1/calendar/{token}.ics")}
 """Routes with a path parameter that is not a project id (each has its own tests)."""
+# the intake doors: anonymous by design (tests/web/test_apply.py, tests/web/test_hooks.py)
+_INTAKE = {("GET", "/apply/{journey}"), ("POST", "/apply/{journey}"),
+           ("GET", "/apply/{journey}/status/{reference}"), ("POST", "/hooks/{name}")}
+UNSCOPED |= _INTAKE
+PUBLIC |= _INTAKE
+NOT_A_PROJECT |= _INTAKE
 
 
 def _walk(routes: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
