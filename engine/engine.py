@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bompao.definitions import (
     CompiledJourney,
+    CompiledTransition,
     GateContext,
     JourneyCatalog,
     Source,
@@ -38,7 +39,7 @@ from bompao.definitions.messages import Joined, Message
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
-from bompao.engine.gates import GateReport
+from bompao.engine.gates import GateReport, criteria_dicts
 from bompao.engine.history import Event, replay
 from bompao.engine.indicators import indicator_spec, parse_period, parse_value, summaries
 from bompao.engine.planning import at_fields, next_row, plan_rows
@@ -73,6 +74,7 @@ of a project (its ``kind`` is the event's kind), whoever makes it."""
 
 
 _NO_INDICATORS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+_NO_APPROVALS: Mapping[str, int] = MappingProxyType({})
 
 
 def _utc_now() -> datetime:
@@ -86,6 +88,16 @@ class _Cold(Exception):  # a signal inside the engine, never raised out of it
         super().__init__(f"{key}@{version}")
         self.key = key
         self.version = version
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What is static about firing one trigger from one stage of one journey version,
+    worked out on the first advance that takes this way and kept for every later one."""
+
+    transition: CompiledTransition
+    intake: bool
+    """The journey scores or coaches: its gates may read ``score.*``, ``sessions.*``."""
 
 
 @dataclass
@@ -122,6 +134,7 @@ class Engine:
         self.clock: Clock = clock or _utc_now
         self.catalog = catalog or JourneyCatalog()
         self._journeys: dict[tuple[str, int], CompiledJourney] = {}
+        self._routes: dict[tuple[str, int, str, str], _Route] = {}
         self._listeners: dict[str, list[Listener]] = {kind: [] for kind in LISTENER_KINDS}
         self.actions = ActionRegistry()
 
@@ -195,6 +208,7 @@ class Engine:
         """
         self.catalog.add_function(function)
         self._journeys.clear()
+        self._routes.clear()
 
     def register_action(self, name: str, action: Callable[..., str | None]) -> None:
         """Register a plugin follow-up action: ``action(ctx: ActionContext) -> str | None``.
@@ -498,9 +512,12 @@ class Engine:
                                    stale=expected_version is not None), change
 
         project, change = self._warm(run)
+        listeners = self._listeners
         for kind, data in change.after:
-            self._emit(kind, project=project, **data)
-        self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
+            if listeners[kind]:
+                self._emit(kind, project=project, **data)
+        if listeners["changed"]:
+            self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
         return project
 
     def _write(self, cursor: Any, row: Project, change: _Change, now: datetime, *,
@@ -830,7 +847,7 @@ class Engine:
                  intake: Mapping[str, Any] | None = None) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
-            approvals=approval_counts(row.approvals),
+            approvals=approval_counts(row.approvals) if row.approvals else _NO_APPROVALS,
             entered_at=row.stage_entered_at, now=now, indicators=indicators or _NO_INDICATORS,
             intake=intake or _NO_INDICATORS)
 
@@ -955,9 +972,11 @@ class Engine:
             NotFound: the trigger is not offered in the row's stage.
             PermissionDenied: the actor lacks a role the transition (or override) needs.
         """
-        transition = compiled.transition(row.stage, trigger)
-        measured = self._measured(cursor, row, compiled, transition.indicators, now)
-        intake = self._intake(cursor, row, compiled, transition)
+        route = self._route(compiled, row.stage, trigger)
+        transition = route.transition
+        measured = self._measured(cursor, row, compiled, transition.indicators, now) \
+            if transition.indicators else None
+        intake = self._intake(cursor, row, compiled, transition) if route.intake else None
         if system:
             return self._system_change(row, compiled, trigger, override, reason, now,
                                        measured, intake)
@@ -998,6 +1017,21 @@ class Engine:
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": _name(actor), "role": acting_role, "trigger": trigger},
                           after)
+
+    def _route(self, compiled: CompiledJourney, stage: str, trigger: str) -> _Route:
+        """The :class:`_Route` of ``trigger`` from ``stage`` (resolved by the machine once).
+
+        Raises:
+            NotFound: the trigger is unknown, or not offered from ``stage``.
+        """
+        key = (compiled.key, compiled.version, stage, trigger)
+        route = self._routes.get(key)
+        if route is None or self._journeys.get(key[:2]) is not compiled:
+            route = _Route(compiled.transition(stage, trigger),
+                           compiled.doc.scoring is not None or compiled.doc.coaching is not None)
+            if self._journeys.get(key[:2]) is compiled:  # a dry run's target is not kept
+                self._routes[key] = route
+        return route
 
     @staticmethod
     def _moved(row: Any, firing: Firing, trigger: str, actor: Actor | None
@@ -1042,10 +1076,9 @@ class Engine:
         assert taken is not None
         overridden = refused is not None
         _, result = firing.tried[-1]
-        gate = refused.criteria if refused is not None else GateReport.build(
-            result, project=row.id, trigger=who["trigger"], from_stage=row.stage,
-            to_stage=taken.dest).criteria
-        payload: dict[str, Any] = {"override": overridden, "gate": [c.as_dict() for c in gate]}
+        gate = [c.as_dict() for c in refused.criteria] if refused is not None \
+            else criteria_dicts(result)
+        payload: dict[str, Any] = {"override": overridden, "gate": gate}
         if firing.branched:
             payload["branch"] = {"index": taken.index, "to": taken.dest}
         if who.get("follow_up"):

@@ -390,8 +390,18 @@ class HotPath:
             cursor.execute(self._open_visit, open_)
 
     def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
-        """Append one event (``seq`` given by the caller); see :meth:`append_events`."""
-        self.append_events(cursor, (values,))
+        """Append one event (``seq`` given by the caller); see :meth:`append_events`.
+
+        Raises:
+            InvalidValue: a payload a database cannot hold (NaN, infinity).
+        """
+        params = self._event_params(values)
+        execute = cursor.execute
+        execute(self._insert_event, params)
+        if _entry(values):
+            pid, at = values["project_id"], params[_EVENT_TIME_AT]
+            execute(self._close_visit, (at, at, pid))
+            execute(self._open_visit, (pid, values["seq"], values["to_stage"], at, pid))
 
     def list_events(self, cursor: Any, project_id: int, until: datetime | None = None
                     ) -> list[tuple[Any, ...]]:
