@@ -10,10 +10,17 @@ ratios hold on a noisy shared machine; absolute rates vary.
 - plain: the same by hand on bompao's own schema, with the stage visit the reports
   read: what the schema itself costs.
 - naive: one ``transitions.Machine`` per project plus the SQLAlchemy ORM.
-- bompao: ``Engine.advance`` — gate evaluated (CEL), optimistic lock, event appended.
+- bompao: ``Engine.advance`` — gate evaluated (CEL), optimistic lock, event appended,
+  stage visit kept, in its own transaction.
+- transitions step: ``CompiledJourney.fire`` alone (the shared machine resolving the
+  trigger, the gate as its condition, the exit/entry callbacks), per advance.
+- PostgreSQL (when ``BOMPAO_BENCH_POSTGRES_URL`` or ``BOMPAO_TEST_POSTGRES_URL`` is
+  set): ``Engine.advance`` beside plain psycopg doing the minimal work on the minimal
+  schema, side by side on the same server.
 
 Every SQLite connection runs with bompao's settings (WAL, ``synchronous=NORMAL``), the
-naive one included.
+naive one included. The table's title line gives the machine's load average at the
+start and the end of the run: the absolute rates move with it, the ratios much less.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ transitions:
   - {trigger: go, from: a, to: b, gate: {expr: "n > 1"}}
   - {trigger: back, from: b, to: a, gate: {expr: "n > 1"}}
 """
-TARGETS = {"vs_minimal": 0.2, "vs_naive": 4.0, "memory_mb": 50.0}
+TARGETS = {"vs_minimal": 0.2, "vs_naive": 4.0, "memory_mb": 50.0, "fire_us": 10.0}
 
 
 def _rss_mb() -> float:
@@ -204,6 +211,25 @@ def bompao_rate(url: str, n: int) -> float:
     return rate
 
 
+def fire_us(n: int) -> float:
+    """Microseconds of the transitions step of one advance: ``CompiledJourney.fire`` on
+    the journey's shared machine, the gate evaluated as the branch's condition."""
+    from bompao.definitions import GateContext, compile_journey  # noqa: PLC0415
+
+    journey = compile_journey(JOURNEY)
+    now = datetime.now(UTC)
+    context = GateContext(fields={"n": 5}, evidence={}, approvals={}, entered_at=now,
+                          now=now)
+    journey.fire("a", "go", context)  # the machine is built on first use
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            journey.fire("a", "go", context)
+        best = min(best, (time.perf_counter() - start) / n * 1e6)
+    return best
+
+
 def batch_seconds(url: str, count: int) -> float:
     """Seconds to advance a ``count``-project cohort with one ``advance_many`` call."""
     engine = _engine(url)
@@ -240,6 +266,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     postgres = os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
         "BOMPAO_TEST_POSTGRES_URL")
     rows: list[Row] = []
+    started = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         # Five rounds, each running all four side by side, so that a burst of load on
@@ -277,30 +304,81 @@ def main(argv: list[str] | None = None) -> list[Row]:
                         TARGETS["memory_mb"]))
         rows.append(Row("transitions machines for one journey version", machines, "", 1, "<=",
                         0))
+    rows.append(Row("transitions step (CompiledJourney.fire) per advance",
+                    fire_us(5000 if quick else 20_000), "µs", TARGETS["fire_us"], digits=1))
     if postgres:
-        rows.append(Row("advances/s, bompao Engine.advance (PostgreSQL)",
-                        _postgres_rate(postgres, n // 2), "/s", digits=0))
-    print_table(rows, "engine")
+        pg_minimal, pg_ours = _postgres_rates(postgres, n // 4)
+        rows += [
+            Row("advances/s, plain psycopg, minimal 2-table schema (PostgreSQL)", pg_minimal,
+                "/s", digits=0),
+            Row("advances/s, bompao Engine.advance (PostgreSQL)", pg_ours, "/s", digits=0),
+            Row("advances: bompao / plain psycopg minimal (PostgreSQL)", pg_ours / pg_minimal,
+                "x", digits=2),
+        ]
+    load = os.getloadavg()[0]
+    print_table(rows, f"engine (load average {started:.1f} at the start, {load:.1f} at the "
+                      "end, on 2 cores)")
     return rows
 
 
-def _postgres_rate(url: str, n: int) -> float:
+def _pg_minimal_rate(url: str, n: int) -> float:
+    """The minimal loop of :func:`plain_minimal_rate` with plain psycopg on PostgreSQL."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, stage TEXT, lock INT)")
+        conn.execute("CREATE TABLE e (id SERIAL PRIMARY KEY, p INT, seq INT, frm TEXT, "
+                     "too TEXT)")
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO p VALUES (%s, 'a', 1)", [(i,) for i in range(200)])
+        conn.commit()
+        start = time.perf_counter()
+        for i in range(n):
+            pid = i % 200
+            with conn.cursor() as cursor:  # psycopg opens the transaction itself
+                cursor.execute("SELECT stage, lock FROM p WHERE id = %s", (pid,))
+                stage, lock = cursor.fetchone() or ("a", 1)
+                dest = "b" if stage == "a" else "a"
+                cursor.execute("UPDATE p SET stage = %s, lock = %s WHERE id = %s AND lock = %s",
+                               (dest, lock + 1, pid, lock))
+                cursor.execute("INSERT INTO e (p, seq, frm, too) VALUES (%s, %s, %s, %s)",
+                               (pid, lock + 1, stage, dest))
+            conn.commit()
+        return n / (time.perf_counter() - start)
+
+
+def _postgres_rates(url: str, n: int) -> tuple[float, float]:
+    """(plain psycopg minimal, bompao) advances a second, each in a fresh schema, three
+    rounds side by side; the medians."""
     import secrets  # noqa: PLC0415
 
     import sqlalchemy as sa  # noqa: PLC0415
 
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = url.replace("postgresql://", "postgresql+psycopg://")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    minimal: list[float] = []
+    ours: list[float] = []
+    sep = "&" if "?" in url else "?"
     try:
-        sep = "&" if "?" in url else "?"
-        return bompao_rate(f"{url}{sep}options=-csearch_path%3D{schema}", n)
+        for _ in range(3):
+            for which in ("minimal", "ours"):
+                schema = f"bench_{secrets.token_hex(4)}"
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+                try:
+                    if which == "minimal":
+                        plain = url.replace("postgresql+psycopg://", "postgresql://")
+                        minimal.append(_pg_minimal_rate(
+                            f"{plain}{sep}options=-csearch_path%3D{schema}", n))
+                    else:
+                        ours.append(bompao_rate(
+                            f"{url}{sep}options=-csearch_path%3D{schema}", n))
+                finally:
+                    with admin.connect() as conn:
+                        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+    return statistics.median(minimal), statistics.median(ours)
 
 
 if __name__ == "__main__":

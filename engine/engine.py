@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bompao.definitions import (
     CompiledJourney,
+    CompiledTransition,
     GateContext,
     JourneyCatalog,
     Source,
@@ -38,7 +39,7 @@ from bompao.definitions.messages import Joined, Message
 from bompao.definitions.values import MAX_TEXT
 from bompao.engine.actions import ActionRegistry
 from bompao.engine.actor import SYSTEM, Actor, approval_counts, clean_name, person_key
-from bompao.engine.gates import GateReport
+from bompao.engine.gates import GateReport, criteria_dicts
 from bompao.engine.history import Event, replay
 from bompao.engine.indicators import indicator_spec, parse_period, parse_value, summaries
 from bompao.engine.planning import at_fields, next_row, plan_rows
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["Clock", "Engine", "Listener", "Project"]
 
 log = logging.getLogger("bompao.engine")
+_T = TypeVar("_T")
 Clock = Callable[[], datetime]
 Listener = Callable[..., None]
 LISTENER_KINDS = ("stage_entered", "stage_exited", "gate_refused", "override", "created",
@@ -72,10 +74,30 @@ of a project (its ``kind`` is the event's kind), whoever makes it."""
 
 
 _NO_INDICATORS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+_NO_APPROVALS: Mapping[str, int] = MappingProxyType({})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _Cold(Exception):  # a signal inside the engine, never raised out of it
+    """A change's transaction read a row whose journey version is not compiled yet."""
+
+    def __init__(self, key: str, version: int) -> None:
+        super().__init__(f"{key}@{version}")
+        self.key = key
+        self.version = version
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What is static about firing one trigger from one stage of one journey version,
+    worked out on the first advance that takes this way and kept for every later one."""
+
+    transition: CompiledTransition
+    intake: bool
+    """The journey scores or coaches: its gates may read ``score.*``, ``sessions.*``."""
 
 
 @dataclass
@@ -112,6 +134,7 @@ class Engine:
         self.clock: Clock = clock or _utc_now
         self.catalog = catalog or JourneyCatalog()
         self._journeys: dict[tuple[str, int], CompiledJourney] = {}
+        self._routes: dict[tuple[str, int, str, str], _Route] = {}
         self._listeners: dict[str, list[Listener]] = {kind: [] for kind in LISTENER_KINDS}
         self.actions = ActionRegistry()
 
@@ -185,6 +208,7 @@ class Engine:
         """
         self.catalog.add_function(function)
         self._journeys.clear()
+        self._routes.clear()
 
     def register_action(self, name: str, action: Callable[..., str | None]) -> None:
         """Register a plugin follow-up action: ``action(ctx: ActionContext) -> str | None``.
@@ -226,6 +250,12 @@ class Engine:
         return self._publish_source(source)
 
     def _resolve(self, key: str, version: int) -> Source:
+        cursor = self.hot.open_cursor()
+        if cursor is not None:  # inside a change: read through its connection
+            found = self.hot.journey_source(cursor, key, version)
+            if found is not None:
+                return load_yaml(found[2], f"{key}@{version}")
+            return self.catalog.resolve(key, version)
         with self.db.begin(write=False) as conn:
             row = repository.get_journey(conn, key, version)
         if row is not None:
@@ -265,8 +295,13 @@ class Engine:
         Raises:
             NotFound: no such journey.
         """
-        if version is not None and (key, version) in self._journeys:
-            return self._journeys[(key, version)]
+        if version is not None:
+            cached = self._journeys.get((key, version))
+            if cached is not None:
+                return cached
+        cursor = self.hot.open_cursor()
+        if cursor is not None:
+            return self._journey_in(cursor, key, version)
         with self.db.begin(write=False) as conn:
             row = repository.get_journey(conn, key, version)
         if row is None:
@@ -292,6 +327,53 @@ class Engine:
                                     functions=self.catalog.functions)
             self._journeys[(row.key, row.version)] = cached
         return cached
+
+    def _journey_in(self, cursor: Any, key: str, version: int | None) -> CompiledJourney:
+        """:meth:`journey` called inside a transaction this thread holds: read through
+        its cursor, never a second pooled connection (every thread holding one and
+        waiting for another would exhaust the pool), and publish nothing (a publish
+        is a transaction of its own: on SQLite it would wait on this one's lock).
+
+        Raises:
+            NotFound: no such journey published or in the catalog.
+        """
+        found = self.hot.journey_source(cursor, key, version)
+        if found is None:
+            entry = self.catalog.entry(key, version)
+            return compile_source(entry.source, resolve=self._resolve,
+                                  functions=self.catalog.functions)
+        found_key, found_version, text = found
+        cached = self._journeys.get((found_key, found_version))
+        if cached is None:
+            cached = compile_source(load_yaml(text, f"{found_key}@{found_version}"),
+                                    resolve=self._resolve, functions=self.catalog.functions)
+            self._journeys[(found_key, found_version)] = cached
+        return cached
+
+    def _compiled(self, key: str, version: int) -> CompiledJourney:
+        """The compiled ``key@version`` of a row read inside a change's transaction.
+
+        Raises:
+            _Cold: not compiled yet; the caller leaves its transaction, compiles it
+                with :meth:`journey` and starts again.
+        """
+        found = self._journeys.get((key, version))
+        if found is None:
+            raise _Cold(key, version)
+        return found
+
+    def _warm(self, run: Callable[[bool], _T]) -> _T:
+        """Run ``run(cold_ok)`` (a change in its own transaction); when it finds a
+        journey version not compiled yet (:class:`_Cold`), roll back, compile it
+        outside any transaction and run again. A cache cleared meanwhile again and
+        again (``register_function``) ends in a run that compiles inside, through the
+        transaction's own connection."""
+        for _ in range(3):
+            try:
+                return run(False)
+            except _Cold as cold:
+                self.journey(cold.key, cold.version)
+        return run(True)
 
     def list_journeys(self) -> list[dict[str, Any]]:
         """Every published journey version."""
@@ -415,19 +497,27 @@ class Engine:
                 (when read, or when written: a writer committed in between).
         """
         now = self.now()
-        with self.hot.transaction() as cursor:
-            row = self._hot_row(cursor, project_id, actor)
-            if expected_version is not None and row.lock_version != expected_version:
-                raise StaleError(Message("conflict.stale", id=project_id,
-                                         now=row.lock_version, expected=expected_version))
-            compiled = self.journey(row.journey_key, row.journey_version)
-            change = build(row, compiled, now, cursor) if with_cursor \
-                else build(row, compiled, now)
-            project = self._write(cursor, row, change, now,
-                                  stale=expected_version is not None)
+
+        def run(cold_ok: bool) -> tuple[Project, _Change]:
+            with self.hot.transaction() as cursor:
+                row = self._hot_row(cursor, project_id, actor)
+                if expected_version is not None and row.lock_version != expected_version:
+                    raise StaleError(Message("conflict.stale", id=project_id,
+                                             now=row.lock_version, expected=expected_version))
+                compiled = self.journey(row.journey_key, row.journey_version) if cold_ok \
+                    else self._compiled(row.journey_key, row.journey_version)
+                change = build(row, compiled, now, cursor) if with_cursor \
+                    else build(row, compiled, now)
+                return self._write(cursor, row, change, now,
+                                   stale=expected_version is not None), change
+
+        project, change = self._warm(run)
+        listeners = self._listeners
         for kind, data in change.after:
-            self._emit(kind, project=project, **data)
-        self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
+            if listeners[kind]:
+                self._emit(kind, project=project, **data)
+        if listeners["changed"]:
+            self._emit("changed", project=project, kind=change.event["kind"], actor=actor)
         return project
 
     def _write(self, cursor: Any, row: Project, change: _Change, now: datetime, *,
@@ -757,7 +847,7 @@ class Engine:
                  intake: Mapping[str, Any] | None = None) -> GateContext:
         return GateContext(
             fields=row.fields, evidence=row.evidence,
-            approvals=approval_counts(row.approvals),
+            approvals=approval_counts(row.approvals) if row.approvals else _NO_APPROVALS,
             entered_at=row.stage_entered_at, now=now, indicators=indicators or _NO_INDICATORS,
             intake=intake or _NO_INDICATORS)
 
@@ -882,9 +972,11 @@ class Engine:
             NotFound: the trigger is not offered in the row's stage.
             PermissionDenied: the actor lacks a role the transition (or override) needs.
         """
-        transition = compiled.transition(row.stage, trigger)
-        measured = self._measured(cursor, row, compiled, transition.indicators, now)
-        intake = self._intake(cursor, row, compiled, transition)
+        route = self._route(compiled, row.stage, trigger)
+        transition = route.transition
+        measured = self._measured(cursor, row, compiled, transition.indicators, now) \
+            if transition.indicators else None
+        intake = self._intake(cursor, row, compiled, transition) if route.intake else None
         if system:
             return self._system_change(row, compiled, trigger, override, reason, now,
                                        measured, intake)
@@ -925,6 +1017,21 @@ class Engine:
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": _name(actor), "role": acting_role, "trigger": trigger},
                           after)
+
+    def _route(self, compiled: CompiledJourney, stage: str, trigger: str) -> _Route:
+        """The :class:`_Route` of ``trigger`` from ``stage`` (resolved by the machine once).
+
+        Raises:
+            NotFound: the trigger is unknown, or not offered from ``stage``.
+        """
+        key = (compiled.key, compiled.version, stage, trigger)
+        route = self._routes.get(key)
+        if route is None or self._journeys.get(key[:2]) is not compiled:
+            route = _Route(compiled.transition(stage, trigger),
+                           compiled.doc.scoring is not None or compiled.doc.coaching is not None)
+            if self._journeys.get(key[:2]) is compiled:  # a dry run's target is not kept
+                self._routes[key] = route
+        return route
 
     @staticmethod
     def _moved(row: Any, firing: Firing, trigger: str, actor: Actor | None
@@ -969,10 +1076,9 @@ class Engine:
         assert taken is not None
         overridden = refused is not None
         _, result = firing.tried[-1]
-        gate = refused.criteria if refused is not None else GateReport.build(
-            result, project=row.id, trigger=who["trigger"], from_stage=row.stage,
-            to_stage=taken.dest).criteria
-        payload: dict[str, Any] = {"override": overridden, "gate": [c.as_dict() for c in gate]}
+        gate = [c.as_dict() for c in refused.criteria] if refused is not None \
+            else criteria_dicts(result)
+        payload: dict[str, Any] = {"override": overridden, "gate": gate}
         if firing.branched:
             payload["branch"] = {"index": taken.index, "to": taken.dest}
         if who.get("follow_up"):
@@ -997,33 +1103,44 @@ class Engine:
         """
         now = self.now()
         ids = list(dict.fromkeys(project_ids))
+
         refused: list[GateReport] = []
-        results: list[tuple[Project, _Change]] = []
-        moved: dict[int, Project] = {}
-        with self.hot.transaction() as cursor:
-            for project_id in sorted(ids):  # one lock order for every writer: no deadlocks
-                row = self._hot_row(cursor, project_id, actor)
-                compiled = self.journey(row.journey_key, row.journey_version)
-                change = self._advance_change(row, compiled, trigger, actor, role, False,
-                                              None, now, cursor=cursor)
-                if isinstance(change, GateReport):
-                    refused.append(change)
-                else:
-                    results.append((row, change))
-            if refused:
-                for report in refused:
-                    self._emit("gate_refused", project_id=report.project, report=report,
-                               actor=actor)
-                listing = Joined((Message("gate.refused_one", project=r.project,
-                                          missing=Joined(r.missing_texts()))
-                                  for r in refused[:10]), "; ")
-                more = Message("gate.and_more", count=len(refused) - 10) \
-                    if len(refused) > 10 else ""
-                raise GateRefused(Message("gate.refused_many", refused=len(refused),
-                                          total=len(ids), trigger=trigger, listing=listing,
-                                          more=more), refused[0])
-            for row, change in results:
-                moved[row.id] = self._write(cursor, row, change, now)
+
+        def run(cold_ok: bool) -> tuple[list[tuple[Project, _Change]], dict[int, Project]]:
+            refused.clear()
+            results: list[tuple[Project, _Change]] = []
+            moved: dict[int, Project] = {}
+            with self.hot.transaction() as cursor:
+                for project_id in sorted(ids):  # one lock order for every writer
+                    row = self._hot_row(cursor, project_id, actor)
+                    compiled = self.journey(row.journey_key, row.journey_version) \
+                        if cold_ok else self._compiled(row.journey_key, row.journey_version)
+                    change = self._advance_change(row, compiled, trigger, actor, role, False,
+                                                  None, now, cursor=cursor)
+                    if isinstance(change, GateReport):
+                        refused.append(change)
+                    else:
+                        results.append((row, change))
+                if refused:
+                    listing = Joined((Message("gate.refused_one", project=r.project,
+                                              missing=Joined(r.missing_texts()))
+                                      for r in refused[:10]), "; ")
+                    more = Message("gate.and_more", count=len(refused) - 10) \
+                        if len(refused) > 10 else ""
+                    raise GateRefused(Message("gate.refused_many", refused=len(refused),
+                                              total=len(ids), trigger=trigger,
+                                              listing=listing, more=more), refused[0])
+                for row, change in results:
+                    moved[row.id] = self._write(cursor, row, change, now)
+            return results, moved
+
+        try:
+            results, moved = self._warm(run)
+        except GateRefused:
+            for report in refused:  # once the transaction gave its connection back
+                self._emit("gate_refused", project_id=report.project, report=report,
+                           actor=actor)
+            raise
         for row, change in results:
             for kind, data in change.after:
                 self._emit(kind, project=moved[row.id], **data)

@@ -9,7 +9,7 @@ from typing import Any
 from bompao.definitions import CompiledBranch, CriterionResult
 from bompao.definitions.messages import Texts
 
-__all__ = ["BranchReport", "Criterion", "GateReport"]
+__all__ = ["BranchReport", "Criterion", "GateReport", "criteria_dicts"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,14 @@ class Criterion:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
         return {"kind": self.kind, "says": self.says, "met": self.met, "seen": dict(self.seen)}
+
+
+def criteria_dicts(result: CriterionResult, lang: str = "en") -> list[dict[str, Any]]:
+    """The leaf criteria of ``result`` in their JSON-ready form, as an ``advanced``
+    event records the gate passed: ``[c.as_dict() for c in GateReport.build(...).criteria]``
+    without building the report."""
+    return [{"kind": node.kind, "says": node.text(lang), "met": node.met,
+             "seen": dict(node.seen)} for node in _leaf_nodes(result)]
 
 
 def _leaves(result: CriterionResult, lang: str) -> tuple[Criterion, ...]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,9 @@ _FOLLOW_UP_READ = tuple(c.name for c in follow_ups.c)
 _CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
             "attempts", "idempotency_key")
 _ENTRY_KINDS = frozenset({"created", "advanced", "migrated"})
+_OPEN: ContextVar[tuple[Any, Any] | None] = ContextVar("bompao_open_transaction",
+                                                      default=None)
+"""The (HotPath, cursor) of the transaction this thread (or task) has open, if any."""
 
 
 def _entry(event: Mapping[str, Any]) -> bool:
@@ -134,11 +138,13 @@ class HotPath:
             raw = self.db.engine.raw_connection()
         except DRIVER_ERRORS as exc:
             raise self.db.open_failure(exc) from None
+        token = None
         try:
             try:
                 cursor = raw.cursor()
                 if self.sqlite:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+                token = _OPEN.set((self, cursor))
                 yield cursor
             except BaseException:
                 try:
@@ -155,8 +161,35 @@ class HotPath:
                     raw.invalidate()
             raise self.db.fault(exc) from None
         finally:
+            if token is not None:
+                _OPEN.reset(token)
             with contextlib.suppress(Exception):
                 raw.close()
+
+    def open_cursor(self) -> Any:
+        """The cursor of the transaction this thread has open on this path, or None.
+
+        What must read inside a change (a journey version not compiled yet) reads
+        through it rather than checking a second connection out of the pool: with every
+        pooled connection held by a transaction waiting for a second one, none would
+        ever be given back.
+        """
+        found = _OPEN.get()
+        return found[1] if found is not None and found[0] is self else None
+
+    def journey_source(self, cursor: Any, key: str, version: int | None = None
+                       ) -> tuple[str, int, str] | None:
+        """``(key, version, source)`` of a published journey (the latest when ``version``
+        is None), read in ``cursor``'s transaction, or None."""
+        m = self._mark
+        if version is None:
+            cursor.execute(f"SELECT key, version, source FROM journeys WHERE key = {m} "  # noqa: S608
+                           "ORDER BY version DESC LIMIT 1", (key,))
+        else:
+            cursor.execute(f"SELECT key, version, source FROM journeys WHERE key = {m} "  # noqa: S608
+                           f"AND version = {m}", (key, version))
+        found = cursor.fetchone()
+        return None if found is None else (str(found[0]), int(found[1]), str(found[2]))
 
     def close(self) -> None:
         """Nothing to give back: connections return to the pool after each transaction."""
@@ -357,8 +390,18 @@ class HotPath:
             cursor.execute(self._open_visit, open_)
 
     def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
-        """Append one event (``seq`` given by the caller); see :meth:`append_events`."""
-        self.append_events(cursor, (values,))
+        """Append one event (``seq`` given by the caller); see :meth:`append_events`.
+
+        Raises:
+            InvalidValue: a payload a database cannot hold (NaN, infinity).
+        """
+        params = self._event_params(values)
+        execute = cursor.execute
+        execute(self._insert_event, params)
+        if _entry(values):
+            pid, at = values["project_id"], params[_EVENT_TIME_AT]
+            execute(self._close_visit, (at, at, pid))
+            execute(self._open_visit, (pid, values["seq"], values["to_stage"], at, pid))
 
     def list_events(self, cursor: Any, project_id: int, until: datetime | None = None
                     ) -> list[tuple[Any, ...]]:

@@ -179,8 +179,17 @@ class _Deep:
             count, _ = self.vocabulary.approvals(criterion.approval.role)
             result = count >= criterion.approval.count
         else:
+            # met at some time between the fewest and the most days the duration can
+            # last: surely met from the most, surely not before the fewest, either in
+            # between (a bare "T >= fewest" would make "not: min_time_in_stage" wrongly
+            # impossible beside days_in_stage: 1 month that lasts 31 days, 5 business
+            # days over a weekend)
             assert criterion.min_time_in_stage is not None
-            result = self.vocabulary.time >= day_bounds(criterion.min_time_in_stage)[0]
+            fewest, most = day_bounds(criterion.min_time_in_stage)
+            time = self.vocabulary.time
+            result = z3.Bool(f"min_time:{'/'.join(map(str, path))}")
+            self.vocabulary.constraints += [z3.Implies(time >= most, result),
+                                            z3.Implies(time < fewest, z3.Not(result))]
         self._formulas[path] = result
         return result
 

@@ -334,3 +334,26 @@ def test_each_branch_is_a_way_with_its_own_gate_and_position() -> None:
              "'go' from 'a' (line 15)")),
         (15, ("the gate of trigger 'go' can never pass: expression 'score > 10 && score < 5' "
               "can never be true (score is int)"))]
+
+
+@pytest.mark.parametrize(("duration", "days", "passes_on"), [
+    ("1 months", 28, [28, 29, 30]),  # January has 31 days: 28-30 days in, not a month yet
+    ("5 business days", 5, [5, 6]),  # entered on a Friday: the weekend is no business day
+])
+def test_not_min_time_beside_days_in_stage_is_not_called_impossible(
+        duration: str, days: int, passes_on: list[int]) -> None:
+    """The counterexample of the flaky property test above: ``not: min_time_in_stage``
+    was modelled as "fewer days than the duration's fewest", so beside
+    ``days_in_stage >= N`` the gate was called impossible though it passes whenever the
+    duration lasts longer than its fewest days. The oracle is the day count by hand."""
+    gate = {"all": [{"not": {"min_time_in_stage": duration}},
+                    {"expr": f"days_in_stage >= {days}"}]}
+    text = _gate_journey(gate)
+    assert not any("can never pass" in f.message for f in deep_check(text))
+    journey = compile_journey(text)
+    transition = journey.transition("a", "go")
+    entered = datetime(2026, 1, 2, 3, tzinfo=UTC)  # Friday 2 January, 10:00 in Bangkok
+    passed = [d for d in range(40) if transition.evaluate(GateContext(
+        fields={}, evidence={}, approvals={}, entered_at=entered,
+        now=entered + timedelta(days=d)), journey).met]
+    assert passed == passes_on
