@@ -96,7 +96,7 @@ class _Run:
     """One claimed follow-up on its way through a round (slots: thousands a second)."""
 
     __slots__ = ("after", "at_risk", "channels", "claim", "detail", "follow_up", "journey",
-                 "outcome", "project", "seconds")
+                 "lang", "outcome", "project", "seconds")
 
     def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
                  follow_up: CompiledFollowUp | None = None,
@@ -115,6 +115,8 @@ class _Run:
         """An indicator reminder: flag the project at risk (see engine/reminders.py)."""
         self.project: ProjectRow | None = None
         """The project as the run found it (what an action sees)."""
+        self.lang = "en"
+        """The language of the run's messages (see :meth:`Config.language_for`)."""
 
 
 class _Walk:
@@ -201,11 +203,9 @@ class Dispatcher:
         self._locks: dict[int, int] = {}
         """Their lock versions: what this daemon last read or committed."""
         self._specs: dict[tuple[str, int, str, str],
-                          tuple[CompiledFollowUp, CompiledJourney]] = {}
+                          tuple[CompiledFollowUp, CompiledJourney, str]] = {}
         self._leased(datetime.max.replace(tzinfo=UTC))
         self._iso: dict[datetime, str] = {}
-        self._languages: dict[str, str] = {}
-        """Each journey's message language (journey ref -> language)."""
         self._paused = False
         """Whether this round paused the garbage collector (see :meth:`run_round`)."""
 
@@ -250,8 +250,8 @@ class Dispatcher:
         (claiming, reading, recording, in-process actions) and runs as usual while an
         external action does: a round holds a few objects per follow-up until it ends,
         all freed by reference counting then, and collections scanning every object of
-        the process each few hundred of them cost about a third of the dispatch rate. It is left alone when the process
-        has disabled it.
+        the process each few hundred of them cost about a third of the dispatch rate. It
+        is left alone when the process has disabled it.
         """
         self._paused = gc.isenabled()
         if self._paused:
@@ -301,7 +301,7 @@ class Dispatcher:
             whole = first == len(claims)
             if runs or (whole and walk.released):
                 recorded = self._record_in(cursor, runs, walk.released if whole else [],
-                                           now, result)
+                                           now, result, locks=self._locks)
         if recorded is not None:
             self._committed(*recorded)
         if whole:
@@ -452,8 +452,11 @@ class Dispatcher:
             if spec is None:
                 return _Run(claim, "cancelled", f"{journey.ref} has no follow-up "
                             f"{claim['spec']!r} in stage {project.stage!r}")
-            found = self._specs[key] = (spec, journey)  # a published version never changes
-        return _Run(claim, "pending", "", *found)
+            # a published version never changes; nor does the operator's config
+            found = self._specs[key] = (spec, journey, self.config.language_for(journey))
+        run = _Run(claim, "pending", "", found[0], found[1])
+        run.lang = found[2]
+        return run
 
     def _deliver(self, run: _Run, now: datetime, *, collect: bool = True) -> None:
         """Run a plugin or external action; its outcome (redacted by the registry) lands
@@ -463,12 +466,9 @@ class Dispatcher:
         follow_up, journey, claim = run.follow_up, run.journey, run.claim
         assert follow_up is not None
         assert journey is not None
-        language = self._languages.get(journey.ref)
-        if language is None:
-            language = self._languages[journey.ref] = self.config.language_for(journey)
         ctx = ActionContext(run.project, journey, follow_up, claim["occurrence"],
                             claim["due_at"], claim["idempotency_key"], self.config, now,
-                            language, dict(run.channels) if run.channels else {})
+                            run.lang, dict(run.channels) if run.channels else {})
         collect = collect and self._paused
         if collect:  # the action's own garbage is collected as usual
             gc.enable()
@@ -499,12 +499,17 @@ class Dispatcher:
         self._committed(*recorded)
 
     def _record_in(self, cursor: Any, runs: list[_Run], released: list[dict[str, Any]],
-                   now: datetime, result: RoundResult) -> tuple[list[_Run], _Batch]:
+                   now: datetime, result: RoundResult, *,
+                   locks: dict[int, int] | None = None) -> tuple[list[_Run], _Batch]:
         """:meth:`_record` in the caller's transaction; return the runs recorded and their
-        batch, for :meth:`_committed` once the transaction has committed."""
+        batch, for :meth:`_committed` once the transaction has committed.
+
+        ``locks``: the projects' lock versions when the caller's transaction read them
+        itself (the claim's, on SQLite), else they are read (and locked) here."""
         hot = self.engine.hot
         pids = {r.claim["project_id"] for r in runs}
-        locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
+        if locks is None:
+            locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
         fresh = self._fresh(cursor, pids, locks)
         runs = self._finish(cursor, runs, fresh, now, result)
         batch = _Batch(fresh, locks, now)
