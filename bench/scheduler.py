@@ -308,17 +308,20 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        # side by side: each of the four runs three times, interleaved, so a burst of load
-        # on the shared machine falls on all of them alike; the medians are compared
-        samples: dict[str, list[float]] = {"ours": [], "external": [], "theirs": [],
-                                           "floor": []}
-        for i in range(3):
-            samples["ours"].append(bompao_rate(f"sqlite:///{base / f'b{i}.db'}", count))
-            samples["external"].append(bompao_rate(f"sqlite:///{base / f'e{i}.db'}", count,
-                                                   in_process=False))
+        # side by side: each of the four runs three times, interleaved and in a rotated
+        # order (none always first), so a burst of load on the shared machine falls on
+        # all of them alike; the medians are compared
+        runs: list[tuple[str, Any]] = [
+            ("ours", lambda i: bompao_rate(f"sqlite:///{base / f'b{i}.db'}", count)),
+            ("external", lambda i: bompao_rate(f"sqlite:///{base / f'e{i}.db'}", count,
+                                               in_process=False)),
             # the same number of jobs: the same work
-            samples["theirs"].append(apscheduler_rate(base / f"aps{i}.db", count))
-            samples["floor"].append(plain_rate(f"sqlite:///{base / f'p{i}.db'}", count))
+            ("theirs", lambda i: apscheduler_rate(base / f"aps{i}.db", count)),
+            ("floor", lambda i: plain_rate(f"sqlite:///{base / f'p{i}.db'}", count))]
+        samples: dict[str, list[float]] = {name: [] for name, _ in runs}
+        for i in range(3):
+            for name, run in runs[i:] + runs[:i]:
+                samples[name].append(run(i))
         ours, external, theirs, floor = (statistics.median(samples[name]) for name in (
             "ours", "external", "theirs", "floor"))
         rows += [
