@@ -9,6 +9,13 @@ follow-up occurrence's idempotency key (the email's Message-ID, the webhook's
 A plugin action is a callable ``fn(ctx: ActionContext) -> str | None`` registered with
 :meth:`ActionRegistry.register` (or ``Engine.register_action``) or through the
 ``bompao.actions`` entry point group; it raises :class:`ActionFailed` to fail.
+
+A plugin registered with ``in_process=True`` promises that it changes nothing outside
+the daemon's process (no message, no request, no write to a file or to bompao's
+database: a computation, a counter, a no-op). The dispatcher runs such actions, like
+the internal ones, inside the transaction that records them (on SQLite): a kill before
+the commit leaves nothing behind, so they happen exactly once in effect. Any other
+plugin is treated as external: it may be repeated after a crash, with the same key.
 """
 
 from __future__ import annotations
@@ -276,10 +283,27 @@ class ActionRegistry:
         self._actions: dict[str, Action] = {"notify": _notify, "email": _email,
                                             "webhook": _webhook}
         self._loaded_entry_points = False
+        self._in_process: set[str] = set()
 
-    def register(self, name: str, action: Action) -> None:
-        """Add (or replace) a plugin action."""
+    def register(self, name: str, action: Action, *, in_process: bool = False) -> None:
+        """Add (or replace) a plugin action.
+
+        Args:
+            name: the action's name in journeys.
+            action: ``action(ctx) -> str | None``; raises :class:`ActionFailed` to fail.
+            in_process: the action changes nothing outside this process (see the
+                module's docstring): it is run and recorded in one transaction.
+        """
         self._actions[name] = action
+        if in_process:
+            self._in_process.add(name)
+        else:
+            self._in_process.discard(name)
+
+    def in_process(self, name: str) -> bool:
+        """Whether ``name`` is internal or a plugin registered with ``in_process=True``:
+        an action a kill before its record's commit cannot have made visible anywhere."""
+        return name in INTERNAL or name in self._in_process
 
     def get(self, name: str) -> Action | None:
         """The action called ``name``, loading ``bompao.actions`` entry points once."""
@@ -306,9 +330,10 @@ class ActionRegistry:
                                "Engine.register_action or the 'bompao.actions' entry point "
                                f"(known: {', '.join(self.names())})")
         try:
-            return ctx.config.redact(action(ctx) or "done")
+            said = action(ctx)
         except ActionFailed as exc:
             raise ActionFailed(ctx.config.redact(str(exc))) from None
         except Exception as exc:
             raise ActionFailed(ctx.config.redact(
                 f"action {ctx.follow_up.action!r} raised {type(exc).__name__}: {exc}")) from None
+        return ctx.config.redact(said or "done")

@@ -14,6 +14,15 @@ One round:
    follow-ups done / failed / cancelled and plans the next occurrence of recurring
    ones. Internal effects and "done" commit together, so they happen exactly once;
    an external delivery repeated after a crash carries the same key.
+
+On SQLite (one writer at a time) the runs at the head of a batch whose action is *in
+process* (internal, or a plugin registered ``in_process=True``: nothing leaves the
+process) skip the separate steps: they are claimed, run and recorded in the claim's
+transaction, so a kill before its commit leaves no trace at all (not even a claim to
+wait for) and one commit records the lot. The first external action ends that: it and
+everything after it go the three steps above, each effect committed right after it.
+On PostgreSQL every batch takes the three steps (there, claiming locks follow-ups
+before projects, the reverse of the order recording takes them in).
 """
 
 from __future__ import annotations
@@ -87,7 +96,7 @@ class _Run:
     """One claimed follow-up on its way through a round (slots: thousands a second)."""
 
     __slots__ = ("after", "at_risk", "channels", "claim", "detail", "follow_up", "journey",
-                 "outcome", "seconds")
+                 "lang", "outcome", "project", "seconds")
 
     def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
                  follow_up: CompiledFollowUp | None = None,
@@ -104,6 +113,28 @@ class _Run:
         """Listener calls (kind, data) due once the run's transaction commits."""
         self.at_risk = False
         """An indicator reminder: flag the project at risk (see engine/reminders.py)."""
+        self.project: ProjectRow | None = None
+        """The project as the run found it (what an action sees)."""
+        self.lang = "en"
+        """The language of the run's messages (see :meth:`Config.language_for`)."""
+
+
+class _Walk:
+    """Where a round is in its claims: what it gave back, how far it may go."""
+
+    __slots__ = ("deliver", "horizon", "moving", "now", "released", "stop")
+
+    def __init__(self, now: datetime, stop: Callable[[], bool] | None) -> None:
+        self.now = now
+        self.stop = stop
+        self.released: list[dict[str, Any]] = []
+        """Claims the round gives back."""
+        self.horizon: datetime | None = None
+        """The earliest next occurrence of a recurring run that is due already."""
+        self.moving: set[int] = set()
+        """Projects a transition of the round may move on."""
+        self.deliver = False
+        """Whether the claim last taken is an action to carry out now."""
 
 
 class _Batch:
@@ -172,7 +203,7 @@ class Dispatcher:
         self._locks: dict[int, int] = {}
         """Their lock versions: what this daemon last read or committed."""
         self._specs: dict[tuple[str, int, str, str],
-                          tuple[CompiledFollowUp, CompiledJourney]] = {}
+                          tuple[CompiledFollowUp, CompiledJourney, str]] = {}
         self._leased(datetime.max.replace(tzinfo=UTC))
         self._iso: dict[datetime, str] = {}
         self._paused = False
@@ -205,20 +236,22 @@ class Dispatcher:
                   stop: Callable[[], bool] | None = None) -> RoundResult:
         """Claim one batch, then deliver and record it follow-up by follow-up.
 
-        Each external effect's outcome is committed right after it; only effects that
-        all happen within ``record_within`` seconds of the start of the first
-        unrecorded one share a commit. A delivery that takes longer is committed on its
+        On SQLite, in-process runs at the head of the batch are run and recorded in the
+        claim's transaction (see the module's docstring). Each external effect's outcome
+        is committed right after it; only effects that all happen within
+        ``record_within`` seconds of the start of the first unrecorded one share a
+        commit. A delivery that takes longer is committed on its
         own, so a daemon killed mid-round repeats at most the delivery in hand (or the
         effects of its last ``record_within`` seconds).
         Between deliveries the lease of what is still in hand is renewed once half of
         it has run, so a long round never outlasts its lease.
 
         Python's cyclic garbage collector is paused while the round keeps its books
-        (claiming, reading, recording) and runs as usual while an action does: a round
-        holds a few objects per follow-up until it ends, all freed by reference counting
-        then, and collections scanning every object of the process each few hundred of
-        them cost about a third of the dispatch rate. It is left alone when the process
-        has disabled it.
+        (claiming, reading, recording, in-process actions) and runs as usual while an
+        external action does: a round holds a few objects per follow-up until it ends,
+        all freed by reference counting then, and collections scanning every object of
+        the process each few hundred of them cost about a third of the dispatch rate. It
+        is left alone when the process has disabled it.
         """
         self._paused = gc.isenabled()
         if self._paused:
@@ -230,86 +263,134 @@ class Dispatcher:
                 gc.enable()
             self._paused = False
 
-    def _claim(self, now: datetime, batch: int
+    def _claim(self, cursor: Any, now: datetime, batch: int
                ) -> tuple[list[dict[str, Any]], dict[int, dict[str, str]]]:
-        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in one
-        transaction; also the per-channel outcomes recorded for the notify ones."""
+        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in the
+        caller's transaction; also the per-channel outcomes recorded for the notify ones."""
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
         clock = self.engine.now()
         self._leased(clock + timedelta(seconds=self.config.lease))
-        with hot.transaction() as cursor:
-            claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
-                               lease_until=self._lease_until, limit=batch)
-            if not claims:
-                return claims, {}
-            channels = followups.channel_outcomes(
-                hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
-            self._read = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
+        claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
+                           lease_until=self._lease_until, limit=batch)
+        if not claims:
+            return claims, {}
+        channels = followups.channel_outcomes(
+            hot, cursor, [c["id"] for c in claims if c["action"] == "notify"])
+        self._read = hot.read_many(cursor, sorted({c["project_id"] for c in claims}))
         self._locks = {pid: row.lock_version for pid, row in self._read.items()}
         self._iso.clear()
         return claims, channels
 
     def _round(self, now: datetime, batch: int, stop: Callable[[], bool] | None
                ) -> RoundResult:
-        claims, channels = self._claim(now, batch)
-        result = RoundResult(claimed=len(claims))
-        if not claims:
-            return result
+        hot = self.engine.hot
+        result = RoundResult()
+        walk = _Walk(now, stop)
         runs: list[_Run] = []
-        released: list[dict[str, Any]] = []
-        horizon: datetime | None = None
-        moving: set[int] = set()
+        recorded: tuple[list[_Run], _Batch] | None = None
+        with hot.transaction() as cursor:
+            claims, channels = self._claim(cursor, now, batch)
+            result.claimed = len(claims)
+            if not claims:
+                return result
+            # on SQLite the claim's transaction is the only writer: the in-process runs
+            # at the head of the batch are run and recorded in it, before it commits
+            first = self._in_process(claims, runs, walk) if hot.sqlite else 0
+            whole = first == len(claims)
+            if runs or (whole and walk.released):
+                recorded = self._record_in(cursor, runs, walk.released if whole else [],
+                                           now, result, locks=self._locks)
+        if recorded is not None:
+            self._committed(*recorded)
+        if whole:
+            result.claimed -= len(walk.released)
+            return result
+        runs = []
         window = self.config.record_within
         since: float | None = None  # when the oldest unrecorded delivery began
         perf_counter = time.perf_counter
-        for claim in claims:
-            pid = claim["project_id"]
-            if (stop is not None and stop()) or (horizon is not None
-                                                 and claim["due_at"] > horizon) or (
-                    pid in moving):
-                # a transition earlier in the round may move the project on: what follows
-                # for it waits for the next round, which sees where it went
-                released.append(claim)
+        for claim in claims[first:] if first else claims:
+            run = self._take(claim, walk)
+            if run is None:
                 continue
-            project = self._current(pid)
-            run = self._prepare(claim, project)
-            follow_up = run.follow_up
-            if follow_up is None or project is None:
+            if not walk.deliver:
                 runs.append(run)
                 continue
-            if follow_up.recurring:
-                upcoming = self._upcoming(run, project, now)
-                if upcoming is not None and (horizon is None or upcoming < horizon):
-                    horizon = upcoming
-            action = follow_up.action
-            if action in INTERNAL:
-                if action == "transition":
-                    moving.add(pid)
-                runs.append(run)
-                continue
-            if isinstance(follow_up, IndicatorReminder) and run.journey is not None:
-                skipped, run.at_risk = reminders.before_delivery(
-                    self.engine, follow_up, run.journey, project, claim["occurrence"], now)
-                if skipped is not None:
-                    run.outcome, run.detail = "skipped", skipped
-                    runs.append(run)
-                    continue
             self._keep_lease()
             run.channels = channels.get(claim["id"])
             start = perf_counter()
             since = start if since is None else since
-            self._deliver(run, project, now)
+            self._deliver(run, now)
             end = perf_counter()
             run.seconds = end - start
             runs.append(run)
             if end - since >= window:
                 self._record(runs, [], now, result)
                 runs, since = [], None
-        self._record(runs, released, now, result)
-        result.claimed -= len(released)
+        self._record(runs, walk.released, now, result)
+        result.claimed -= len(walk.released)
         return result
+
+    def _in_process(self, claims: list[dict[str, Any]], runs: list[_Run], walk: _Walk
+                    ) -> int:
+        """Take and run the claims at the head of ``claims`` whose action is in process
+        (internal, or a plugin registered ``in_process``), adding them to ``runs``; return
+        the index of the first claim that is not."""
+        in_process = self.actions.in_process
+        perf_counter = time.perf_counter
+        for index, claim in enumerate(claims):
+            if not in_process(claim["action"]):
+                return index
+            run = self._take(claim, walk)
+            if run is None:
+                continue
+            if walk.deliver:
+                start = perf_counter()
+                self._deliver(run, walk.now, collect=False)
+                run.seconds = perf_counter() - start
+            runs.append(run)
+        return len(claims)
+
+    def _take(self, claim: dict[str, Any], walk: _Walk) -> _Run | None:
+        """The run of a claim, or None if the round gives the claim back (the round is
+        stopping, the claim is due after a recurring one's next occurrence, or a
+        transition earlier in the round may move its project on: what follows for it
+        waits for the next round, which sees where it went).
+
+        Sets ``walk.deliver``: whether the run is an action to carry out now (else it is
+        finished already, or internal and applied when recorded)."""
+        walk.deliver = False
+        pid = claim["project_id"]
+        stop, horizon = walk.stop, walk.horizon
+        if (stop is not None and stop()) or (horizon is not None and claim["due_at"] > horizon
+                                             ) or pid in walk.moving:
+            walk.released.append(claim)
+            return None
+        project = self._current(pid)
+        run = self._prepare(claim, project)
+        follow_up = run.follow_up
+        if follow_up is None or project is None:
+            return run
+        run.project = project
+        if follow_up.recurring:
+            upcoming = self._upcoming(run, project, walk.now)
+            if upcoming is not None and (horizon is None or upcoming < horizon):
+                walk.horizon = upcoming
+        action = follow_up.action
+        if action in INTERNAL:
+            if action == "transition":
+                walk.moving.add(pid)
+            return run
+        if isinstance(follow_up, IndicatorReminder) and run.journey is not None:
+            skipped, run.at_risk = reminders.before_delivery(
+                self.engine, follow_up, run.journey, project, claim["occurrence"], walk.now)
+            if skipped is not None:
+                run.outcome, run.detail = "skipped", skipped
+                return run
+        walk.deliver = True
+        return run
 
     def _current(self, pid: int) -> ProjectRow | None:
         """The project as this daemon last read or recorded it.
@@ -371,20 +452,25 @@ class Dispatcher:
             if spec is None:
                 return _Run(claim, "cancelled", f"{journey.ref} has no follow-up "
                             f"{claim['spec']!r} in stage {project.stage!r}")
-            found = self._specs[key] = (spec, journey)  # a published version never changes
-        return _Run(claim, "pending", "", *found)
+            # a published version never changes; nor does the operator's config
+            found = self._specs[key] = (spec, journey, self.config.language_for(journey))
+        run = _Run(claim, "pending", "", found[0], found[1])
+        run.lang = found[2]
+        return run
 
-    def _deliver(self, run: _Run, project: ProjectRow, now: datetime) -> None:
-        """Run an external action; its outcome (redacted by the registry) lands in ``run``."""
+    def _deliver(self, run: _Run, now: datetime, *, collect: bool = True) -> None:
+        """Run a plugin or external action; its outcome (redacted by the registry) lands
+        in ``run``. With ``collect``, the garbage collector runs as usual meanwhile (an
+        in-process action is short: it runs with the collector paused, like the round's
+        bookkeeping around it)."""
         follow_up, journey, claim = run.follow_up, run.journey, run.claim
         assert follow_up is not None
         assert journey is not None
-        config = self.config
-        ctx = ActionContext(project, journey, follow_up, claim["occurrence"], claim["due_at"],
-                            claim["idempotency_key"], config, now,
-                            config.language_for(journey),
-                            dict(run.channels) if run.channels else {})
-        if self._paused:  # the action's own garbage is collected as usual
+        ctx = ActionContext(run.project, journey, follow_up, claim["occurrence"],
+                            claim["due_at"], claim["idempotency_key"], self.config, now,
+                            run.lang, dict(run.channels) if run.channels else {})
+        collect = collect and self._paused
+        if collect:  # the action's own garbage is collected as usual
             gc.enable()
         try:
             run.detail = self.actions.run(ctx)
@@ -392,10 +478,11 @@ class Dispatcher:
         except ActionFailed as exc:
             run.outcome, run.detail = "failed", str(exc)
         finally:
-            if self._paused:
+            if collect:
                 gc.disable()
         if ctx.channels:
-            run.channels = {name: config.redact(said) for name, said in ctx.channels.items()}
+            redact = self.config.redact
+            run.channels = {name: redact(said) for name, said in ctx.channels.items()}
 
     def _record(self, runs: list[_Run], released: list[dict[str, Any]], now: datetime,
                 result: RoundResult) -> None:
@@ -407,46 +494,62 @@ class Dispatcher:
         still holds it (in the same statement, which says which ones it did), and only
         those get their event and internal effect.
         """
+        with self.engine.hot.transaction() as cursor:
+            recorded = self._record_in(cursor, runs, released, now, result)
+        self._committed(*recorded)
+
+    def _record_in(self, cursor: Any, runs: list[_Run], released: list[dict[str, Any]],
+                   now: datetime, result: RoundResult, *,
+                   locks: dict[int, int] | None = None) -> tuple[list[_Run], _Batch]:
+        """:meth:`_record` in the caller's transaction; return the runs recorded and their
+        batch, for :meth:`_committed` once the transaction has committed.
+
+        ``locks``: the projects' lock versions when the caller's transaction read them
+        itself (the claim's, on SQLite), else they are read (and locked) here."""
         hot = self.engine.hot
-        with hot.transaction() as cursor:
-            pids = {r.claim["project_id"] for r in runs}
+        pids = {r.claim["project_id"] for r in runs}
+        if locks is None:
             locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
-            fresh = self._fresh(cursor, pids, locks)
-            runs = self._finish(cursor, runs, fresh, now, result)
-            batch = _Batch(fresh, locks, now)
-            outcomes = result.outcomes
-            for run in runs:
-                pid = run.claim["project_id"]
-                if run.outcome == "pending":
-                    start = time.perf_counter()
-                    row = fresh[pid]
-                    if row.lock_version != batch.lock[pid]:
-                        row = fresh[pid] = row._replace(lock_version=batch.lock[pid])
-                    self._internal(cursor, run, row, batch)
-                    run.seconds = time.perf_counter() - start
-                if run.outcome != "cancelled" and pid in fresh:
-                    self._event(run, pid, batch)
-                    if run.at_risk and reminders.AT_RISK not in batch.rows[pid].flags:
-                        assert isinstance(run.follow_up, IndicatorReminder)
-                        batch.append(pid, {"kind": "flagged", "actor": SYSTEM.name,
-                                           "payload": reminders.at_risk_payload(run.follow_up)},
-                                     flags=sorted({*batch.rows[pid].flags, reminders.AT_RISK}))
-                    if run.follow_up is not None and run.follow_up.recurring:
-                        self._next(run, pid, batch)
-                outcomes.append(self._log(run))
-            result.count(run.outcome for run in runs)
-            if released:
-                self._release(cursor, released, batch)
-            if not all(hot.update_many(cursor, group) for group in batch.updates()):
-                raise BompaoError("a project changed while its row was locked")
-            hot.append_events(cursor, batch.events)
-            followups.save_channels(hot, cursor, [(r.channels, r.claim["id"]) for r in runs
-                                                  if r.channels])
-            # a transition later in the batch may have moved a project on: what was planned
-            # for the visit it left is not planned at all
-            hot.plan(cursor, [plan for plan in batch.plans
-                              if plan["visit"] == batch.rows[plan["project_id"]].visit])
-        # committed: later deliveries of the round see the projects as they are now
+        fresh = self._fresh(cursor, pids, locks)
+        runs = self._finish(cursor, runs, fresh, now, result)
+        batch = _Batch(fresh, locks, now)
+        outcomes = result.outcomes
+        for run in runs:
+            pid = run.claim["project_id"]
+            if run.outcome == "pending":
+                start = time.perf_counter()
+                row = fresh[pid]
+                if row.lock_version != batch.lock[pid]:
+                    row = fresh[pid] = row._replace(lock_version=batch.lock[pid])
+                self._internal(cursor, run, row, batch)
+                run.seconds = time.perf_counter() - start
+            if run.outcome != "cancelled" and pid in fresh:
+                self._event(run, pid, batch)
+                if run.at_risk and reminders.AT_RISK not in batch.rows[pid].flags:
+                    assert isinstance(run.follow_up, IndicatorReminder)
+                    batch.append(pid, {"kind": "flagged", "actor": SYSTEM.name,
+                                       "payload": reminders.at_risk_payload(run.follow_up)},
+                                 flags=sorted({*batch.rows[pid].flags, reminders.AT_RISK}))
+                if run.follow_up is not None and run.follow_up.recurring:
+                    self._next(run, pid, batch)
+            outcomes.append(self._log(run))
+        result.count(run.outcome for run in runs)
+        if released:
+            self._release(cursor, released, batch)
+        if not all(hot.update_many(cursor, group) for group in batch.updates()):
+            raise BompaoError("a project changed while its row was locked")
+        hot.append_events(cursor, batch.events)
+        followups.save_channels(hot, cursor, [(r.channels, r.claim["id"]) for r in runs
+                                              if r.channels])
+        # a transition later in the batch may have moved a project on: what was planned
+        # for the visit it left is not planned at all
+        hot.plan(cursor, [plan for plan in batch.plans
+                          if plan["visit"] == batch.rows[plan["project_id"]].visit])
+        return runs, batch
+
+    def _committed(self, runs: list[_Run], batch: _Batch) -> None:
+        """After a recording commit: later deliveries of the round see the projects as they
+        are now, and the engine's listeners hear of the changes."""
         self._read.update(batch.rows)
         self._locks.update(batch.lock)
         self._notify_listeners(runs)

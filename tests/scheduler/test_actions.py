@@ -443,18 +443,26 @@ def test_an_internal_action_and_marking_it_done_commit_together(
     with pytest.raises(RuntimeError, match="power cut"):
         dispatch(engine, config, clock)
     monkeypatch.undo()
-    # the flag was rolled back with the follow-up's "done": still claimed, not applied
     assert engine.get(project.id).flags == []
     assert len(engine.history(project.id)) == events
-    assert follow_ups(engine, project.id)["risky"]["status"] == "running"
-    # another pass within the lease leaves it alone; after the lease it runs, once
-    assert Dispatcher(engine, Config(daemon_name="other", lease=60)).run_due().claimed == 0
-    clock.tick(seconds=61)
-    result = Dispatcher(engine, Config(daemon_name="other", lease=60)).run_due()
+    other = Config(daemon_name="other", lease=60)
+    if engine.hot.sqlite:
+        # on SQLite an internal action is claimed, applied and recorded in one
+        # transaction: the crash took the claim back too, so it runs again at once
+        assert follow_ups(engine, project.id)["risky"]["status"] == "pending"
+        attempts = 1
+    else:
+        # the flag was rolled back with the follow-up's "done": still claimed, not
+        # applied; another pass within the lease leaves it alone
+        assert follow_ups(engine, project.id)["risky"]["status"] == "running"
+        assert Dispatcher(engine, other).run_due().claimed == 0
+        clock.tick(seconds=61)
+        attempts = 2
+    result = Dispatcher(engine, other).run_due()
     assert result.done == 1
     assert engine.get(project.id).flags == ["at_risk"]
     row = follow_ups(engine, project.id)["risky"]
-    assert (row["status"], row["attempts"]) == ("done", 2)
+    assert (row["status"], row["attempts"]) == ("done", attempts)
     history = engine.history(project.id)
     assert [e.kind for e in history][events:] == ["flagged", "follow_up"]
     assert [e.seq for e in history] == list(range(1, len(history) + 1))

@@ -26,7 +26,7 @@ from scheduler.daemons import Daemon, sink_journey, wait_for, write_config
 from scheduler.peers import MutableClock, Sink, sleeping
 
 from bompao.engine import Engine
-from bompao.engine.actions import ActionContext
+from bompao.engine.actions import ActionContext, ActionFailed
 from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher
 from bompao.storage.tables import follow_ups
@@ -142,3 +142,93 @@ def test_each_delivery_is_committed_before_the_next_begins(
     result = Dispatcher(engine, Config(daemon_name="d", record_within=0.01)).run_due(clock.now)
     assert result.done == 5
     assert [c["done"] for c in seen] == [0, 1, 2, 3, 4]
+
+
+class Killed(BaseException):
+    """A kill, as far as a round can tell: not an ``Exception``, nothing catches it."""
+
+
+def local_journey(engine: Engine, key: str, action: str, count: int) -> list[int]:
+    """``count`` projects of a journey whose one follow-up, due at once, runs ``action``."""
+    engine.publish(f"journey: {key}\nversion: 1\nstages:\n  a:\n    initial: true\n"
+                   f"    follow_ups: [{{id: s, after: 0 days, action: {action}}}]\n"
+                   "  b: {final: true}\ntransitions: [{trigger: go, from: a, to: b}]\n")
+    return [engine.create_project(key, f"{key}{i}").id for i in range(count)]
+
+
+def runs(engine: Engine, project: int) -> list[Any]:
+    """The project's ``follow_up`` events, oldest first."""
+    return [e for e in engine.history(project) if e.kind == "follow_up"]
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_in_process_runs_are_claimed_run_and_recorded_in_one_transaction(
+        engine: Engine, clock: MutableClock, in_process: bool) -> None:
+    projects = local_journey(engine, "local", "tally", 30)
+    calls: list[int] = []
+
+    def tally(ctx: ActionContext) -> str | None:
+        calls.append(ctx.project.id)
+        if len(calls) == 20 and kill:
+            raise Killed
+        if ctx.project.id % 7 == 0:
+            raise ActionFailed(f"no sevens ({ctx.project.id})")
+        return None
+
+    engine.actions.register("tally", tally, in_process=in_process)
+    kill = True
+    with pytest.raises(Killed):
+        Dispatcher(engine, Config(daemon_name="d", lease=60)).run_due(clock.now)
+    with engine.db.begin(write=False) as conn:
+        rows = conn.execute(sa.select(follow_ups.c.status, follow_ups.c.attempts)).all()
+    fused = in_process and engine.hot.sqlite
+    if fused:
+        # the kill took the claims back with the runs: nothing happened, nothing to wait for
+        assert Counter(rows) == {("pending", 0): 30}
+    else:
+        # claimed (committed) before the first effect; the 19 effects before the kill
+        # shared a commit still to come (record_within), so they are unrecorded
+        assert Counter(rows) == {("running", 1): 30}
+        clock.tick(seconds=61)
+    assert all(e.kind != "follow_up" for p in projects for e in engine.history(p))
+    kill, calls[:] = False, []
+    result = Dispatcher(engine, Config(daemon_name="d2", lease=60)).run_due(clock.now)
+    sevens = [p for p in projects if p % 7 == 0]
+    assert (result.done, result.failed, result.lost) == (30 - len(sevens), len(sevens), 0)
+    assert calls == projects  # in due order, each once
+    for project in projects:
+        (run,) = runs(engine, project)
+        outcome = "failed" if project % 7 == 0 else "done"
+        assert (run.payload["outcome"], run.payload["daemon"]) == (outcome, "d2")
+        (row,) = engine.list_follow_ups(project=project, limit=None)
+        assert row["status"] == outcome
+        assert row["attempts"] == (1 if fused else 2)
+        assert row["last_error"] == (f"no sevens ({project})" if outcome == "failed" else None)
+        history = engine.history(project)
+        assert [e.seq for e in history] == list(range(1, len(history) + 1))
+
+
+def test_in_process_runs_ahead_of_an_external_one_are_committed_before_it_happens(
+        engine: Engine, clock: MutableClock) -> None:
+    local = local_journey(engine, "local", "tally", 10)
+    outside = local_journey(engine, "outside", "look", 3)
+    calls: list[int] = []
+    seen: list[Counter[str]] = []
+
+    def look(ctx: ActionContext) -> str:
+        calls.append(ctx.project.id)
+        with engine.db.begin(write=False) as conn:  # another connection's view
+            seen.append(Counter(conn.execute(sa.select(follow_ups.c.status)).scalars()))
+        return "looked"
+
+    engine.actions.register("tally", lambda ctx: calls.append(ctx.project.id) and None,
+                            in_process=True)
+    engine.actions.register("look", look)
+    result = Dispatcher(engine, Config(daemon_name="d")).run_due(clock.now)
+    assert (result.done, result.claimed) == (13, 13)
+    assert calls == local + outside
+    assert all(len(runs(engine, p)) == 1 for p in local + outside)
+    if engine.hot.sqlite:
+        # the ten in-process runs were recorded with the claim, before the first webhook
+        assert seen[0]["done"] == 10
+        assert seen[0]["running"] == 3
