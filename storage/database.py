@@ -263,7 +263,10 @@ class Database:
             sa.event.listen(engine, "connect", _sqlite_on_connect(busy_ms, gate))
             sa.event.listen(engine, "begin", _sqlite_on_begin)
         else:
-            connect_args: dict[str, Any] = {}
+            from .notify import NotifyingCursor  # noqa: PLC0415 - psycopg: PostgreSQL only
+
+            # every commit that appends events notifies the listeners (storage/notify.py)
+            connect_args: dict[str, Any] = {"cursor_factory": NotifyingCursor}
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
             options = str(parsed.query.get("options") or "")
