@@ -265,7 +265,7 @@ class Database:
         else:
             from .notify import NotifyingCursor  # noqa: PLC0415 - psycopg: PostgreSQL only
 
-            # every commit that appends events notifies the listeners (storage/notify.py)
+            # a commit that appended events notifies the listeners (storage/notify.py)
             connect_args: dict[str, Any] = {"cursor_factory": NotifyingCursor}
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
@@ -275,7 +275,24 @@ class Database:
                 parsed = parsed.difference_update_query(["options"])
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args,
                                       **codecs)
-        return cls(engine, parsed, display, seconds)
+        db = cls(engine, parsed, display, seconds)
+        if db.dialect == "postgresql":
+            db._listen_for_commits()
+        return db
+
+    def _listen_for_commits(self) -> None:
+        """Open PostgreSQL connections as :class:`~.notify.NotifyingConnection`\\ s that
+        wake this database's :class:`~.notify.Notifier` (SQLAlchemy's ``do_connect``)."""
+        from .notify import Notifier, NotifyingConnection  # noqa: PLC0415 - psycopg
+
+        notifier = self._notifier = Notifier(self)
+
+        def connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            connection = NotifyingConnection.connect(*cargs, **cparams)
+            connection.notifier = notifier
+            return connection
+
+        sa.event.listen(self._engine, "do_connect", connect)
 
     @property
     def url_display(self) -> str:
@@ -425,6 +442,9 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection. The handle reconnects if used again."""
+        notifier = getattr(self, "_notifier", None)
+        if notifier is not None:
+            notifier.close()
         self._engine.dispose()
 
     def _newer_message(self, state: SchemaState) -> Message:

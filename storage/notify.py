@@ -1,13 +1,19 @@
 """PostgreSQL ``LISTEN/NOTIFY`` on the event log: a wake-up when events are committed.
 
-Every transaction that appends to ``events`` on PostgreSQL also sends ``NOTIFY
-bompao_events`` (:data:`CHANNEL`), in the same transaction, so the notification is
-delivered when, and only if, the events are committed. It is sent by the driver's
-cursor (:class:`NotifyingCursor`, every PostgreSQL connection's cursor class, see
-:mod:`bompao.storage.database`) after each ``INSERT INTO events``, whichever code path
-wrote them: the engine, the scheduler daemon, the CLI, another machine. The
-notification carries no payload (PostgreSQL folds identical ones of one transaction
-into one): a listener reads the event log after its last id, as before.
+Every PostgreSQL connection bompao opens is a :class:`NotifyingConnection`: its cursor
+marks a transaction that runs ``INSERT INTO events`` (whichever code path wrote them:
+the engine, the scheduler daemon, the CLI), and when that transaction commits (never
+after a rollback) the process's :class:`Notifier` sends ``NOTIFY bompao_events``
+(:data:`CHANNEL`) on a connection of its own. The notification carries no payload: a
+listener reads the event log after its last id, as before.
+
+Why not ``NOTIFY`` inside the writing transaction: PostgreSQL serialises the commits of
+notifying transactions on one database-wide lock held through the commit's WAL flush,
+which halved the advances a second of twenty threads (``bench/web.py``). The notifier
+instead sends one ``NOTIFY`` for all the commits since its last (a few a second under
+load rather than one per commit), right after them: a listener hears of a commit a
+round trip after it. A notification lost in a crash between the commit and the
+``NOTIFY`` is what the listeners' slow poll is for.
 
 :class:`Listener` holds one dedicated connection per process that ``LISTEN``\\ s and
 calls back on each notification (and after every reconnect, since notifications sent
@@ -27,10 +33,13 @@ import psycopg
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["CHANNEL", "Listener", "NotifyingCursor"]
+__all__ = ["CHANNEL", "IDLE_SECONDS", "Listener", "Notifier", "NotifyingConnection",
+           "NotifyingCursor"]
 
 CHANNEL = "bompao_events"
-"""The channel a commit that appended events notifies."""
+"""The channel notified after a commit that appended events."""
+IDLE_SECONDS = 30.0
+"""A notifier with nothing to send this long closes its connection and its thread."""
 _NOTIFY = f"NOTIFY {CHANNEL}"
 _INSERT = "INSERT INTO events"
 log = logging.getLogger("bompao.storage.notify")
@@ -44,23 +53,130 @@ def _appends_events(query: Any) -> bool:
     return False
 
 
+class Notifier:
+    """Sends ``NOTIFY`` for one database's commits, from a thread of its own.
+
+    :meth:`committed` only wakes the thread, which sends one ``NOTIFY`` for every
+    commit since its last one; it closes its connection and ends after
+    :data:`IDLE_SECONDS` with nothing to send, and starts again on the next commit.
+
+    Args:
+        db: the PostgreSQL database (its pool gives the connection, detached).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._dirty = False
+        self._stopping = False
+
+    def committed(self) -> None:
+        """Say that a transaction which appended events has committed."""
+        self._dirty = True
+        self._wake.set()
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="bompao-notify")
+                    self._thread.start()
+
+    def close(self) -> None:
+        """End the thread and close its connection (a notification due is sent first);
+        the next commit starts them again."""
+        self._stopping = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        connection: Any = None
+        try:
+            while self._wake.wait(IDLE_SECONDS):
+                self._wake.clear()
+                if self._dirty:
+                    self._dirty = False
+                    connection = self._send(connection)
+                if self._stopping:
+                    self._stopping = False
+                    break
+        finally:
+            with self._lock:
+                self._thread = None
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            if self._dirty:
+                self.committed()  # a commit arrived as this thread was ending
+
+    def _send(self, connection: Any) -> Any:
+        """``NOTIFY`` on ``connection`` (opened when ``None``): the connection, or
+        ``None`` when it failed (the listeners' poll covers a lost notification)."""
+        try:
+            if connection is None:
+                fairy = self.db.engine.raw_connection()
+                fairy.detach()  # the pool forgets it: it is this thread's
+                connection = fairy.dbapi_connection
+                connection.autocommit = True
+            connection.execute(_NOTIFY)
+        except Exception as exc:  # never fail a writer for a wake-up
+            log.warning("could not notify listeners of new events (%s)", type(exc).__name__)
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            return None
+        return connection
+
+
 class NotifyingCursor(psycopg.Cursor[Any]):
-    """A psycopg cursor that notifies :data:`CHANNEL` after appending events (in the
-    same transaction: the notification goes out at its commit, never after a rollback)."""
+    """A psycopg cursor that marks its transaction when it appends events."""
+
+    def _appended(self, query: Any) -> None:
+        if _appends_events(query):
+            connection = self.connection
+            if isinstance(connection, NotifyingConnection):
+                connection.appended_events()
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> NotifyingCursor:
-        """Execute ``query``; ``INSERT INTO events`` is followed by the ``NOTIFY``."""
+        """Execute ``query`` (see :class:`NotifyingConnection`)."""
         super().execute(query, params, prepare=prepare, binary=binary)
-        if _appends_events(query):
-            self.connection.execute(_NOTIFY)
+        self._appended(query)
         return self
 
     def executemany(self, query: Any, params_seq: Any, *, returning: bool = False) -> None:
-        """Execute ``query`` for each set of parameters, then notify as :meth:`execute`."""
+        """Execute ``query`` for each set of parameters (see :class:`NotifyingConnection`)."""
         super().executemany(query, params_seq, returning=returning)
-        if _appends_events(query):
-            self.connection.execute(_NOTIFY)
+        self._appended(query)
+
+
+class NotifyingConnection(psycopg.Connection[Any]):
+    """A psycopg connection that tells its :attr:`notifier` when a transaction which
+    appended events commits."""
+
+    notifier: Notifier | None = None
+    _pending = False
+
+    def appended_events(self) -> None:
+        """Mark the transaction (in autocommit mode the change is already committed)."""
+        if self.autocommit:
+            if self.notifier is not None:
+                self.notifier.committed()
+        else:
+            self._pending = True
+
+    def commit(self) -> None:
+        """Commit; then, if it appended events, wake the notifier."""
+        super().commit()
+        if self._pending:
+            self._pending = False
+            if self.notifier is not None:
+                self.notifier.committed()
+
+    def rollback(self) -> None:
+        """Roll back: nothing to notify."""
+        self._pending = False
+        super().rollback()
 
 
 class Listener:

@@ -99,6 +99,16 @@ def test_a_change_by_another_process_reaches_an_open_stream_at_once(
         "not for the notification")
 
 
+def _append_then_roll_back(engine: Engine, project_id: int) -> None:
+    """An event appended in a transaction that then fails (so it rolls back)."""
+    with engine.hot.transaction() as cursor:
+        engine.hot.append_event(cursor, {
+            "project_id": project_id, "seq": 99, "kind": "note", "at": engine.now(),
+            "actor": None, "role": None, "from_stage": None, "to_stage": None,
+            "trigger": None, "payload": {}})
+        raise RuntimeError
+
+
 def test_the_listener_is_woken_by_a_commit_that_appends_events_only() -> None:
     with postgres_schema(_base()) as url:
         engine = Engine.from_url(url)
@@ -112,10 +122,15 @@ def test_the_listener_is_woken_by_a_commit_that_appends_events_only() -> None:
             listener.start()
             assert listener.listening.wait(10)
             assert woken.wait(5)  # the wake-up after connecting
-            woken.clear()
+            for _ in range(10):  # and the notification of create_project's commit
+                woken.clear()
+                if not woken.wait(1.0):
+                    break
             writer.get(project.id)  # a read appends nothing: nothing to notify
             with writer.db.begin() as conn:  # a write outside the event log neither
                 conn.exec_driver_sql("SELECT 1")
+            with pytest.raises(RuntimeError):
+                _append_then_roll_back(writer, project.id)
             assert not woken.wait(1.5)
             writer.advance(project.id, "go")
             assert woken.wait(NOTIFIED_WITHIN)
