@@ -22,6 +22,7 @@ while it was away are lost). SQLite has nothing of the kind: readers keep pollin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
@@ -71,6 +72,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._dirty = False
         self._stopping = False
+        self._at_exit = False
 
     def committed(self) -> None:
         """Say that a transaction which appended events has committed."""
@@ -82,12 +84,19 @@ class Notifier:
                     self._thread = threading.Thread(target=self._run, daemon=True,
                                                     name="bompao-notify")
                     self._thread.start()
+                    if not self._at_exit:  # a daemon thread dies with the process:
+                        self._at_exit = True  # send what is due before it does
+                        atexit.register(self.close)
 
-    def close(self) -> None:
-        """End the thread and close its connection (a notification due is sent first);
-        the next commit starts them again."""
+    def close(self, wait: float = 2.0) -> None:
+        """End the thread and close its connection, waiting up to ``wait`` seconds for a
+        notification still due to be sent (a CLI command's commit is notified before
+        the process exits); the next commit starts them again."""
+        thread = self._thread
         self._stopping = True
         self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
 
     def _run(self) -> None:
         connection: Any = None

@@ -81,7 +81,7 @@ class Wakeups:
         with self._lock:
             subscribers = list(self._subscribers)
         for loop, event in subscribers:
-            if not loop.is_closed():
+            with suppress(RuntimeError):  # a loop closed meanwhile
                 loop.call_soon_threadsafe(event.set)
 
     @contextmanager

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,8 +70,11 @@ def listeners(server: Server) -> Server:
     return server
 
 
+@pytest.mark.parametrize("by_cli", [False, True], ids=["engine", "cli"])
 def test_a_change_by_another_process_reaches_an_open_stream_at_once(
-        listeners: Server) -> None:
+        listeners: Server, by_cli: bool) -> None:
+    """Another process's engine, or the CLI (a process that exits at once: its notifier
+    sends before it does)."""
     with listeners.as_user("n-a") as a:
         project = new_project(a, "Notified")
     received: list[tuple[float, dict[str, object]]] = []
@@ -77,9 +82,17 @@ def test_a_change_by_another_process_reaches_an_open_stream_at_once(
 
     def write() -> None:
         time.sleep(0.5)  # the stream is waiting on its (minute-long) poll by now
-        written.append(time.monotonic())
-        listeners.engine.set_fields(project["id"], {"interviews_done": 7})
+        if by_cli:
+            env = {k: v for k, v in os.environ.items() if k != "BOMPAO_PARTNER"}
+            subprocess.run([sys.executable, "-m", "bompao.cli", "--db", listeners.url,
+                            "project", "set", str(project["id"]), "interviews_done=7"],
+                           check=True, capture_output=True, timeout=60, env=env)
+            written.append(time.monotonic())  # its start-up is not the stream's doing
+        else:
+            written.append(time.monotonic())
+            listeners.engine.set_fields(project["id"], {"interviews_done": 7})
 
+    writer = threading.Thread(target=write)
     with httpx.Client(base_url=listeners.base, headers={
             "Authorization": f"Bearer {listeners.tokens['n-a']}"}) as client, client.stream(
             "GET", "/api/v1/events/stream",
@@ -87,11 +100,12 @@ def test_a_change_by_another_process_reaches_an_open_stream_at_once(
         assert answer.status_code == 200
         for line in answer.iter_lines():
             if line.startswith("retry:"):
-                threading.Thread(target=write).start()
+                writer.start()
             elif line.startswith("data:"):
                 received.append((time.monotonic(), json.loads(line[5:])))
                 break
-    assert written
+    writer.join(60)
+    assert written, "the change was not made"
     at, event = received[0]
     assert (event["project"], event["kind"]) == (project["id"], "fields_set")
     assert at - written[0] < NOTIFIED_WITHIN, (
