@@ -3,15 +3,16 @@
 Every PostgreSQL connection bompao opens is a :class:`NotifyingConnection`: its cursor
 marks a transaction that runs ``INSERT INTO events`` (whichever code path wrote them:
 the engine, the scheduler daemon, the CLI), and when that transaction commits (never
-after a rollback) the process's :class:`Notifier` sends ``NOTIFY bompao_events``
-(:data:`CHANNEL`) on a connection of its own. The notification carries no payload: a
+after a rollback) the database handle's :class:`Notifier` sends ``NOTIFY
+bompao_events`` (:data:`CHANNEL`) from a thread of its own, in a transaction of its own
+on a pooled connection. The notification carries no payload: a
 listener reads the event log after its last id, as before.
 
 Why not ``NOTIFY`` inside the writing transaction: PostgreSQL serialises the commits of
 notifying transactions on one database-wide lock held through the commit's WAL flush,
-which halved the advances a second of twenty threads (``bench/web.py``). The notifier
-instead sends one ``NOTIFY`` for all the commits since its last (a few a second under
-load rather than one per commit), right after them: a listener hears of a commit a
+which halved the advances a second of twenty library threads. The notifier
+instead sends one ``NOTIFY`` for all the commits since its last (under load many
+commits share one), right after them: a listener hears of a commit a
 round trip after it. A notification lost in a crash between the commit and the
 ``NOTIFY`` is what the listeners' slow poll is for.
 
@@ -26,6 +27,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +41,9 @@ __all__ = ["CHANNEL", "IDLE_SECONDS", "Listener", "Notifier", "NotifyingConnecti
 
 CHANNEL = "bompao_events"
 """The channel notified after a commit that appended events."""
-IDLE_SECONDS = 30.0
-"""A notifier with nothing to send this long closes its connection and its thread."""
+IDLE_SECONDS = 5.0
+"""A notifier with nothing to send this long ends its thread (the next commit starts
+another)."""
 _NOTIFY = f"NOTIFY {CHANNEL}"
 _INSERT = "INSERT INTO events"
 log = logging.getLogger("bompao.storage.notify")
@@ -58,21 +61,23 @@ class Notifier:
     """Sends ``NOTIFY`` for one database's commits, from a thread of its own.
 
     :meth:`committed` only wakes the thread, which sends one ``NOTIFY`` for every
-    commit since its last one; it closes its connection and ends after
-    :data:`IDLE_SECONDS` with nothing to send, and starts again on the next commit.
+    commit since its last one, on a connection it borrows from the pool for that; it
+    ends after :data:`IDLE_SECONDS` with nothing to send, and starts again on the next
+    commit. It holds its database and the thread holds it only weakly, so a database
+    handle nobody closes (a CLI command's) is freed, with its pool, as before.
 
     Args:
-        db: the PostgreSQL database (its pool gives the connection, detached).
+        db: the PostgreSQL database.
     """
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self._db = weakref.ref(db)
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._dirty = False
         self._stopping = False
-        self._at_exit = False
+        _LIVE.add(self)
 
     def committed(self) -> None:
         """Say that a transaction which appended events has committed."""
@@ -81,60 +86,81 @@ class Notifier:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, daemon=True,
-                                                    name="bompao-notify")
+                    self._thread = threading.Thread(target=_notify_loop,
+                                                    args=(weakref.ref(self),),
+                                                    daemon=True, name="bompao-notify")
                     self._thread.start()
-                    if not self._at_exit:  # a daemon thread dies with the process:
-                        self._at_exit = True  # send what is due before it does
-                        atexit.register(self.close)
 
     def close(self, wait: float = 2.0) -> None:
-        """End the thread and close its connection, waiting up to ``wait`` seconds for a
-        notification still due to be sent (a CLI command's commit is notified before
-        the process exits); the next commit starts them again."""
+        """End the thread, waiting up to ``wait`` seconds for a notification still due
+        to be sent (a CLI command's commit is notified before the process exits); the
+        next commit starts it again."""
         thread = self._thread
         self._stopping = True
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(wait)
 
-    def _run(self) -> None:
-        connection: Any = None
-        try:
-            while self._wake.wait(IDLE_SECONDS):
-                self._wake.clear()
-                if self._dirty:
-                    self._dirty = False
-                    connection = self._send(connection)
-                if self._stopping:
-                    self._stopping = False
-                    break
-        finally:
-            with self._lock:
-                self._thread = None
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    connection.close()
-            if self._dirty:
-                self.committed()  # a commit arrived as this thread was ending
+    def _step(self) -> bool:
+        """Wait for commits and notify them: whether to go on."""
+        if not self._wake.wait(IDLE_SECONDS):
+            return False
+        self._wake.clear()
+        if self._dirty:
+            self._dirty = False
+            self._send()
+        if self._stopping:
+            self._stopping = False
+            return False
+        return True
 
-    def _send(self, connection: Any) -> Any:
-        """``NOTIFY`` on ``connection`` (opened when ``None``): the connection, or
-        ``None`` when it failed (the listeners' poll covers a lost notification)."""
+    def _ended(self) -> None:
+        with self._lock:
+            self._thread = None
+        if self._dirty and not self._stopping:
+            self.committed()  # a commit arrived as this thread was ending
+
+    def _send(self) -> None:
+        """``NOTIFY`` in a transaction of its own, on a connection of the pool (no
+        connection is kept for it); a failure is logged, the listeners' poll covers it."""
+        db = self._db()
+        if db is None:
+            return
         try:
-            if connection is None:
-                fairy = self.db.engine.raw_connection()
-                fairy.detach()  # the pool forgets it: it is this thread's
-                connection = fairy.dbapi_connection
-                connection.autocommit = True
-            connection.execute(_NOTIFY)
+            connection = db.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(_NOTIFY)
+                cursor.close()
+                connection.commit()
+            finally:
+                connection.close()
         except Exception as exc:  # never fail a writer for a wake-up
             log.warning("could not notify listeners of new events (%s)", type(exc).__name__)
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    connection.close()
-            return None
-        return connection
+
+
+def _notify_loop(ref: weakref.ref[Notifier]) -> None:
+    """A notifier's thread: it keeps the notifier alive only while sending."""
+    while True:
+        notifier = ref()
+        if notifier is None:
+            return
+        try:
+            if not notifier._step():
+                notifier._ended()
+                return
+        finally:
+            del notifier
+
+
+_LIVE: weakref.WeakSet[Notifier] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Send what is due before the process's daemon threads die with it."""
+    for notifier in list(_LIVE):
+        notifier.close()
 
 
 class NotifyingCursor(psycopg.Cursor[Any]):
