@@ -9,10 +9,13 @@ within that many seconds on every worker, not at once; sessions are read every t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -22,22 +25,49 @@ from bompao.errors import PermissionDenied
 from bompao.web.accounts import User
 from bompao.web.security import authenticate
 
-__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "current_engine",
-           "current_user", "partner_scope"]
+__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "cached_user",
+           "current_engine", "current_user", "in_engine_thread", "partner_scope",
+           "writer_threads"]
 
+T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 2.0
+POSTGRES_WRITERS = 8
+"""Threads per worker for writing engine calls on PostgreSQL (within the pool's 5 + 10
+connections, leaving some for reads)."""
 _CACHE_SIZE = 10_000
 _cache: dict[tuple[int, str], tuple[float, User]] = {}
 _cache_lock = threading.Lock()
 
 
-def current_user(request: Request) -> User:
-    """The request's user (bearer token or session; see :func:`authenticate`); a bearer
-    token's user comes from the cache while it is fresh."""
+def _token_key(request: Request) -> tuple[int, str] | None:
     header = request.headers.get("authorization")
     if header is None or header[:7].lower() != "bearer ":
+        return None
+    return id(request.app), hashlib.sha256(header[7:].strip().encode()).hexdigest()
+
+
+def cached_user(request: Request) -> User | None:
+    """The bearer token's user while the cache has it fresh, else ``None`` (then call
+    :func:`current_user` in a thread). Never blocks: safe on the event loop."""
+    key = _token_key(request)
+    if key is None:
+        return None
+    found = _cache.get(key)
+    if found is not None and time.monotonic() - found[0] < TOKEN_CACHE_SECONDS:
+        return found[1]
+    return None
+
+
+def current_user(request: Request) -> User:
+    """The request's user (bearer token or session; see :func:`authenticate`); a bearer
+    token's user comes from the cache while it is fresh.
+
+    Raises:
+        HTTPException: as :func:`authenticate`.
+    """
+    key = _token_key(request)
+    if key is None:
         return authenticate(request, request.app.state.accounts)
-    key = (id(request.app), hashlib.sha256(header[7:].strip().encode()).hexdigest())
     now = time.monotonic()
     found = _cache.get(key)
     if found is not None and now - found[0] < TOKEN_CACHE_SECONDS:
@@ -48,6 +78,31 @@ def current_user(request: Request) -> User:
             _cache.clear()
         _cache[key] = (now, user)
     return user
+
+
+def writer_threads(request: Request) -> ThreadPoolExecutor:
+    """The app's threads for engine calls that write: one on SQLite (the file has one
+    write lock, so one thread writes and the others' changes queue in order, instead
+    of many threads waking, taking the GIL and waiting on the lock in turn),
+    :data:`POSTGRES_WRITERS` on PostgreSQL. Created on first use."""
+    state = request.app.state
+    found: ThreadPoolExecutor | None = getattr(state, "writer_threads", None)
+    if found is None:
+        with _cache_lock:
+            found = getattr(state, "writer_threads", None)
+            if found is None:
+                engine: Engine = state.engine
+                count = 1 if engine.db.dialect == "sqlite" else POSTGRES_WRITERS
+                found = ThreadPoolExecutor(count, thread_name_prefix="bompao-writer")
+                state.writer_threads = found
+    return found
+
+
+async def in_engine_thread(request: Request, call: Callable[[], T]) -> T:
+    """``call()`` (a blocking engine call that writes) on :func:`writer_threads`; the
+    route's own coroutine waits without holding a thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(writer_threads(request), call)
 
 
 async def current_engine(request: Request) -> Engine:

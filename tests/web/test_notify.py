@@ -1,0 +1,155 @@
+"""PostgreSQL ``LISTEN/NOTIFY``: a commit that appends events wakes the SSE streams.
+
+The server runs with its event-log poll set to a minute (``BOMPAO_STREAM_POLL_SECONDS``),
+so an event that reaches an open stream within seconds got there by the notification,
+not by the poll. The change is made by another process's engine (this test process),
+as the CLI or the scheduler daemon would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pg_schemas import postgres_schema
+from web_harness import Server, new_project
+
+from bompao.engine import Engine
+from bompao.storage.notify import CHANNEL, Listener
+from bompao.web.stream import POLL_ENV
+
+POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
+SLOW_POLL = 60.0
+NOTIFIED_WITHIN = 5.0
+"""Seconds: far below the poll (60 s) and the heartbeat wake-up (15 s)."""
+JOURNEY = """
+journey: notify-check
+version: 1
+fields: {n: {type: int, default: 1}}
+stages:
+  a: {initial: true}
+  b: {final: true}
+transitions:
+  - {trigger: go, from: a, to: b}
+"""
+
+
+def _base() -> str:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set: LISTEN/NOTIFY needs PostgreSQL")
+    return base
+
+
+@pytest.fixture(scope="module")
+def web_url() -> Iterator[str]:
+    """This module's server database: PostgreSQL only, the server's poll a minute."""
+    base = _base()
+    before = os.environ.get(POLL_ENV)
+    os.environ[POLL_ENV] = str(SLOW_POLL)  # the server fixture passes os.environ on
+    try:
+        with postgres_schema(base) as url:
+            yield url
+    finally:
+        if before is None:
+            os.environ.pop(POLL_ENV, None)
+        else:
+            os.environ[POLL_ENV] = before
+
+
+@pytest.fixture(scope="module")
+def listeners(server: Server) -> Server:
+    server.add_user("n-a", "Notified A", "coach@cmu")
+    return server
+
+
+@pytest.mark.parametrize("by_cli", [False, True], ids=["engine", "cli"])
+def test_a_change_by_another_process_reaches_an_open_stream_at_once(
+        listeners: Server, by_cli: bool) -> None:
+    """Another process's engine, or the CLI (a process that exits at once: its notifier
+    sends before it does)."""
+    with listeners.as_user("n-a") as a:
+        project = new_project(a, "Notified")
+    received: list[tuple[float, dict[str, object]]] = []
+    written: list[float] = []
+
+    def write() -> None:
+        time.sleep(0.5)  # the stream is waiting on its (minute-long) poll by now
+        if by_cli:
+            env = {k: v for k, v in os.environ.items() if k != "BOMPAO_PARTNER"}
+            subprocess.run([sys.executable, "-m", "bompao.cli", "--db", listeners.url,
+                            "project", "set", str(project["id"]), "interviews_done=7"],
+                           check=True, capture_output=True, timeout=60, env=env)
+            written.append(time.monotonic())  # its start-up is not the stream's doing
+        else:
+            written.append(time.monotonic())
+            listeners.engine.set_fields(project["id"], {"interviews_done": 7})
+
+    writer = threading.Thread(target=write)
+    with httpx.Client(base_url=listeners.base, headers={
+            "Authorization": f"Bearer {listeners.tokens['n-a']}"}) as client, client.stream(
+            "GET", "/api/v1/events/stream",
+            timeout=httpx.Timeout(30, read=SLOW_POLL / 2)) as answer:
+        assert answer.status_code == 200
+        for line in answer.iter_lines():
+            if line.startswith("retry:"):
+                writer.start()
+            elif line.startswith("data:"):
+                received.append((time.monotonic(), json.loads(line[5:])))
+                break
+    writer.join(60)
+    assert written, "the change was not made"
+    at, event = received[0]
+    assert (event["project"], event["kind"]) == (project["id"], "fields_set")
+    assert at - written[0] < NOTIFIED_WITHIN, (
+        f"the event took {at - written[0]:.1f} s: the stream waited for its poll, "
+        "not for the notification")
+
+
+def _append_then_roll_back(engine: Engine, project_id: int) -> None:
+    """An event appended in a transaction that then fails (so it rolls back)."""
+    with engine.hot.transaction() as cursor:
+        engine.hot.append_event(cursor, {
+            "project_id": project_id, "seq": 99, "kind": "note", "at": engine.now(),
+            "actor": None, "role": None, "from_stage": None, "to_stage": None,
+            "trigger": None, "payload": {}})
+        raise RuntimeError
+
+
+def test_the_listener_is_woken_by_a_commit_that_appends_events_only() -> None:
+    with postgres_schema(_base()) as url:
+        engine = Engine.from_url(url)
+        writer = Engine.from_url(url)
+        woken = threading.Event()
+        listener = Listener(engine.db, woken.set)
+        try:
+            engine.init()
+            engine.publish(JOURNEY)
+            project = writer.create_project("notify-check", "p")
+            listener.start()
+            assert listener.listening.wait(10)
+            assert woken.wait(5)  # the wake-up after connecting
+            for _ in range(10):  # and the notification of create_project's commit
+                woken.clear()
+                if not woken.wait(1.0):
+                    break
+            writer.get(project.id)  # a read appends nothing: nothing to notify
+            with writer.db.begin() as conn:  # a write outside the event log neither
+                conn.exec_driver_sql("SELECT 1")
+            with pytest.raises(RuntimeError):
+                _append_then_roll_back(writer, project.id)
+            assert not woken.wait(1.5)
+            writer.advance(project.id, "go")
+            assert woken.wait(NOTIFIED_WITHIN)
+            assert CHANNEL == "bompao_events"
+        finally:
+            listener.stop()
+            writer.close()
+            engine.close()
