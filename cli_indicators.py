@@ -123,40 +123,47 @@ def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | N
 def alumni(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],  # noqa: PLR0917
            fmt: str, output: str | None = None) -> None:
     """``bompao report alumni``: survival by cohort at each check-in after the handoff
-    (``due``, ``reported``, ``operating``, ``share``), as a table, JSON or CSV.
+    (``due``, ``reported``, ``operating``, ``share``), as a table, JSON, CSV, HTML (with
+    a chart) or xlsx.
 
     Raises:
-        UsageError: a format other than table, json or csv.
+        UsageError: xlsx without ``-o``.
     """
-    from bompao.definitions.messages import text  # noqa: PLC0415
-    from bompao.engine.alumni import alumni_report  # noqa: PLC0415
+    from bompao.definitions.messages import Message, text  # noqa: PLC0415
+    from bompao.engine.alumni import alumni_html, alumni_report, alumni_sheet  # noqa: PLC0415
 
-    if fmt not in ("table", "json", "csv"):
-        raise UsageError(f"report alumni gives --format table, json or csv; {fmt!r} is not "
-                         "one of them")
+    if fmt == "xlsx" and not output:
+        raise UsageError(Message("impact.xlsx_needs_output"))
     partner, cohort = scope
     found = alumni_report(engine, journey=journey, partner=partner, cohort=cohort,
                           actor=ctx.actor())
     if fmt == "json":
-        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey)
+        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey, "alumni")
         return
-    heads = [text(f"impact.{k}", ctx.lang) for k in ("cohort", "check_in", "due", "reported",
-                                                      "operating", "share")]
-    rows = [[name or "-", label, cell["due"], cell["reported"], cell["operating"],
-             cell["share"]] for name, cells in found["cohorts"].items()
-            for label, cell in cells.items()]
+    if fmt == "html":
+        _out(ctx, alumni_html(found, ctx.lang), output or f"bompao-alumni-{journey}.html",
+             journey, "alumni")
+        return
+    sheet = alumni_sheet(found, ctx.lang)
+    if fmt == "xlsx":
+        from bompao.engine.xlsx import workbook  # noqa: PLC0415
+
+        _out(ctx, workbook([sheet]), output, journey, "alumni")
+        return
     if fmt == "csv":
         from bompao.engine.impact_views import as_csv  # noqa: PLC0415
 
-        _out(ctx, as_csv(("alumni", heads, rows)), output, journey)
+        _out(ctx, as_csv(sheet), output, journey, "alumni")
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(heads, [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"] for row in rows],
+    table(sheet[1], [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"]
+                     for row in sheet[2]],
           title=text("impact.alumni_title", ctx.lang, journey=journey))
 
 
-def _out(ctx: Any, data: str | bytes, output: str | None, journey: str) -> None:
+def _out(ctx: Any, data: str | bytes, output: str | None, journey: str,
+         report: str = "impact") -> None:
     """Write ``data`` to ``output`` (atomically) or print it."""
     if not output:
         click.echo(data if isinstance(data, str) else data.decode().rstrip("\n"))
@@ -177,7 +184,7 @@ def _out(ctx: Any, data: str | bytes, output: str | None, journey: str) -> None:
 
         raise UsageError(Message("file.cannot_write", path=str(path),
                                  reason=exc.strerror)) from None
-    ctx.emit({"report": "impact", "journey": journey, "output": str(path)},
+    ctx.emit({"report": report, "journey": journey, "output": str(path)},
              ctx.say("done.wrote", path=path))
 
 
