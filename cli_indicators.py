@@ -49,8 +49,9 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
         event = engine.history(project_id, ctx.actor())[-1]
         recorded = dict(event.payload)
         ctx.emit({"project": moved.id, "seq": event.seq, **recorded},
-                 f"project {project_id}: {indicator} = {recorded['value']} for "
-                 f"{recorded['period']}")
+                 ctx.say("done.measured", id=project_id, indicator=indicator,
+                         value=_shown(recorded["value"], ctx.lang),
+                         period=recorded["period"]))
 
     @project.command("indicators")
     @click.argument("project_id", type=int, metavar="ID")
@@ -62,13 +63,16 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
         if ctx.as_json:
             ctx.emit(found)
             return
+        from bompao.definitions.messages import text  # noqa: PLC0415
         from bompao.engine.views import table  # noqa: PLC0415
 
         project = engine.get(project_id, ctx.actor())
         specs = engine.journey(project.journey, project.version).indicators
-        table(["indicator", "total", "target", "latest", "periods", "missing", "progress"],
-              [[_title(name, specs[name], ctx.lang), _shown(s["total"]),
-                _shown(specs[name].target), _shown(s["latest"]), s["periods"],
+        lang = ctx.lang
+        table([text(f"impact.{k}", lang) for k in ("indicator", "total", "target", "latest",
+                                                     "periods", "missing", "progress")],
+              [[_title(name, specs[name], lang), _shown(s["total"], lang),
+                _shown(specs[name].target, lang), _shown(s["latest"], lang), s["periods"],
                 ", ".join(s["missing_periods"]) or "-",
                 "-" if s["progress"] is None else f"{s['progress']:.0%}"]
                for name, s in found.items()])
@@ -116,7 +120,7 @@ def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | N
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(chosen[1], [[_shown(v) for v in row] for row in chosen[2]],
+    table(chosen[1], [[_shown(v, ctx.lang) for v in row] for row in chosen[2]],
           title=f"{chosen[0]}: {journey}")
 
 
@@ -194,11 +198,13 @@ def _title(name: str, spec: Any, lang: str) -> str:
     return pick(spec.title, lang, name)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, lang: str = "en") -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        from bompao.definitions.messages import text  # noqa: PLC0415
+
+        return text("impact.yes" if value else "impact.no", lang)
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value:,}" if isinstance(value, int) else str(value)
