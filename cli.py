@@ -1080,8 +1080,8 @@ def report(ctx: Context, name: str, journey: str | None, version: int | None,
             impact(ctx, engine, key, (partner, cohort), shown, output, bom=bom, view=view)
         return
     if fmt == "xlsx":
-        raise UsageError(f"--format xlsx is for report impact; report {name} gives table, "
-                         "json, csv or html")
+        raise UsageError(f"--format xlsx is for report impact and alumni; report {name} gives "
+                         "table, json, csv or html")
     filters = Filters(key, version, partner, cohort, _time(since, compiled.timezone),
                       _time(until, compiled.timezone))
     labels = {n: s.label(ctx.lang) for n, s in compiled.stages.items()}
@@ -1189,8 +1189,8 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Where bompao-demo.db and the HTML report go.")
-@click.option("--days", type=click.IntRange(30, 2000), default=425, show_default=True,
-              help="How many simulated days (about 14 months by default).")
+@click.option("--days", type=click.IntRange(30, 2000), default=455, show_default=True,
+              help="How many simulated days (by default a month's call, then 14 months).")
 @click.option("--seed", type=int, default=7, show_default=True, help="The story's seed.")
 @click.option("--serve", is_flag=True, help="Then open the demo cohort in the web app "
               "(bompao serve), with two demo sign-ins printed once.")
@@ -1198,8 +1198,11 @@ def simulate(ctx: Context, journey: str, version: int | None, partner: str | Non
               help="With --serve: the port to listen on (127.0.0.1).")
 @pass_ctx
 def demo(ctx: Context, out_dir: str, days: int, seed: int, serve: bool, port: int) -> None:
-    """Take a cohort of twelve projects through social-incubator on a simulated clock.
+    """Take a call of 30 applicants down to a cohort of twelve, then the cohort through
+    social-incubator on a simulated clock.
 
+    Applications come in through the form, reviewers are assigned by load and score on
+    the rubric, the best twelve are admitted and the others declined (cohort select).
     Fields are filled, evidence attached, coaches assigned and approving, gates refuse
     and then pass, follow-ups fire through the real scheduler code, some projects are
     flagged at risk, stalled or withdrawn, two are handed off. Uses a fresh SQLite file
@@ -1238,7 +1241,7 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int, serve: bool, port: in
     summary = {"database": engine.db.url_display, "report": str(report_path),
                "projects": len(result.projects), "advanced": result.advanced,
                "refused": result.refused, "follow_ups": result.follow_ups,
-               "stages": result.stages, "funnel": funnel}
+               "stages": result.stages, "funnel": funnel, "intake": result.intake}
     if ctx.as_json:
         ctx.emit(summary)
         if serve:
@@ -1250,6 +1253,7 @@ def demo(ctx: Context, out_dir: str, days: int, seed: int, serve: bool, port: in
     report_table("funnel", funnel, ctx.lang,
                  {n: s.label(ctx.lang) for n, s in compiled.stages.items()})
     runs = sum(result.follow_ups.values())
+    click.echo(ctx.say("demo.intake", **(result.intake or {})))
     click.echo(ctx.say("demo.summary", projects=len(result.projects), advanced=result.advanced,
                        refused=result.refused, runs=runs))
     click.echo(ctx.say("demo.database", database=engine.db.url_display))

@@ -49,8 +49,9 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
         event = engine.history(project_id, ctx.actor())[-1]
         recorded = dict(event.payload)
         ctx.emit({"project": moved.id, "seq": event.seq, **recorded},
-                 f"project {project_id}: {indicator} = {recorded['value']} for "
-                 f"{recorded['period']}")
+                 ctx.say("done.measured", id=project_id, indicator=indicator,
+                         value=_shown(recorded["value"], ctx.lang),
+                         period=recorded["period"]))
 
     @project.command("indicators")
     @click.argument("project_id", type=int, metavar="ID")
@@ -62,13 +63,16 @@ def register(project: click.Group, pass_ctx: Callable[..., Any],
         if ctx.as_json:
             ctx.emit(found)
             return
+        from bompao.definitions.messages import text  # noqa: PLC0415
         from bompao.engine.views import table  # noqa: PLC0415
 
         project = engine.get(project_id, ctx.actor())
         specs = engine.journey(project.journey, project.version).indicators
-        table(["indicator", "total", "target", "latest", "periods", "missing", "progress"],
-              [[_title(name, specs[name], ctx.lang), _shown(s["total"]),
-                _shown(specs[name].target), _shown(s["latest"]), s["periods"],
+        lang = ctx.lang
+        table([text(f"impact.{k}", lang) for k in ("indicator", "total", "target", "latest",
+                                                     "periods", "missing", "progress")],
+              [[_title(name, specs[name], lang), _shown(s["total"], lang),
+                _shown(specs[name].target, lang), _shown(s["latest"], lang), s["periods"],
                 ", ".join(s["missing_periods"]) or "-",
                 "-" if s["progress"] is None else f"{s['progress']:.0%}"]
                for name, s in found.items()])
@@ -116,47 +120,54 @@ def impact(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | N
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(chosen[1], [[_shown(v) for v in row] for row in chosen[2]],
+    table(chosen[1], [[_shown(v, ctx.lang) for v in row] for row in chosen[2]],
           title=f"{chosen[0]}: {journey}")
 
 
 def alumni(ctx: Any, engine: Any, journey: str, scope: tuple[str | None, str | None],  # noqa: PLR0917
            fmt: str, output: str | None = None) -> None:
     """``bompao report alumni``: survival by cohort at each check-in after the handoff
-    (``due``, ``reported``, ``operating``, ``share``), as a table, JSON or CSV.
+    (``due``, ``reported``, ``operating``, ``share``), as a table, JSON, CSV, HTML (with
+    a chart) or xlsx.
 
     Raises:
-        UsageError: a format other than table, json or csv.
+        UsageError: xlsx without ``-o``.
     """
-    from bompao.definitions.messages import text  # noqa: PLC0415
-    from bompao.engine.alumni import alumni_report  # noqa: PLC0415
+    from bompao.definitions.messages import Message, text  # noqa: PLC0415
+    from bompao.engine.alumni import alumni_html, alumni_report, alumni_sheet  # noqa: PLC0415
 
-    if fmt not in ("table", "json", "csv"):
-        raise UsageError(f"report alumni gives --format table, json or csv; {fmt!r} is not "
-                         "one of them")
+    if fmt == "xlsx" and not output:
+        raise UsageError(Message("impact.xlsx_needs_output"))
     partner, cohort = scope
     found = alumni_report(engine, journey=journey, partner=partner, cohort=cohort,
                           actor=ctx.actor())
     if fmt == "json":
-        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey)
+        _out(ctx, json.dumps(found, ensure_ascii=False, indent=2), output, journey, "alumni")
         return
-    heads = [text(f"impact.{k}", ctx.lang) for k in ("cohort", "check_in", "due", "reported",
-                                                      "operating", "share")]
-    rows = [[name or "-", label, cell["due"], cell["reported"], cell["operating"],
-             cell["share"]] for name, cells in found["cohorts"].items()
-            for label, cell in cells.items()]
+    if fmt == "html":
+        _out(ctx, alumni_html(found, ctx.lang), output or f"bompao-alumni-{journey}.html",
+             journey, "alumni")
+        return
+    sheet = alumni_sheet(found, ctx.lang)
+    if fmt == "xlsx":
+        from bompao.engine.xlsx import workbook  # noqa: PLC0415
+
+        _out(ctx, workbook([sheet]), output, journey, "alumni")
+        return
     if fmt == "csv":
         from bompao.engine.impact_views import as_csv  # noqa: PLC0415
 
-        _out(ctx, as_csv(("alumni", heads, rows)), output, journey)
+        _out(ctx, as_csv(sheet), output, journey, "alumni")
         return
     from bompao.engine.views import table  # noqa: PLC0415
 
-    table(heads, [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"] for row in rows],
+    table(sheet[1], [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"]
+                     for row in sheet[2]],
           title=text("impact.alumni_title", ctx.lang, journey=journey))
 
 
-def _out(ctx: Any, data: str | bytes, output: str | None, journey: str) -> None:
+def _out(ctx: Any, data: str | bytes, output: str | None, journey: str,
+         report: str = "impact") -> None:
     """Write ``data`` to ``output`` (atomically) or print it."""
     if not output:
         click.echo(data if isinstance(data, str) else data.decode().rstrip("\n"))
@@ -177,7 +188,7 @@ def _out(ctx: Any, data: str | bytes, output: str | None, journey: str) -> None:
 
         raise UsageError(Message("file.cannot_write", path=str(path),
                                  reason=exc.strerror)) from None
-    ctx.emit({"report": "impact", "journey": journey, "output": str(path)},
+    ctx.emit({"report": report, "journey": journey, "output": str(path)},
              ctx.say("done.wrote", path=path))
 
 
@@ -187,11 +198,13 @@ def _title(name: str, spec: Any, lang: str) -> str:
     return pick(spec.title, lang, name)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, lang: str = "en") -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        from bompao.definitions.messages import text  # noqa: PLC0415
+
+        return text("impact.yes" if value else "impact.no", lang)
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value:,}" if isinstance(value, int) else str(value)

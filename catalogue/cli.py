@@ -214,14 +214,21 @@ ENTRIES: dict[str, dict[str, str]] = {
     },
     # demo and simulate
     "demo.progress": {
-        "en": "simulating 14 months of incubation",
-        "th": "กำลังจำลองการบ่มเพาะ 14 เดือน",
+        "en": "simulating a call and 14 months of incubation",
+        "th": "กำลังจำลองการรับสมัครและการบ่มเพาะ 14 เดือน",
     },
     "demo.summary": {
         "en": "{projects} projects, {advanced} advances, {refused} refused by their gates, "
               "{runs} follow-ups run",
         "th": "{projects} โครงการ เปลี่ยนขั้น {advanced} ครั้ง ถูกเงื่อนไขปฏิเสธ {refused} "
               "ครั้ง งานติดตามทำงาน {runs} ครั้ง",
+    },
+    "demo.intake": {
+        "en": "call: {applied} applied, {reviewed} reviewed ({scores} scores by {reviewers} "
+              "reviewers), {selected} selected, {declined} declined",
+        "th": "รับสมัคร: สมัคร {applied} โครงการ ได้รับการพิจารณา {reviewed} โครงการ "
+              "(ให้คะแนน {scores} ครั้ง โดยกรรมการ {reviewers} คน) คัดเลือก {selected} "
+              "โครงการ ไม่ผ่านการคัดเลือก {declined} โครงการ",
     },
     "demo.database": {"en": "database: {database}", "th": "ฐานข้อมูล: {database}"},
     "demo.report": {"en": "HTML report: {path}", "th": "รายงาน HTML: {path}"},

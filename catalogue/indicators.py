@@ -64,6 +64,18 @@ ENTRIES: dict[str, dict[str, str]] = {
     "impact.operating": {"en": 'still operating', "th": 'ยังดำเนินงาน'},
     "impact.share": {"en": 'share', "th": 'สัดส่วน'},
     "impact.alumni_title": {"en": 'Alumni: {journey}', "th": 'ศิษย์เก่า: {journey}'},
+    "impact.alumni_sheet": {"en": 'Survival by cohort', "th": 'การอยู่รอดตามรุ่น'},
+    "impact.latest": {"en": 'latest', "th": 'ค่าล่าสุด'},
+    "impact.yes": {"en": 'yes', "th": 'ใช่'},
+    "impact.no": {"en": 'no', "th": 'ไม่ใช่'},
+    "done.measured": {"en": 'project {id}: {indicator} = {value} for {period}',
+                      "th": 'โครงการ {id}: {indicator} = {value} สำหรับรอบ {period}'},
+    # a duration in running text ("6 months" / "6 เดือน"): check-ins, time in stage
+    "duration.count.day": {"en": '{count} day(s)', "th": '{count} วัน'},
+    "duration.count.week": {"en": '{count} week(s)', "th": '{count} สัปดาห์'},
+    "duration.count.month": {"en": '{count} month(s)', "th": '{count} เดือน'},
+    "duration.count.year": {"en": '{count} year(s)', "th": '{count} ปี'},
+    "duration.count.business_day": {"en": '{count} business day(s)', "th": '{count} วันทำการ'},
     "impact.xlsx_needs_output": {
         "en": "--format xlsx writes a file: give -o FILE.xlsx",
         "th": "'--format xlsx' เขียนเป็นไฟล์ ให้ระบุ -o FILE.xlsx",

@@ -17,7 +17,7 @@ from bompao.definitions.compiled import CompiledFollowUp
 from bompao.definitions.durations import Duration
 from bompao.definitions.messages import text
 from bompao.definitions.model import FollowUpSpec, JourneyDoc
-from bompao.definitions.texts import pick
+from bompao.definitions.texts import duration_text, pick
 
 __all__ = ["PREFIX", "CheckIn", "asked_in", "check_in_name", "check_ins_of", "survival_of"]
 
@@ -65,7 +65,7 @@ def check_ins_of(doc: JourneyDoc, stage: str, first_index: int) -> tuple[CheckIn
         message = {}
         for lang in ("en", "th"):
             titles = ", ".join(pick(doc.indicators[n].title, lang, n) for n in names)
-            message[lang] = text("alumni.check_in", lang, after=str(after),
+            message[lang] = text("alumni.check_in", lang, after=duration_text(after, lang),
                                  indicators=titles.replace("{", "(").replace("}", ")"),
                                  project="{{ project.name }}")
         follow_up = FollowUpSpec(after=after, action="notify", to=roles, message=message)

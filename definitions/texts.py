@@ -9,8 +9,6 @@ from bompao.definitions.durations import Duration
 __all__ = ["LANGUAGES", "duration_text", "pick"]
 
 LANGUAGES = ("en", "th")
-_TH_UNITS = {"day": "วัน", "week": "สัปดาห์", "month": "เดือน", "year": "ปี",
-             "business day": "วันทำการ"}
 
 
 def pick(text: Mapping[str, str] | None, lang: str = "en", default: str = "") -> str:
@@ -21,7 +19,11 @@ def pick(text: Mapping[str, str] | None, lang: str = "en", default: str = "") ->
 
 
 def duration_text(duration: Duration, lang: str = "en") -> str:
-    """``6 months`` / ``6 เดือน``."""
-    if lang == "th":
-        return f"{duration.count} {_TH_UNITS[duration.unit]}"
-    return str(duration)
+    """``6 months`` / ``6 เดือน`` (other languages from the catalogue's
+    ``duration.count.UNIT``)."""
+    if lang == "en":
+        return str(duration)
+    from bompao.definitions.messages import text  # noqa: PLC0415 - messages imports texts' kin
+
+    return text(f"duration.count.{duration.unit.replace(' ', '_')}", lang,
+                count=duration.count)

@@ -7,6 +7,11 @@ the stage's survival indicator (the first ``bool`` one due there, e.g.
 (or now, for the last one reached). Per cohort and check-in: ``due`` (projects that
 reached it), ``reported`` (those that answered), ``operating`` (answered true) and
 ``share`` (operating / reported; None when nobody answered).
+
+The report renders as a table (:func:`alumni_sheet`: raw values, numbers stay numbers,
+for the terminal, CSV and xlsx) and as a self-contained HTML page with a chart of the
+share still operating per cohort at each check-in (:func:`alumni_html`); headings and
+check-in labels ("6 months", "6 เดือน") come from the message catalogue.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import Any
 
 from bompao.definitions import CompiledJourney
 from bompao.definitions.alumni import survival_of
+from bompao.definitions.messages import text
+from bompao.errors import BompaoError
 from bompao.storage import measurements as bulk
 
-__all__ = ["alumni_report"]
+__all__ = ["alumni_html", "alumni_report", "alumni_sheet", "check_in_label"]
 
 NO_COHORT = ""
 """The cohort key of projects without a cohort."""
@@ -84,3 +91,88 @@ def alumni_report(engine: Any, *, journey: str, partner: str | None = None,
         by_label.update(ordered)
     return {"journey": journey, "partner": partner, "cohort": cohort, "check_ins": labels,
             "cohorts": dict(sorted(cohorts.items()))}
+
+
+# views ----------------------------------------------------------------------------------
+
+Table = tuple[str, list[str], list[list[Any]]]
+
+
+def check_in_label(label: str, lang: str = "en") -> str:
+    """A check-in's key (``6 months``) as the language says it (``6 เดือน``)."""
+    from bompao.definitions.durations import parse_duration  # noqa: PLC0415
+    from bompao.definitions.texts import duration_text  # noqa: PLC0415
+
+    try:
+        return duration_text(parse_duration(label), lang)
+    except (ValueError, KeyError, BompaoError):
+        return label
+
+
+def alumni_sheet(report: dict[str, Any], lang: str = "en") -> Table:
+    """``(title, headers, rows)``: one row per cohort and check-in, raw values (``share``
+    a fraction from 0 to 1, None when nobody answered)."""
+    headers = [text(f"impact.{k}", lang) for k in ("cohort", "check_in", "due", "reported",
+                                                    "operating", "share")]
+    rows = [[name or "-", check_in_label(label, lang), cell["due"], cell["reported"],
+             cell["operating"], cell["share"]]
+            for name, cells in report["cohorts"].items() for label, cell in cells.items()]
+    return text("impact.alumni_sheet", lang), headers, rows
+
+
+def _chart(report: dict[str, Any], lang: str) -> str:
+    """Grouped bars: per check-in (labels under their group), one bar per cohort, the
+    share still operating in percent; empty when no cohort has an answer."""
+    from bompao.engine.charts import pyplot, svg  # noqa: PLC0415
+
+    cohorts = report["cohorts"]
+    labels = report["check_ins"]
+    if not any(cell["share"] is not None for cells in cohorts.values()
+               for cell in cells.values()):
+        return ""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / max(1, len(cohorts))
+    for index, (name, cells) in enumerate(cohorts.items()):
+        shares = [100 * (cells[label]["share"] or 0.0) for label in labels]
+        axes.bar([x + (index - (len(cohorts) - 1) / 2) * width for x in range(len(labels))],
+                 shares, width=width, label=name or "-")
+    axes.set_xticks(list(range(len(labels))), [check_in_label(lb, lang) for lb in labels])
+    axes.set_ylim(0, 100)
+    axes.set_ylabel(f"% {text('impact.operating', lang)}")
+    axes.legend(title=text("impact.cohort", lang))
+    axes.spines[["top", "right"]].set_visible(False)
+    drawn = svg(figure)
+    plt.close(figure)
+    return drawn
+
+
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>
+body { font-family: "Noto Sans Thai", "Loma", "Sarabun", system-ui, sans-serif; margin: 2rem; }
+table { border-collapse: collapse; margin-bottom: 2rem; }
+th, td { border: 1px solid #ccc; padding: .3rem .6rem; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+</style></head><body>
+<h1>{{ title }}</h1>
+{% if chart %}<figure class="chart">{{ chart|safe }}</figure>{% endif %}
+<h2>{{ name }}</h2>
+<table id="alumni"><thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in rows %}<tr>{% for v in row %}
+<td{% if loop.index > 2 %} class="n"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</tbody></table>
+</body></html>
+"""
+
+
+def alumni_html(report: dict[str, Any], lang: str = "en") -> str:
+    """The report as one self-contained page (escaped: cohort names are data); shares
+    shown as whole percents, ``-`` when nobody answered."""
+    from jinja2 import Environment  # noqa: PLC0415
+
+    name, headers, rows = alumni_sheet(report, lang)
+    shown = [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"] for row in rows]
+    return Environment(autoescape=True).from_string(_PAGE).render(
+        lang=lang, title=text("impact.alumni_title", lang, journey=report["journey"]),
+        chart=_chart(report, lang), name=name, headers=headers, rows=shown)

@@ -262,7 +262,10 @@ def _prepare(engine: Any, row: Mapping[str, Any], default_journey: str | None,
             hint = f"did you mean 'field.{close[0]}'? " if close else ""
             raise InvalidValue(f"unknown column 'field.{field}' ({hint}journey {journey.ref} "
                                f"fields: {', '.join(sorted(journey.fields)) or 'none'})")
-    if journey.doc.application is not None and stage == journey.initial:  # an application
+    # an application: a row landing in the initial stage without naming it (a row that
+    # names its stage, as an export does, is a restore and keeps every field)
+    if journey.doc.application is not None and stage == journey.initial \
+            and not row.get("stage"):
         from bompao.definitions.intake import check_application  # noqa: PLC0415
 
         check_application(journey.ref, journey.doc.application, given,

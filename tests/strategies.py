@@ -421,8 +421,12 @@ def _versioned(data: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 def _bundled_family(file: str) -> Family:
-    if file == "social-incubator.yaml":  # its version 1 (2, with indicators, is bundled too)
-        file = "earlier/social-incubator-1.yaml"
+    # the version 1 of a journey whose later versions are bundled too (social-incubator 2
+    # added indicators, 3 the call; the partner journeys' 2 extend social-incubator@3)
+    file = {"social-incubator.yaml": "earlier/social-incubator-1.yaml",
+            "university-incubator.yaml": "earlier/university-incubator-1.yaml",
+            "local-government-incubator.yaml": "earlier/local-government-incubator-1.yaml",
+            }.get(file, file)
     text = (bundled_dir() / file).read_text(encoding="utf-8")
     v1 = journey_data(text)
     key = str(v1["journey"])

@@ -30,15 +30,16 @@ DIAGNOSTIC = re.compile(r"^\S+:\d+:\d+: error: \S.*$")
 
 SOCIAL_STAGES = ["idea", "validation", "test_run", "showcase", "handoff", "stalled",
                  "withdrawn"]
+"""social-incubator@1's stages (the latest adds 'declined', for the call's others)."""
 SOCIAL_TRIGGERS = ["validate", "start_test_run", "present", "hand_off", "stall", "resume",
                    "withdraw"]
 OK_LINES = [
     "ok: journeys/incubator-builder.yaml (incubator-builder@1: 8 stages, 7 transitions)",
-    ("ok: journeys/local-government-incubator.yaml (local-government-incubator@1: 8 stages, "
-    "8 transitions)"),
-    "ok: journeys/social-incubator.yaml (social-incubator@2: 7 stages, 7 transitions)",
-    ("ok: journeys/university-incubator.yaml (university-incubator@1: 8 stages, "
-    "8 transitions)"),
+    ("ok: journeys/local-government-incubator.yaml (local-government-incubator@2: 9 stages, "
+    "10 transitions)"),
+    "ok: journeys/social-incubator.yaml (social-incubator@3: 8 stages, 9 transitions)",
+    ("ok: journeys/university-incubator.yaml (university-incubator@2: 9 stages, "
+    "10 transitions)"),
 ]
 
 
@@ -182,7 +183,7 @@ def test_validate_json(bompao: Bompao) -> None:
     assert ok.code == 0
     assert json.loads(ok.out) == {"ok": True, "files": [{
         "file": str(JOURNEYS / "social-incubator.yaml"), "ok": True,
-        "journey": "social-incubator", "version": 2, "stages": 7, "transitions": 7,
+        "journey": "social-incubator", "version": 3, "stages": 8, "transitions": 9,
         "diagnostics": []}]}
     bad = bompao("--json", "validate", str(BROKEN / "yes_no.yaml"),
                  str(BROKEN / "unreachable.yaml"))
@@ -317,10 +318,13 @@ def test_journeys_list_json(bompao: Bompao) -> None:
     rows = json.loads(result.out)
     assert [(r["journey"], r["version"], r["stages"], r["valid"]) for r in rows] == [
         ("incubator-builder", 1, 8, True), ("local-government-incubator", 1, 8, True),
-        ("social-incubator", 1, 7, True), ("social-incubator", 2, 7, True),
-        ("university-incubator", 1, 8, True)]
+        ("local-government-incubator", 2, 9, True), ("social-incubator", 1, 7, True),
+        ("social-incubator", 2, 7, True), ("social-incubator", 3, 8, True),
+        ("university-incubator", 1, 8, True), ("university-incubator", 2, 9, True)]
+    extends = {(r["journey"], r["version"]): r["extends"] for r in rows}
+    assert extends["university-incubator", 1] == "social-incubator@1"
+    assert extends["university-incubator", 2] == "social-incubator@3"
     extends = {r["journey"]: r["extends"] for r in rows}
-    assert extends["university-incubator"] == "social-incubator@1"
     assert extends["social-incubator"] is None
     thai = json.loads(bompao("--json", "--lang", "th", "journeys", "list").out)
     assert {r["journey"]: r["title"] for r in thai}["social-incubator"] == \
@@ -332,11 +336,11 @@ def test_journeys_show(bompao: Bompao) -> None:
     assert result.code == 0
     for stage in SOCIAL_STAGES:
         assert stage in result.out
-    assert "Social Incubator (social-incubator@2)" in result.out
+    assert "Social Incubator (social-incubator@3)" in result.out
     assert "A problem statement of at least 20 characters" in result.out
     thai = bompao("--lang", "th", "journeys", "show", "social-incubator")
     assert thai.code == 0
-    assert "ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม (social-incubator@2)" in thai.out
+    assert "ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม (social-incubator@3)" in thai.out
     assert "การตรวจสอบไอเดียกับกลุ่มเป้าหมาย" in thai.out
 
 
@@ -365,7 +369,7 @@ def test_journeys_show_errors(bompao: Bompao) -> None:
     assert version.code == 2
     assert version.err_lines == [
         ("error: unknown journey version 'social-incubator@9'; known: social-incubator@1, "
-         "social-incubator@2")]
+         "social-incubator@2, social-incubator@3")]
 
 
 # --- extra journey directories --------------------------------------------------------------------

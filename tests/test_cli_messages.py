@@ -185,9 +185,9 @@ def test_written_files_are_confirmed(run: Run, tmp_path: Path) -> None:
 def test_validate_ok(run: Run) -> None:
     path = str(REPO / "journeys" / "social-incubator.yaml")
     assert ok(run, "--lang", "en", "validate", path) == \
-        f"ok: {path} (social-incubator@2: 7 stages, 7 transitions)\n"
+        f"ok: {path} (social-incubator@3: 8 stages, 9 transitions)\n"
     assert ok(run, "--lang", "th", "validate", path) == \
-        f"ผ่าน: {path} (social-incubator@2: 7 ขั้น, การเปลี่ยนขั้น 7 แบบ)\n"
+        f"ผ่าน: {path} (social-incubator@3: 8 ขั้น, การเปลี่ยนขั้น 9 แบบ)\n"
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -219,15 +219,17 @@ def test_a_value_that_does_not_fit_its_field(run: Run) -> None:
 def test_unknown_trigger_and_trigger_not_offered(run: Run) -> None:
     project(run)
     assert refused(run, 2, "--lang", "en", "project", "advance", "1", "nope") == (
-        "unknown trigger 'nope' in journey social-incubator@2; from stage 'idea' the "
-        "triggers are: validate, withdraw")
+        "unknown trigger 'nope' in journey social-incubator@3; from stage 'idea' the "
+        "triggers are: validate, withdraw, admit, decline")
     assert refused(run, 2, "--lang", "th", "project", "advance", "1", "nope") == (
-        "ไม่มีทริกเกอร์ 'nope' ในเส้นทาง social-incubator@2 ทริกเกอร์จากขั้น 'idea' มี: "
-        "validate, withdraw")
+        "ไม่มีทริกเกอร์ 'nope' ในเส้นทาง social-incubator@3 ทริกเกอร์จากขั้น 'idea' มี: "
+        "validate, withdraw, admit, decline")
     assert refused(run, 1, "--lang", "en", "project", "advance", "1", "present") == (
-        "trigger 'present' is not available in stage 'idea'; available: validate, withdraw")
+        "trigger 'present' is not available in stage 'idea'; available: validate, withdraw, "
+        "admit, decline")
     assert refused(run, 1, "--lang", "th", "project", "advance", "1", "present") == (
-        "ขั้น 'idea' ไม่มีทริกเกอร์ 'present' ที่ใช้ได้คือ: validate, withdraw")
+        "ขั้น 'idea' ไม่มีทริกเกอร์ 'present' ที่ใช้ได้คือ: validate, withdraw, admit, "
+        "decline")
 
 
 def test_gate_refused_names_the_journeys_own_thai_criteria(run: Run) -> None:
@@ -481,14 +483,14 @@ def test_project_show_and_history(run: Run) -> None:
     english = ok(run, "--lang", "en", "project", "show", "1").splitlines()
     thai = ok(run, "--lang", "th", "project", "show", "1").splitlines()
     assert english[0] == "project 1: Rice"
-    assert english[1] == "  journey  social-incubator@2"
+    assert english[1] == "  journey  social-incubator@3"
     assert re.fullmatch(r"  stage    idea \(since \d{4}-\d\d-\d\d \d\d:\d\d \+07:00\)",
                         english[2])
     assert english[-1] == "  evidence stakeholder_map"
     assert thai[0] == "โครงการ 1: Rice"
     # labels padded to the widest (รุ่นผู้เข้าร่วม: 9 columns; vowels and tone marks above and
     # below take none), so the values line up on a terminal
-    assert thai[1] == "  เส้นทาง    social-incubator@2"
+    assert thai[1] == "  เส้นทาง    social-incubator@3"
     assert re.fullmatch(r"  ขั้น        idea \(ตั้งแต่ \d{4}-\d\d-\d\d \d\d:\d\d \+07:00\)",
                         thai[2])
     assert thai[-1] == "  หลักฐาน    stakeholder_map"

@@ -158,11 +158,12 @@ def test_init_publish_create_and_show(store_url: str, tmp_path: Path) -> None:
     assert isinstance(created["id"], int)
     shown = ok_json(url, "project", "show", str(created["id"]))
     assert {k: shown[k] for k in ("id", "journey", "version", "stage", "flags")} == {
-        "id": created["id"], "journey": "social-incubator", "version": 2, "stage": "idea",
+        "id": created["id"], "journey": "social-incubator", "version": 3, "stage": "idea",
         "flags": []}
     assert shown["fields"] == {"problem_statement": "", "target_group": "",
                                "interviews_done": 3, "people_reached": 0,
-                               "partners_committed": ["pea", "cmu"]}
+                               "partners_committed": ["pea", "cmu"], "team_size": 1,
+                               "needs": []}
     assert (shown["partner"], shown["cohort"]) == ("cmu", "2026A")
 
 
@@ -256,11 +257,12 @@ def _cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
     return {
         "unknown project": (["project", "show", "999"], 2, "error: no project with id 999"),
         "unknown trigger": (["project", "advance", pid, "fly"], 2,
-                            ("error: unknown trigger 'fly' in journey social-incubator@2; from "
-                             "stage 'idea' the triggers are: validate, withdraw")),
+                            ("error: unknown trigger 'fly' in journey social-incubator@3; from "
+                             "stage 'idea' the triggers are: validate, withdraw, admit, "
+                             "decline")),
         "trigger not available": (["project", "advance", pid, "present"], 1,
                                   ("error: trigger 'present' is not available in stage 'idea'; "
-                                   "available: validate, withdraw")),
+                                   "available: validate, withdraw, admit, decline")),
         "role not allowed": (["project", "advance", pid, "withdraw", "--by", "Malee", "--role",
                               "coach"], 1,
                              ("error: trigger 'withdraw' needs one of the roles "
@@ -307,9 +309,9 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
         "role without by": (["project", "advance", pid, "withdraw", "--role",
                              "program_manager"], 2, "error: --role needs --by NAME"),
         "unknown field": (["project", "set", pid, "budget=5"], 2,
-                          ("error: unknown field 'budget' in journey social-incubator@2; "
-                           "fields: demo_day, interviews_done, partners_committed, "
-                           "people_reached, problem_statement, target_group")),
+                          ("error: unknown field 'budget' in journey social-incubator@3; "
+                           "fields: demo_day, interviews_done, needs, partners_committed, "
+                           "people_reached, problem_statement, target_group, team_size")),
         "bad date": (["project", "set", pid, "demo_day=tomorrow"], 2,
                      "error: field 'demo_day': expected date, got 'tomorrow'"),
         "bad list": (["project", "set", pid, "partners_committed=[1,"], 2,
@@ -324,9 +326,9 @@ def _more_cases(pid: str) -> dict[str, tuple[list[str], int, str]]:
                                           "X"], 2, "error: unknown journey 'nope'; known: "),
         "unknown evidence": (["project", "evidence", pid, "selfie", "--url", "u"], 2,
                              ("error: unknown evidence item 'selfie' in journey "
-                              "social-incubator@2; evidence items: ")),
+                              "social-incubator@3; evidence items: ")),
         "unknown role": (["project", "approve", pid, "--role", "mayor", "--by", "X"], 2,
-                         "error: unknown role 'mayor' in journey social-incubator@2; roles: "),
+                         "error: unknown role 'mayor' in journey social-incubator@3; roles: "),
         "unknown assignment role": (["project", "assign", pid, "--role", "mayor", "--to", "X"],
                                     2, "error: unknown role 'mayor' in journey "),
         "approving twice": (["project", "approve", pid, "--role", "committee", "--by", "Anan"],

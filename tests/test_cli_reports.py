@@ -127,11 +127,12 @@ def test_funnel_table_is_aligned(program: Engine, store_url: str) -> None:
     header, rows = table_rows(out, "stage")
     for name in ("stage", "ever reached", "there now", "to next", "exit"):
         assert name in header
-    assert len(rows) == 7
+    assert len(rows) == 8
     assert_aligned(header, rows)
     idea = rows[0].split()
     assert idea[:4] == ["Idea", "6", "2", "50%"]
-    assert rows[-1].split()[:3] == ["Withdrawn", "1", "1"]
+    assert rows[-2].split()[:3] == ["Withdrawn", "1", "1"]
+    assert rows[-1].split()[:4] == ["Not", "selected", "0", "0"]  # the call's others
 
 
 def test_thai_table_is_aligned_in_terminal_cells(program: Engine, store_url: str) -> None:
@@ -141,7 +142,7 @@ def test_thai_table_is_aligned_in_terminal_cells(program: Engine, store_url: str
     assert "เคยถึง" in header
     titles = [row.strip().split("  ")[0] for row in rows]
     assert titles == ["ไอเดีย", "การตรวจสอบไอเดียกับกลุ่มเป้าหมาย", "การทดลองทำ", "แสดงผลงาน",
-                      "ส่งต่อ", "หยุดชะงัก", "ถอนตัว"]
+                      "ส่งต่อ", "หยุดชะงัก", "ถอนตัว", "ไม่ผ่านการคัดเลือก"]
     assert_aligned(header, rows)
     out = ok(store_url, "--lang", "th", "report", "coaches")
     header, rows = table_rows(out, "ผู้รับผิดชอบ")
@@ -175,7 +176,7 @@ def test_csv_parses(program: Engine, store_url: str) -> None:
     assert rows[0] == ["stage", "visits", "median days", "p90 days", "max days",
                        "expected days"]
     assert [r[0] for r in rows[1:]] == ["Idea", "Validation", "Test run", "Showcase",
-                                        "Handoff", "Stalled", "Withdrawn"]
+                                        "Handoff", "Stalled", "Withdrawn", "Not selected"]
     idea = rows[1]
     assert idea[1] == "4"  # 3 validated, 1 withdrew
     assert float(idea[3]) == 40.0  # validated after 40, 10, 10 days; withdrew after 40
@@ -252,7 +253,7 @@ def test_partner_cohort_since_until(program: Engine, store_url: str,
     until = (T0 + timedelta(days=50)).date().isoformat()
     assert _funnel(capsys, store_url, "--until", until) == {
         "idea": (6, 2), "validation": (3, 2), "test_run": (0, 1), "withdrawn": (0, 1)}
-    assert _funnel(capsys, store_url, "--version", "2") == _funnel(capsys, store_url)
+    assert _funnel(capsys, store_url, "--version", "3") == _funnel(capsys, store_url)
     assert _funnel(capsys, store_url, "--partner", "nobody") == {}
     people = json.loads(inproc(capsys, store_url, "report", "coaches", "--format", "json",
                                "--partner", "bkk"))
@@ -265,7 +266,7 @@ def test_partner_cohort_since_until(program: Engine, store_url: str,
 def test_unknown_journey(program: Engine, store_url: str) -> None:
     line = refused(store_url, "report", "funnel", "--journey", "no-such-journey")
     assert "no-such-journey" in line
-    assert "social-incubator@2" in line  # lists the known ones
+    assert "social-incubator@3" in line  # lists the known ones
 
 
 @pytest.mark.parametrize("option", ["--since", "--until"])

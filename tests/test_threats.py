@@ -729,11 +729,11 @@ def test_threat5_transfer_exports_and_imports_within_the_actors_partner(
         assert transfer_module.export_projects(engine, partner=A_PARTNER, actor=BETA) == []
         with pytest.raises(InvalidValue) as caught:
             transfer_module.import_projects(engine, [
-                {"name": "Sneaky", "journey": "social-incubator", "partner": A_PARTNER}],
+                {"name": "Sneaky", "journey": "social-incubator@2", "partner": A_PARTNER}],
                 actor=BETA)
         assert f"you act for {B_PARTNER!r}" in str(caught.value)
         [new] = transfer_module.import_projects(
-            engine, [{"name": "Imported", "journey": "social-incubator"}], actor=BETA)
+            engine, [{"name": "Imported", "journey": "social-incubator@2"}], actor=BETA)
         assert engine.get(new).partner == B_PARTNER
     finally:
         engine.close()
@@ -795,7 +795,8 @@ SCOPED_COMMANDS: dict[str, tuple[list[str], tuple[list[str], tuple[int, ...]]]] 
                (["report", "at-risk", "--format", "json"], (0,))),
     "diagram": (["diagram", "-", "--project", "{a}"],
                 (["diagram", "-", "--project", "{b}"], (0,))),
-    # intake (cli_intake.py): social-incubator declares no scoring or coaching yet
+    # intake (cli_intake.py): social-incubator scores on a rubric without 'need' and
+    # declares no coaching
     "project score": (["project", "score", "{a}", "--by", "Somchai", "need=3"],
                       (["project", "score", "{b}", "--by", "Somchai", "need=3"], (2,))),
     "project session": (["project", "session", "{a}", "--coach", "Nok", "--on",
@@ -845,10 +846,11 @@ UNRELATED_COMMANDS = {
 
 def _fill(args: list[str], partners: Partners, tmp_path: Path) -> list[str]:
     alpha_csv = tmp_path / "alpha.csv"
-    alpha_csv.write_text(f"name,journey,partner\nSneaky,social-incubator,{A_PARTNER}\n",
+    # version 2: rows, not applications to version 3's call (held to its form)
+    alpha_csv.write_text(f"name,journey,partner\nSneaky,social-incubator@2,{A_PARTNER}\n",
                          encoding="utf-8")
     beta_csv = tmp_path / "beta.csv"
-    beta_csv.write_text("name,journey\nImported,social-incubator\n", encoding="utf-8")
+    beta_csv.write_text("name,journey\nImported,social-incubator@2\n", encoding="utf-8")
     values = {"a": str(partners.a), "b": str(partners.b), "alpha_csv": str(alpha_csv),
               "beta_csv": str(beta_csv), "tmp": str(tmp_path / "demo")}
     return [arg.format(**values) for arg in args]

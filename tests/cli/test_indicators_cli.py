@@ -57,6 +57,12 @@ def test_measure_then_read_back_as_json(setup: tuple[str, Path]) -> None:
     table = run(url, journeys, "--lang", "th", "project", "indicators", "1")
     assert "จำนวนผู้ได้รับประโยชน์" in table.stdout
     assert "65%" in table.stdout
+    # every heading from the catalogue in Thai, none left in English
+    heads = next(line for line in table.stdout.splitlines() if "ตัวชี้วัด" in line).split()
+    assert heads == ["ตัวชี้วัด", "รวม", "เป้าหมาย", "ค่าล่าสุด", "รอบที่รายงาน", "รอบที่ขาด",
+                     "ความคืบหน้า"]
+    thai = run(url, journeys, "--lang", "th", "project", "measure", "1", "people_reached", "140")
+    assert thai.stdout.strip() == f"โครงการ 1: people_reached = 140 สำหรับรอบ {current}"
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [

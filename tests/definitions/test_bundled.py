@@ -15,13 +15,15 @@ from bompao.definitions import CompiledJourney, JourneyCatalog, bundled_dir, loa
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted((REPO / "journeys").glob("*.yaml"))
-SOCIAL_STAGES = ["idea", "validation", "test_run", "showcase", "handoff", "stalled", "withdrawn"]
+SOCIAL_STAGES = ["idea", "validation", "test_run", "showcase", "handoff", "stalled", "withdrawn",
+                 "declined"]
 BUILDER_STAGES = ["workshop_1", "workshop_2", "workshop_3", "team_preparation",
                   "trial_incubation", "wrap_up_forum", "next_phase", "withdrawn"]
 PARTNER_EXTRA = {"university-incubator": "ethics_review",
                  "local-government-incubator": "community_hearing"}
-VERSIONS = {"social-incubator": 2}
-"""The bundled files' versions (social-incubator 2 added indicators; 1 is in earlier/)."""
+VERSIONS = {"social-incubator": 3, "university-incubator": 2, "local-government-incubator": 2}
+"""The bundled files' versions (social-incubator 2 added indicators, 3 the call; the partner
+journeys' 2 extend social-incubator@3; the earlier versions are in earlier/)."""
 TEXT_KEYS = ("title", "description", "says", "message", "subject")
 
 
@@ -151,7 +153,8 @@ def test_social_incubator_stage_keys(catalog: JourneyCatalog) -> None:
     journey = catalog.get("social-incubator")
     assert list(journey.stages) == SOCIAL_STAGES
     assert journey.initial == "idea"
-    assert {n for n, s in journey.stages.items() if s.final} == {"handoff", "withdrawn"}
+    assert {n for n, s in journey.stages.items() if s.final} == {"handoff", "withdrawn",
+                                                                 "declined"}
 
 
 def test_social_incubator_gates_are_the_programs(catalog: JourneyCatalog) -> None:
@@ -218,14 +221,23 @@ def test_incubator_builder_needs_all_three_workshops(catalog: JourneyCatalog) ->
 def test_partner_journeys_extend_the_social_incubator(key: str,
                                                       catalog: JourneyCatalog) -> None:
     journey = catalog.get(key)
-    base = catalog.get("social-incubator@1")
-    assert journey.doc.extends == "social-incubator@1"
+    base = catalog.get("social-incubator@3")
+    assert journey.doc.extends == "social-incubator@3"
     assert journey.partner
     assert list(journey.stages) == [*base.stages, PARTNER_EXTRA[key]]
     extra = PARTNER_EXTRA[key]
     assert extra in reachable(journey)
     assert journey.triggers(extra)
     assert journey.machine is not base.machine
+    # what the partner gets from the latest base: its indicators, alumni check-ins, the call
+    assert list(journey.indicators) == list(base.indicators)
+    assert [str(d) for d in journey.doc.stages["handoff"].check_ins] == [
+        "6 months", "12 months", "24 months"]
+    assert journey.doc.application is not None
+    assert journey.doc.scoring is not None
+    assert journey.doc.application.fields == base.doc.application.fields  # type: ignore[union-attr]
+    assert journey.dest("idea", "decline") == "declined"
+    assert catalog.get(f"{key}@1").doc.extends == "social-incubator@1"  # kept as published
 
 
 def test_university_runs_an_ethics_review_before_a_six_month_test_run(
@@ -246,3 +258,55 @@ def test_local_government_holds_a_hearing_after_twelve_months(catalog: JourneyCa
     assert gate is not None
     assert "12 months" in {str(c.duration) for c in gate.children if c.duration}
     assert "local_official" in journey.roles
+
+
+def test_social_incubator_opens_a_call(catalog: JourneyCatalog) -> None:
+    """Issue 14: the form, the rubric and the selection step, with Thai texts."""
+    journey = catalog.get("social-incubator")
+    form = journey.doc.application
+    assert form is not None
+    assert form.fields == ["problem_statement", "target_group", "team_size", "needs"]
+    assert form.required == ["problem_statement", "target_group"]
+    assert set(form.help) == set(form.fields)
+    for name, text in form.help.items():
+        assert text["en"], name
+        assert text["th"], name
+        assert any("\u0e00" <= ch <= "\u0e7f" for ch in text["th"]), name  # Thai script
+    assert str(form.opens) == "2020-01-01"
+    assert form.closes is None
+    scoring = journey.doc.scoring
+    assert scoring is not None
+    assert scoring.role in journey.roles
+    assert scoring.stage == journey.initial
+    assert {name: (c.weight, str(c.scale)) for name, c in scoring.rubric.items()} == {
+        "problem": (3, "1..5"), "target_group": (2, "1..5"), "change": (2, "1..5"),
+        "team": (1, "1..5")}
+    assert all(c.title and c.title.get("th") for c in scoring.rubric.values())
+    assert scoring.partner_conflict
+    # the selection step: from the scoring stage, admit keeps the best, decline ends the rest
+    assert journey.dest("idea", "admit") == "idea"
+    assert journey.dest("idea", "decline") == "declined"
+    assert journey.stages["declined"].final
+    assert journey.fields["needs"].type == "list[string]"  # for a partner's coaching key
+    earlier = catalog.get("social-incubator@2")
+    assert earlier.doc.application is None
+    assert list(earlier.indicators) == list(
+        journey.indicators)
+
+
+def test_partners_override_the_form_and_the_rubric(catalog: JourneyCatalog) -> None:
+    base = catalog.get("social-incubator")
+    university = catalog.get("university-incubator")
+    local = catalog.get("local-government-incubator")
+    assert base.doc.scoring
+    assert university.doc.scoring
+    assert local.doc.scoring
+    assert base.doc.application
+    assert university.doc.application
+    assert local.doc.application
+    assert university.doc.scoring.rubric["team"].weight == 2
+    assert base.doc.scoring.rubric["team"].weight == 1
+    assert "student" in university.doc.application.help["problem_statement"]["en"]
+    assert "community" in local.doc.scoring.rubric
+    assert set(local.doc.scoring.rubric) - {"community"} == set(base.doc.scoring.rubric)
+    assert local.doc.application.help["needs"] == base.doc.application.help["needs"]

@@ -61,7 +61,7 @@ def test_the_mermaid_title_is_front_matter_with_title() -> None:
     front = text.split("---\n")[1]
     assert yaml.safe_load(front) == {"title": "A 'quoted' \\ title with colons (quotes@1)"}
     assert yaml.safe_load(diagram(SOCIAL, "mermaid").split("---\n")[1]) == {
-        "title": "Social Incubator (social-incubator@2)"}
+        "title": "Social Incubator (social-incubator@3)"}
 
 
 def _labels(text: str) -> list[str]:

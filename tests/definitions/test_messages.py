@@ -126,12 +126,12 @@ def test_set_field_suggests_the_closest_field() -> None:
     journey = load_path(SOCIAL)
     with pytest.raises(InvalidValue) as caught:
         journey.fields_from_text({"interview_done": "3"})
-    fields = ("demo_day, interviews_done, partners_committed, people_reached, "
-              "problem_statement, target_group")
-    assert str(caught.value) == ("unknown field 'interview_done' in journey social-incubator@2 "
+    fields = ("demo_day, interviews_done, needs, partners_committed, people_reached, "
+              "problem_statement, target_group, team_size")
+    assert str(caught.value) == ("unknown field 'interview_done' in journey social-incubator@3 "
                                  f"(did you mean 'interviews_done'?); fields: {fields}")
     assert error_text(caught.value, "th") == (
-        "ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@2 (หมายถึง 'interviews_done' "
+        "ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@3 (หมายถึง 'interviews_done' "
         f"หรือไม่?) ฟิลด์ที่มี: {fields}")
 
 
@@ -145,7 +145,7 @@ def test_set_field_in_thai_through_the_cli(tmp_path: Path,
               "--name", "X", "--set", "interview_done=3"])
     assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@2 "
+    assert err.startswith("error: ไม่มีฟิลด์ 'interview_done' ในเส้นทาง social-incubator@3 "
                           "(หมายถึง 'interviews_done' หรือไม่?)")
 
 

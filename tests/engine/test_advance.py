@@ -74,7 +74,8 @@ def test_gate_report_lists_every_criterion_with_what_it_saw(engine: Engine) -> N
     assert full.missing == ()
     assert full.criteria[2].seen == {"role": "coach", "approvals": 1, "needed": 1}
     assert engine.check(p.id).trigger == "validate"  # the stage's first trigger
-    assert [r.trigger for r in engine.checks(p.id)] == ["validate", "withdraw"]
+    assert [r.trigger for r in engine.checks(p.id)] == ["validate", "withdraw", "admit",
+                                                          "decline"]
     assert engine.get(p.id).stage == "idea"  # checking changes nothing
 
 
@@ -188,12 +189,13 @@ def test_unknown_trigger_and_trigger_not_available(engine: Engine) -> None:
     before = _snapshot(engine, p.id)
     with pytest.raises(NotFound) as unknown:
         engine.advance(p.id, "fly", MANAGER)
-    assert str(unknown.value) == ("unknown trigger 'fly' in journey social-incubator@2; from "
-                                  "stage 'idea' the triggers are: validate, withdraw")
+    assert str(unknown.value) == ("unknown trigger 'fly' in journey social-incubator@3; from "
+                                  "stage 'idea' the triggers are: validate, withdraw, admit, "
+                                  "decline")
     with pytest.raises(TriggerNotOffered) as unavailable:  # a refusal (exit 1), not bad input
         engine.advance(p.id, "present", MANAGER)
     assert str(unavailable.value) == ("trigger 'present' is not available in stage 'idea'; "
-                                      "available: validate, withdraw")
+                                      "available: validate, withdraw, admit, decline")
     with pytest.raises(TriggerNotOffered,
                        match=r"not available in stage 'idea'; available: validate"):
         engine.check(p.id, "hand_off")

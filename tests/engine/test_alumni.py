@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from dateutil.relativedelta import relativedelta
 
@@ -147,10 +150,117 @@ def test_report_alumni_cli(engine: Engine, clock: Any, store_url: str, cli: Any)
     assert code == 0
     assert "ยังดำเนินงาน" in table
     assert "100%" in table
+    assert "6 เดือน" in table
+    assert "6 months" not in table
     code, _, err = cli("--db", store_url, "report", "alumni", "--journey", "alumni",
-                       "--format", "xlsx", "-o", "x.xlsx")
+                       "--format", "xlsx")
     assert code == 2
-    assert err.startswith("error: ")
+    assert err == "error: --format xlsx writes a file: give -o FILE.xlsx\n"
+
+
+class _Cells(HTMLParser):
+    """The cells of the page's ``table#alumni`` and the text inside its ``<svg>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.headers: list[str] = []
+        self.svg_text: list[str] = []
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._in and self._in.pop() != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        if "svg" in self._in:
+            self.svg_text.append(data)
+        elif self._in and self._in[-1] == "th":
+            self.headers.append(data)
+        elif self._in and self._in[-1] == "td":
+            self.rows[-1].append(data)
+
+
+def _alumni_data(engine: Engine, clock: Any) -> None:
+    """Two cohorts handed off 13 months ago; answers at the 6-month check-in (one says
+    no) and one at 12 months."""
+    now = datetime.now(UTC)
+    clock.now = now - relativedelta(months=13)
+    engine.publish(JOURNEY)
+    made = [engine.create_project("alumni", name, cohort=cohort)
+            for name, cohort in (("บ้านดิน", "รุ่น 1"), ("Rice Bank", "รุ่น 1"),
+                                 ("Coral", "2025B"))]
+    for project in made:
+        engine.advance(project.id, "hand_off")
+    clock.now = now - relativedelta(months=6, days=-3)
+    for project, answer in zip(made, (True, False, True), strict=True):
+        engine.measure(project.id, "still_operating", None, answer)
+    clock.now = now - timedelta(days=10)
+    engine.measure(made[0].id, "still_operating", None, True)
+    clock.now = now
+
+
+def test_report_alumni_in_xlsx_and_html(engine: Engine, clock: Any, store_url: str,
+                                        cli: Any, tmp_path: Path) -> None:
+    """Issue 13: xlsx read back with openpyxl (Thai text, numbers as numbers) and the
+    HTML page parsed: the same cells as the JSON, check-ins in Thai, a chart."""
+    _alumni_data(engine, clock)
+    code, out, err = cli("--db", store_url, "--json", "report", "alumni", "--journey", "alumni")
+    assert (code, err) == (0, ""), err
+    data = json.loads(out)
+    assert data["cohorts"]["รุ่น 1"]["6 months"] == {"due": 2, "reported": 2, "operating": 1,
+                                                   "share": 0.5}
+    assert data["cohorts"]["รุ่น 1"]["12 months"] == {"due": 2, "reported": 1,
+                                                    "operating": 1, "share": 1.0}
+    assert data["cohorts"]["2025B"]["24 months"] == {"due": 0, "reported": 0,
+                                                   "operating": 0, "share": None}
+    expected = [[cohort, label, c["due"], c["reported"], c["operating"], c["share"]]
+                for cohort, cells in data["cohorts"].items() for label, c in cells.items()]
+    thai_label = {"6 months": "6 เดือน", "12 months": "12 เดือน", "24 months": "24 เดือน"}
+
+    book_path = tmp_path / "alumni.xlsx"
+    code, _, err = cli("--db", store_url, "--lang", "th", "report", "alumni", "--journey",
+                       "alumni", "--format", "xlsx", "-o", str(book_path))
+    assert code == 0, err
+    book = openpyxl.load_workbook(book_path)
+    assert book.sheetnames == ["การอยู่รอดตามรุ่น"]
+    rows = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0] == ("รุ่น", "การติดตาม", "ถึงกำหนด", "รายงานแล้ว", "ยังดำเนินงาน", "สัดส่วน")
+    assert [list(r) for r in rows[1:]] == [
+        [c, thai_label[label], *rest] for c, label, *rest in expected]
+    numbers = [v for r in rows[1:] for v in r[2:] if v is not None]
+    assert numbers
+    assert all(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in numbers)
+
+    page_path = tmp_path / "alumni.html"
+    code, _, err = cli("--db", store_url, "--lang", "th", "report", "alumni", "--journey",
+                       "alumni", "--format", "html", "-o", str(page_path))
+    assert code == 0, err
+    page = page_path.read_text(encoding="utf-8")
+    assert '<html lang="th">' in page
+    assert "<svg" in page
+    cells = _Cells()
+    cells.feed(page)
+    assert cells.headers == ["รุ่น", "การติดตาม", "ถึงกำหนด", "รายงานแล้ว", "ยังดำเนินงาน",
+                             "สัดส่วน"]
+    body = [r for r in cells.rows if r]
+    assert body == [[c, thai_label[label], str(d), str(rep), str(op),
+                     "-" if share is None else f"{round(share * 100)}%"]
+                    for c, label, d, rep, op, share in expected]
+    drawn = " ".join(cells.svg_text)
+    assert all(label in drawn for label in thai_label.values())  # the ticks, in Thai
+    assert "รุ่น 1" in drawn
+    assert "2025B" in drawn
+    english = cli("--db", store_url, "report", "alumni", "--journey", "alumni", "--format",
+                  "html", "-o", str(page_path))
+    assert english[0] == 0
+    assert "6 months" in page_path.read_text(encoding="utf-8")
 
 
 def test_check_ins_only_on_a_final_stage() -> None:

@@ -15,10 +15,10 @@ from bompao.engine import Actor, Engine, Project
 from bompao.errors import ConflictError, InvalidValue, NotFound, PermissionDenied
 
 SI = "social-incubator"
-SI_FIELDS = ("demo_day, interviews_done, partners_committed, people_reached, "
-             "problem_statement, target_group")
+SI_FIELDS = ("demo_day, interviews_done, needs, partners_committed, people_reached, "
+             "problem_statement, target_group, team_size")
 DEFAULTS = {"problem_statement": "", "target_group": "", "interviews_done": 0,
-            "people_reached": 0, "partners_committed": []}
+            "people_reached": 0, "partners_committed": [], "team_size": 1, "needs": []}
 
 
 def _snapshot(engine: Engine, project_id: int) -> tuple[Project, int]:
@@ -33,7 +33,7 @@ def test_create_applies_defaults_and_records_the_creation(engine: Engine, clock:
     created = engine.create_project(SI, "Clean Water Mae Rim", partner="cmu", cohort="2026A",
                                     fields={"interviews_done": 3, "demo_day": "2026-09-01"},
                                     actor=Actor("Malee"))
-    assert (created.journey, created.version, created.stage) == (SI, 2, "idea")
+    assert (created.journey, created.version, created.stage) == (SI, 3, "idea")
     assert created.fields == {**DEFAULTS, "interviews_done": 3, "demo_day": "2026-09-01"}
     assert (created.name, created.partner, created.cohort) == ("Clean Water Mae Rim", "cmu",
                                                                "2026A")
@@ -52,7 +52,7 @@ def test_create_strips_the_name(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"nope": 1}, f"unknown field 'nope' in journey social-incubator@2; fields: {SI_FIELDS}"),
+    ({"nope": 1}, f"unknown field 'nope' in journey social-incubator@3; fields: {SI_FIELDS}"),
     ({"interviews_done": "abc"}, "field 'interviews_done': expected int, got str 'abc'"),
     ({"interviews_done": True}, "field 'interviews_done': expected int, got bool True"),
     ({"interviews_done": 2.5}, "field 'interviews_done': expected int, got float 2.5"),
@@ -78,7 +78,7 @@ def test_create_refuses_an_empty_name(engine: Engine, name: str) -> None:
 
 
 def test_create_refuses_an_unknown_journey(engine: Engine) -> None:
-    with pytest.raises(NotFound, match=r"^unknown journey 'nope'; known: .*social-incubator@2"):
+    with pytest.raises(NotFound, match=r"^unknown journey 'nope'; known: .*social-incubator@3"):
         engine.create_project("nope", "P")
 
 
@@ -100,7 +100,7 @@ def test_set_fields_merges_typed_values(engine: Engine, clock: Any) -> None:
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ({"nope": 1}, f"unknown field 'nope' in journey social-incubator@2; fields: {SI_FIELDS}"),
+    ({"nope": 1}, f"unknown field 'nope' in journey social-incubator@3; fields: {SI_FIELDS}"),
     ({"interviews_done": 12, "people_reached": "many"},
      "field 'people_reached': expected int, got str 'many'"),
     ({}, "give at least one FIELD=VALUE"),
@@ -133,7 +133,7 @@ def test_add_evidence_refuses_an_unknown_item_and_an_empty_one(engine: Engine) -
     with pytest.raises(InvalidValue) as caught:
         engine.add_evidence(p.id, "selfie", url="https://example.org")
     assert str(caught.value) == (
-        "unknown evidence item 'selfie' in journey social-incubator@2; evidence items: "
+        "unknown evidence item 'selfie' in journey social-incubator@3; evidence items: "
         "handoff_plan, restart_plan, stakeholder_map, test_plan, test_run_report")
     with pytest.raises(InvalidValue, match=r"^evidence 'test_plan' needs a url or a note$"):
         engine.add_evidence(p.id, "test_plan")
@@ -157,7 +157,7 @@ def test_approve_refuses_an_unknown_role(engine: Engine) -> None:
     before = _snapshot(engine, p.id)
     with pytest.raises(InvalidValue) as caught:
         engine.approve(p.id, role="mayor", by="Anan")
-    assert str(caught.value) == ("unknown role 'mayor' in journey social-incubator@2; roles: "
+    assert str(caught.value) == ("unknown role 'mayor' in journey social-incubator@3; roles: "
                                  "participant, coach, advisor, program_manager, committee")
     with pytest.raises(InvalidValue, match=r"^an approval needs the approver's name \(--by\)$"):
         engine.approve(p.id, role="coach", by=" ")

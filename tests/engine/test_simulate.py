@@ -227,12 +227,12 @@ def test_cli_simulate(tmp_path: Path) -> None:
     data = json.loads(done.stdout)
     assert (data["runs"], data["months"], data["projects"]) == (300, 15, 10)
     assert list(data["stages"]) == ["idea", "validation", "test_run", "showcase", "handoff",
-                                    "stalled", "withdrawn"]
+                                    "stalled", "withdrawn", "declined"]
     assert data["stages"]["idea"] == {"mean": 10.0, "p10": 10.0, "p90": 10.0}
     assert len(data["coach_load"]) == 15
     table = _cli(db, *base, cwd=tmp_path)
     assert table.returncode == 0
-    assert table.stdout.splitlines()[0] == ("social-incubator@2: 10 projects, 15 months, "
+    assert table.stdout.splitlines()[0] == ("social-incubator@3: 10 projects, 15 months, "
                                             "300 runs (seed 4)")
     assert "Handoff" in table.stdout
     html = _cli(db, *base, "--format", "html", "-o", "f.html", cwd=tmp_path)

@@ -60,7 +60,8 @@ def test_the_funnel_marks_only_the_ways_out_as_exits(tmp_path: Path) -> None:
         engine.close()
     assert {row["stage"]: row["exit"] for row in rows} == {
         "idea": False, "validation": False, "ethics_review": False, "test_run": False,
-        "showcase": False, "handoff": False, "stalled": True, "withdrawn": True}
+        "showcase": False, "handoff": False, "stalled": True, "withdrawn": True,
+        "declined": True}
     assert {row["stage"]: row["next"] for row in rows}["ethics_review"] == "test_run"
 
 

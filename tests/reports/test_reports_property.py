@@ -201,7 +201,7 @@ def expected_coaches(engine: Engine, history: Histories, flt: Filters,
 
 def check_reports(engine: Engine, history: Histories, flt: Filters, now: datetime) -> None:
     """Every report under ``flt`` equals its brute-force counterpart."""
-    journey = engine.journey(JOURNEY)
+    journey = engine.journey(JOURNEY, flt.version)  # the version the reports read
     reports = Reports(engine)
     context = f"filters {flt}"
 

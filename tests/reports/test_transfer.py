@@ -154,18 +154,23 @@ def test_export_filters_and_import_with_a_default_journey(engine: Engine,
         JOURNEY, "validation", 4)
 
 
+# rows that name their stage: restores, not applications to the journey's call (an
+# application, without a stage, is held to the form first: tests/test_cli_intake.py)
 BAD_ROWS: list[tuple[dict[str, Any], str]] = [
     ({"journey": JOURNEY, "name": "   ", "stage": "idea"}, "name"),
     ({"journey": "no-such-journey", "name": "Lost"}, "no-such-journey"),
     ({"journey": JOURNEY, "name": "Nowhere", "stage": "orbit"}, "orbit"),
-    ({"journey": JOURNEY, "name": "Counting", "fields": {"interviews_done": "many"}},
+    ({"journey": JOURNEY, "name": "Counting", "stage": "idea",
+      "fields": {"interviews_done": "many"}},
      "interviews_done"),
-    ({"journey": JOURNEY, "name": "Strange field", "fields": {"colour": "red"}}, "colour"),
-    ({"journey": JOURNEY, "name": "Who", "assignments": {"wizard": ["Merlin"]}}, "wizard"),
-    ({"journey": JOURNEY, "name": "Naive", "stage_entered_at": "2026-01-05T09:00:00"},
-     "offset"),
-    ({"journey": JOURNEY, "name": "Not a time", "stage_entered_at": "last spring"},
-     "last spring"),
+    ({"journey": JOURNEY, "name": "Strange field", "stage": "idea",
+      "fields": {"colour": "red"}}, "colour"),
+    ({"journey": JOURNEY, "name": "Who", "stage": "idea",
+      "assignments": {"wizard": ["Merlin"]}}, "wizard"),
+    ({"journey": JOURNEY, "name": "Naive", "stage": "idea",
+      "stage_entered_at": "2026-01-05T09:00:00"}, "offset"),
+    ({"journey": JOURNEY, "name": "Not a time", "stage": "idea",
+      "stage_entered_at": "last spring"}, "last spring"),
 ]
 
 
@@ -242,7 +247,8 @@ def test_time_in_stage_of_an_imported_project_counts_from_its_stage_entry(
 
 def test_imported_rows_time_zone_is_kept_as_an_instant(engine: Engine) -> None:
     (project_id,) = import_projects(engine, [{
-        "name": "Bangkok time", "stage_entered_at": "2026-01-05T09:00:00+07:00"}],
+        "name": "Bangkok time", "stage": "idea",
+        "stage_entered_at": "2026-01-05T09:00:00+07:00"}],
         journey=JOURNEY)
     assert engine.get(project_id).stage_entered_at == datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 

@@ -437,7 +437,7 @@ def test_the_playground_shows_problems_at_their_lines_and_a_diagram(
     session = _session(server, "p-coach")
     page = session.get("/journeys/playground?start=social-incubator").text
     assert "journey: social-incubator" in page
-    assert "No problems: social-incubator@2" in page
+    assert "No problems: social-incubator@3" in page
     broken = session.post("/journeys/playground", {"source": BROKEN}).text
     assert 'data-line="11"' in broken
     assert "nowhere" in broken
