@@ -20,6 +20,7 @@ from bompao.catalogue import (
     refusals,
     usage,
     values,
+    web_indicators,
 )
 from bompao.catalogue import indicators as indicator_entries
 
@@ -36,6 +37,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "intake": intake.ENTRIES,
     "indicators": indicator_entries.ENTRIES,
     "pages": pages.ENTRIES,
+    "web_indicators": web_indicators.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 
