@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -101,11 +102,27 @@ def chart_svg(name: str, engine: Any, filters: Any, lang: str = "en", *,
     """
     if name not in CHARTS:
         raise ValueError(name)
-    from bompao.engine import html  # noqa: PLC0415 - html imports this module
-    from bompao.engine.reports import Reports  # noqa: PLC0415
+    import matplotlib as mpl  # noqa: PLC0415
 
     journey = engine.journey(filters.journey, filters.version)
     labels = {key: stage.label(lang) for key, stage in journey.stages.items()}
+    # the same figures draw the same bytes (fixed ids, no date), so a chart's hash is
+    # its ETag; the HTML report's own drawings are left as they were
+    # pyplot keeps global state: one drawing at a time (the web app draws in threads)
+    with _DRAWING, mpl.rc_context({"svg.hashsalt": "bompao"}):
+        drawn = _draw(name, engine, filters, labels, lang, actor)
+    return _DATE.sub("", drawn).encode() if drawn else None
+
+
+_DRAWING = threading.Lock()
+_DATE = re.compile(r"<dc:date>.*?</dc:date>\s*", re.DOTALL)
+
+
+def _draw(name: str, engine: Any, filters: Any, labels: dict[str, str],  # noqa: PLR0917
+          lang: str, actor: Any) -> str | None:
+    from bompao.engine import html  # noqa: PLC0415 - html imports this module
+    from bompao.engine.reports import Reports  # noqa: PLC0415
+
     h = html._HEADINGS.get(lang, html._HEADINGS["en"])
     drawn: str | None
     if name == "funnel":
@@ -124,7 +141,7 @@ def chart_svg(name: str, engine: Any, filters: Any, lang: str = "en", *,
         drawn = _alumni_chart(alumni_report(engine, journey=filters.journey,
                                             partner=filters.partner, cohort=filters.cohort,
                                             actor=actor), lang)
-    return drawn.encode() if drawn else None
+    return drawn
 
 
 def _alumni_chart(report: dict[str, Any], lang: str) -> str | None:

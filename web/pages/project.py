@@ -149,8 +149,11 @@ def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
         return t(f"page.event.{kind}", flag=payload.get("flag", ""))
     if kind == "measured":
         name = str(payload.get("indicator", ""))
+        value = payload.get("value", "")
+        if isinstance(value, bool):
+            value = t("page.ind.yes" if value else "page.ind.no")
         return t("page.event.measured", indicator=(titles or {}).get(name, name),
-                 value=payload.get("value", ""), period=payload.get("period", ""))
+                 value=value, period=payload.get("period", ""))
     if kind == "follow_up":
         return t("page.event.follow_up",
                  name=_spec_text(str(payload.get("spec", "")), t, titles))

@@ -55,11 +55,19 @@ def _scope(user: User, partner: str | None) -> str | None:
 def _alumni_rows(found: dict[str, Any], lang: str) -> tuple[list[str], list[list[Any]]]:
     heads = [text(f"impact.{k}", lang) for k in ("cohort", "check_in", "due", "reported",
                                                   "operating", "share")]
-    rows = [[name or text("page.reports.no_cohort", lang), label, cell["due"],
+    rows = [[name or text("page.reports.no_cohort", lang), _after(label, lang), cell["due"],
              cell["reported"], cell["operating"],
              "" if cell["share"] is None else f"{cell['share']:.0%}"]
             for name, cells in found["cohorts"].items() for label, cell in cells.items()]
     return heads, rows
+
+
+def _after(label: str, lang: str) -> str:
+    """A check-in's ``6 months`` in ``lang``."""
+    count, _, unit = label.partition(" ")
+    if count.isdigit() and unit.startswith("month"):
+        return text("chart.after_months", lang, count=count)
+    return label
 
 
 def _impact_drawn(found: dict[str, Any]) -> bool:
