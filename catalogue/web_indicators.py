@@ -59,7 +59,9 @@ ENTRIES: dict[str, dict[str, str]] = {
     "page.action.unflag": {"en": "clear flag", "th": "ยกเลิกสถานะ"},
     "page.action.transition": {"en": "move on", "th": "เปลี่ยนขั้น"},
     "page.action.webhook": {"en": "webhook", "th": "เว็บฮุก"},
-    "page.deadline.ends": {"en": "{project}: {stage} ends", "th": "{project}: ขั้น{stage} สิ้นสุด"},
+    # the calendar feed's stage deadline (web/ical.py's summary "NAME: STAGE ends (2 months)")
+    "calendar.deadline_ends": {"en": "{project}: {stage} ends ({duration})",
+                               "th": "{project}: ครบกำหนดขั้น{stage} ({duration})"},
     # /reports: impact, alumni and charts
     "page.reports.impact": {"en": "Impact", "th": "ผลลัพธ์ทางสังคม"},
     "page.reports.alumni": {"en": "Alumni survival", "th": "การดำเนินงานต่อของศิษย์เก่า"},

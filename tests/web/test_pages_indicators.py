@@ -8,14 +8,18 @@ were written on (:mod:`impact_harness`), by calendar arithmetic, not bompao's co
 from __future__ import annotations
 
 import html
+import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from impact_harness import JOURNEY, World, seed
-from web_harness import Server, Session, sign_in_session
+from web_harness import PASSWORD, Server, Session, sign_in_session
 
 SERVE_WEB = {"secure_cookies": "false"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -284,3 +288,84 @@ def test_a_measurement_reaches_the_projects_live_stream(server: Server, world: W
             if f"event: project-{world.main}" in seen and '"kind": "measured"' in seen:
                 break
     assert f"event: project-{world.main}" in seen
+
+
+# the browser --------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server) -> Iterator[Any]:
+    """Headless Chromium (Debian's; no browser is downloaded)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _signed_in_page(browser: Any, server: Server, username: str) -> Any:
+    context = browser.new_context(locale="th-TH",
+                                  extra_http_headers={"Accept-Language": "th-TH"},
+                                  viewport={"width": 412, "height": 915})  # a phone
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.errors = errors
+    page.goto(f"{server.base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.base}/")
+    return page
+
+
+@pytest.mark.slow
+def test_in_a_browser_the_owner_records_a_value_and_another_page_sees_it_live(
+        server: Server, world: World, browser: Any, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    period = world.missing[-1]
+    row = f'#indicator-reached tr[data-period="{period}"]'
+    watcher = _signed_in_page(browser, server, "i-manager")
+    watcher.goto(f"{server.base}/projects/{world.main}")
+    watcher.wait_for_selector("#indicator-reached")
+    assert watcher.locator(row).count() == 0
+    watcher.evaluate("window.notReloaded = true")
+
+    team = _signed_in_page(browser, server, "i-team")
+    team.goto(f"{server.base}/projects/{world.main}")
+    team.select_option("#measure-form select[name=indicator]", "reached")
+    team.fill("#measure-form input[name=value]", "ไม่ใช่ตัวเลข")
+    team.click("[data-measure]")
+    error = team.wait_for_selector("#measure-error")
+    assert "ไม่ใช่ตัวเลข" in error.inner_text()
+    team.fill("#measure-form input[name=period]", period)
+    team.fill("#measure-form input[name=value]", "25")
+    team.fill("#measure-form textarea[name=note]", "รายงานย้อนหลัง")
+    team.click("[data-measure]")
+    team.wait_for_selector(f"{row} >> text=รายงานย้อนหลัง")
+    assert team.locator("#measure-error").count() == 0
+    team.locator("#indicators").screenshot(path=str(shots / "indicators-th.png"))
+    team.screenshot(path=str(shots / "project-indicators-th.png"), full_page=True)
+
+    watcher.wait_for_selector(row, timeout=15_000)
+    assert watcher.evaluate("window.notReloaded") is True
+    assert "25" in watcher.locator(f"{row} [data-value]").inner_text()
+
+    watcher.goto(f"{server.base}/reports?journey={JOURNEY}")
+    images = watcher.locator("figure.chart img")
+    assert images.count() == 4
+    for index in range(images.count()):
+        images.nth(index).scroll_into_view_if_needed()
+        watcher.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                  arg=images.nth(index).element_handle())
+    watcher.screenshot(path=str(shots / "reports-charts-th.png"), full_page=True)
+    for page in (watcher, team):
+        assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
+        page.context.close()

@@ -146,7 +146,9 @@ def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
         return t("page.event.assigned", person=payload.get("person", ""),
                  role=payload.get("role", ""))
     if kind in ("flagged", "unflagged"):
-        return t(f"page.event.{kind}", flag=payload.get("flag", ""))
+        flag = payload.get("flag", "")
+        return t(f"page.event.{kind}",
+                 flag=t("page.board.at_risk") if flag == "at_risk" else flag)
     if kind == "measured":
         name = str(payload.get("indicator", ""))
         value = payload.get("value", "")
