@@ -241,6 +241,9 @@ def test_a_chart_is_a_valid_svg_image_with_labels_in_the_page_language(
     english = _en(server, "i-manager").get(f"/reports/charts/{name}.svg?journey={JOURNEY}")
     labels_en = [t.strip() for t in ET.fromstring(english.content).itertext() if t.strip()]
     assert not any(THAI.search(label) for label in labels_en), labels_en
+    # cacheable, by this user only: kept for a while, the same chart again is 304
+    assert answer.headers["cache-control"] == "private, max-age=300"
+    assert "no-store" not in answer.headers.get_list("cache-control")
     # cacheable: the same chart again is 304 for its ETag
     again = thai.get(f"/reports/charts/{name}.svg?journey={JOURNEY}",
                      headers={"If-None-Match": answer.headers["etag"]})
