@@ -124,7 +124,11 @@ def _triggers(journey: CompiledJourney, project: Project, reports: list[GateRepo
 
 
 def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
-                titles: dict[str, str] | None = None) -> str:
+                titles: dict[str, str] | None = None,
+                names: dict[str, dict[str, str]] | None = None) -> str:
+    """One history entry in words; ``titles`` are the indicators' titles, ``names`` the
+    fields' and evidence items' (by ``fields`` and ``evidence``) in the page's language."""
+    named = names or {}
     payload = event.payload
     kind = event.kind
     stage = labels.get(event.to_stage or "", event.to_stage or "")
@@ -137,9 +141,12 @@ def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
                      trigger=event.trigger or kind, reason=payload.get("reason") or "")
         return t("page.event.advanced", from_=before, to=stage, trigger=event.trigger or kind)
     if kind == "fields_set":
-        return t("page.event.fields_set", names=", ".join(payload.get("fields", {})))
+        fields = named.get("fields", {})
+        return t("page.event.fields_set", names=", ".join(
+            fields.get(name, name) for name in payload.get("fields", {})))
     if kind == "evidence_added":
-        return t("page.event.evidence_added", name=payload.get("name", ""))
+        name = str(payload.get("name", ""))
+        return t("page.event.evidence_added", name=named.get("evidence", {}).get(name, name))
     if kind == "approved":
         return t("page.event.approved", role=payload.get("role", ""))
     if kind == "assigned":
@@ -200,6 +207,10 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
     t = texts(lang)
     titles = {name: pick(spec.title, lang, name)
               for name, spec in journey.doc.indicators.items()}
+    names = {"fields": {name: pick(spec.title, lang, name)
+                        for name, spec in journey.fields.items()},
+             "evidence": {name: pick(spec.title, lang, name)
+                          for name, spec in journey.evidence.items()}}
     mine = person_key(user.display_name)
     approvable = sorted(
         role for role in _approval_roles(reports) & set(actor.roles)
@@ -220,7 +231,7 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
                    for role, entries in project.approvals.items() if entries},
         history=[{"at": local_time(e.at, zone),
                   "actor": t("page.event.system") if e.actor == "system" else e.actor,
-                  "role": e.role, "text": _event_text(e, labels, t, titles)}
+                  "role": e.role, "text": _event_text(e, labels, t, titles, names)}
                  for e in reversed(history)],
         followups=[{**f, "due": f["due_at"][:16].replace("T", " "),
                     "spec_text": _spec_text(str(f["spec"]), t, titles),
