@@ -372,3 +372,18 @@ def test_in_a_browser_the_owner_records_a_value_and_another_page_sees_it_live(
     for page in (watcher, team):
         assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
         page.context.close()
+
+
+def test_a_chart_is_drawn_again_after_a_measurement(server: Server, world: World) -> None:
+    session = _en(server, "i-manager")
+    path = f"/reports/charts/impact.svg?journey={JOURNEY}"
+    before = session.get(path)
+    assert session.get(path).content == before.content  # the same figures, the same bytes
+    with server.as_user("i-team") as api:
+        assert api.post(f"/api/v1/projects/{world.main}/measurements",
+                        json={"indicator": "reached", "period": world.months[0],
+                              "value": 90}).status_code == 201
+    after = session.get(path, headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    assert after.content != before.content

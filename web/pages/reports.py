@@ -7,7 +7,8 @@ Charts are images, one route each (``/reports/charts/{name}.svg``, the same filt
 query parameters): the pages' Content-Security-Policy allows no inline style, and
 matplotlib's SVG carries its own, so a chart is never inlined into a page. A chart is
 the HTML report's drawing (:func:`bompao.engine.charts.chart_svg`), its labels in the
-page's language, counting the user's partner only; its ``ETag`` is its content's hash
+page's language, counting the user's partner only, kept drawn per worker until an event
+in the user's scope is newer or the hour turns; its ``ETag`` is its content's hash
 (a repeated request with ``If-None-Match`` is answered ``304``), and the page names each
 with the newest event id (``v``), so a change gives it a new address.
 """
@@ -15,6 +16,7 @@ with the newest event id (``v``), so a change gives it a new address.
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -43,6 +45,10 @@ _TITLES = {"funnel": ("Funnel", "ภาพรวมการผ่านขั�
            "at-risk": ("At risk", "โครงการที่มีความเสี่ยง"),
            "coaches": ("Coach workload", "ภาระงานของโค้ช")}
 _SVG = "image/svg+xml"
+_CACHE: dict[tuple[Any, ...], bytes | None] = {}
+"""Charts drawn lately in this worker, by who may see them, what and as of when."""
+_CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()
 Choice = Annotated[str | None, Query(max_length=200)]
 
 
@@ -156,7 +162,19 @@ async def chart(request: Request, name: str, journey: Choice = None, partner: Ch
         if key not in mine:
             raise NotFound(Message("page.error.not_found"))
         filters = Filters(key, partner=_scope(user, partner), cohort=cohort or None)
-        return chart_svg(name, engine, filters, lang, actor=user.actor())
+        # drawn again when an event in the user's scope is newer, or the hour turns
+        # (periods and check-ins fall due with time, not with events)
+        cached = (user.partner, name, key, filters.partner, filters.cohort, lang,
+                  last_event(engine, user), engine.now().strftime("%Y-%m-%dT%H"))
+        with _CACHE_LOCK:
+            if cached in _CACHE:
+                return _CACHE[cached]
+        drawn = chart_svg(name, engine, filters, lang, actor=user.actor())
+        with _CACHE_LOCK:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[cached] = drawn
+        return drawn
 
     try:
         drawn = await run_in_threadpool(draw)
