@@ -1,5 +1,6 @@
 """``/projects/{id}``: one project: its fields, its gates criterion by criterion, evidence,
-approvals, advance and override, history, follow-ups and the journey diagram.
+approvals, advance and override, its impact indicators and a form to record a value,
+history, follow-ups and the journey diagram.
 
 Every read and change goes through the engine as the signed-in user's ``Actor``, so the
 journey's roles and the user's partner decide: another partner's project is 404 on every
@@ -416,7 +417,6 @@ def advance(request: Request, project_id: int,
         reason=(reason or "").strip() or None))
 
 
-
 @router.post("/projects/{project_id}/measurements")
 def record_measurement(
         request: Request, project_id: int, indicator: Annotated[str, Form(max_length=100)],
@@ -430,7 +430,6 @@ def record_measurement(
     user = signed_in(request)
     sent = {"indicator": indicator, "value": value, "period": period, "note": note}
     engine = engine_of(request)
-
 
     def change() -> None:
         if not value.strip():
