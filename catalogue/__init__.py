@@ -21,6 +21,7 @@ from bompao.catalogue import (
     refusals,
     usage,
     values,
+    web_indicators,
 )
 from bompao.catalogue import indicators as indicator_entries
 
@@ -38,6 +39,7 @@ FAMILIES: dict[str, dict[str, dict[str, str]]] = {
     "indicators": indicator_entries.ENTRIES,
     "pages": pages.ENTRIES,
     "apply": apply.ENTRIES,
+    "web_indicators": web_indicators.ENTRIES,
 }
 """The entries by family (the module that holds them)."""
 

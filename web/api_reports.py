@@ -1,5 +1,6 @@
-"""``/api/v1/reports/{name}`` and ``/api/v1/followups``: the CLI's ``report NAME --json``
-and ``followups list --json``, scoped to the user's partner.
+"""``/api/v1/reports/{name}``, ``/api/v1/reports/alumni`` and ``/api/v1/followups``: the
+CLI's ``report NAME --json``, ``report alumni --json`` and ``followups list --json``,
+scoped to the user's partner.
 
 A user of one partner sees only that partner's projects counted (a ``partner`` filter
 may only repeat it); a user of every partner may narrow a report to one.
@@ -11,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from bompao.engine.alumni import alumni_report
 from bompao.engine.indicators import impact_report
 from bompao.engine.reports import Filters, Reports
 from bompao.engine.times import parse_time
@@ -24,6 +26,34 @@ router = APIRouter(tags=["reports"])
 REPORT_NAMES = ("funnel", "stages", "at-risk", "coaches", "impact")
 ReportName = Literal["funnel", "stages", "at-risk", "coaches", "impact"]
 _DEFAULT_JOURNEY = "social-incubator"
+
+
+@router.get("/reports/alumni", summary="Alumni survival (the CLI's report alumni --json)")
+def alumni(user: Signed, engine: Engined, journey: str | None = None,
+           partner: str | None = None, cohort: str | None = None) -> dict[str, Any]:
+    """Survival by cohort at each check-in after the handoff (``due``, ``reported``,
+    ``operating``, ``share``), exactly as ``bompao report alumni --json`` prints it,
+    counting the user's partner's projects only. Without ``journey``, the journey with
+    most of the user's projects."""
+    scope = partner_scope(user, partner)
+    key = _journey_of(engine, user, journey, scope)
+    return alumni_report(engine, journey=key, partner=scope, cohort=cohort,
+                         actor=user.actor())
+
+
+def _journey_of(engine: Any, user: Any, journey: str | None, scope: str | None) -> str:
+    """``journey``, else the busiest one of the scope.
+
+    Raises:
+        NotFound: another partner's journey (as ``/journeys/{key}`` answers).
+    """
+    if journey is None:
+        with engine.db.begin(write=False) as conn:
+            journey = feeds.busiest_journey(conn, partner=scope) or _DEFAULT_JOURNEY
+    compiled = engine.journey(journey)
+    if user.partner is not None and compiled.partner not in (None, user.partner):
+        raise NotFound(f"unknown journey {journey!r}")
+    return str(journey)
 
 
 @router.get("/reports/{name}", summary="A program report (the CLI's report NAME --json)")

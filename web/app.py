@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from bompao.engine.config import Config
 from bompao.engine.engine import Engine
 from bompao.storage.tables import SCHEMA_VERSION
-from bompao.web import api, hooks, intake
+from bompao.web import api, api_indicators, hooks, intake
 from bompao.web.accounts import Accounts
 from bompao.web.pages import SignInRequired, pages_router
 from bompao.web.problems import install, language, problem
@@ -73,6 +73,7 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
     app.state.config = config
     install(app)
     app.include_router(api.router)
+    app.include_router(api_indicators.router)  # indicators and measurements
     # the pages (board, project, my work, live updates) and their static files
     app.include_router(pages_router)
     # the intake doors: the public application form and the inbound webhooks

@@ -44,7 +44,8 @@ _HEADERS = [
 
 class HeadersMiddleware:
     """Adds the security headers to every response, and ``Cache-Control: no-store`` to
-    every response that is not a static file (pages and API answers carry user data)."""
+    every response that is not a static file (pages and API answers carry user data)
+    and sets no ``Cache-Control`` of its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,7 +61,8 @@ class HeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(_HEADERS)
-                if not static:
+                # a route that chose its own caching (the report charts) keeps it
+                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

@@ -34,12 +34,15 @@ PAGE_POSTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/projects/{project_id}/evidence"): {"name": "stakeholder_map", "note": "n"},
     ("POST", "/projects/{project_id}/approve"): {"role": "coach"},
     ("POST", "/projects/{project_id}/advance"): {"trigger": "withdraw"},
+    ("POST", "/projects/{project_id}/measurements"): {"indicator": "people_reached",
+                                                      "value": "1"},
 }
 """Every page route naming a project, with a valid form: each must be 404 for another
 partner's project (the classification test fails until a new route is added here)."""
 PAGE_UNSCOPED = {("GET", "/"), ("GET", "/me"), ("GET", "/events/stream"), ("POST", "/lang"),
                  ("GET", "/reports"), ("GET", "/journeys"), ("GET", "/journeys/playground"),
-                 ("POST", "/journeys/playground"), ("GET", "/journeys/{key}")}
+                 ("POST", "/journeys/playground"), ("GET", "/journeys/{key}"),
+                 ("GET", "/reports/charts/{name}.svg")}
 
 
 def _walk(routes: Any) -> Iterator[tuple[str, str]]:

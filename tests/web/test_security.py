@@ -57,6 +57,11 @@ BODIES[("POST", "/api/v1/projects/{project_id}/assignments")] = {"role": "coach"
 UNSCOPED |= {("GET", "/api/v1/reports/{name}"), ("GET", "/api/v1/followups"),
              ("GET", "/api/v1/events/stream"), ("GET", "/api/v1/calendar/{token}.ics")}
 PUBLIC |= {("GET", "/api/v1/calendar/{token}.ics")}  # the secret is in the URL itself
+# the indicators (web/api_indicators.py) and the alumni report
+BODIES[("GET", "/api/v1/projects/{project_id}/indicators")] = None
+BODIES[("POST", "/api/v1/projects/{project_id}/measurements")] = {
+    "indicator": "people_reached", "value": 1}
+UNSCOPED |= {("GET", "/api/v1/reports/alumni")}
 NOT_A_PROJECT = {("GET", "/api/v1/journeys/{key}"), ("GET", "/api/v1/reports/{name}"),
                  ("GET", "/api/v1/calendar/{token}.ics")}
 """Routes with a path parameter that is not a project id (each has its own tests)."""

@@ -1,5 +1,6 @@
 """``/projects/{id}``: one project: its fields, its gates criterion by criterion, evidence,
-approvals, advance and override, history, follow-ups and the journey diagram.
+approvals, advance and override, its impact indicators and a form to record a value,
+history, follow-ups and the journey diagram.
 
 Every read and change goes through the engine as the signed-in user's ``Actor``, so the
 journey's roles and the user's partner decide: another partner's project is 404 on every
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from bompao.catalogue import CATALOGUE
 from bompao.definitions import CompiledJourney
 from bompao.definitions.messages import Message, text
 from bompao.definitions.texts import pick
@@ -38,6 +40,7 @@ from bompao.web.pages.common import (
     verify_csrf,
 )
 from bompao.web.pages.diagrams import journey_svg
+from bompao.web.pages.indicators import indicator_views
 from bompao.web.pages.live import last_event
 from bompao.web.pages.uploads import Refused, check_upload, file_url, store, stored_path
 from bompao.web.problems import language
@@ -121,7 +124,12 @@ def _triggers(journey: CompiledJourney, project: Project, reports: list[GateRepo
     return shown
 
 
-def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str]) -> str:
+def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
+                titles: dict[str, str] | None = None,
+                names: dict[str, dict[str, str]] | None = None) -> str:
+    """One history entry in words; ``titles`` are the indicators' titles, ``names`` the
+    fields' and evidence items' (by ``fields`` and ``evidence``) in the page's language."""
+    named = names or {}
     payload = event.payload
     kind = event.kind
     stage = labels.get(event.to_stage or "", event.to_stage or "")
@@ -134,22 +142,56 @@ def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str]) -> st
                      trigger=event.trigger or kind, reason=payload.get("reason") or "")
         return t("page.event.advanced", from_=before, to=stage, trigger=event.trigger or kind)
     if kind == "fields_set":
-        return t("page.event.fields_set", names=", ".join(payload.get("fields", {})))
+        fields = named.get("fields", {})
+        return t("page.event.fields_set", names=", ".join(
+            fields.get(name, name) for name in payload.get("fields", {})))
     if kind == "evidence_added":
-        return t("page.event.evidence_added", name=payload.get("name", ""))
+        name = str(payload.get("name", ""))
+        return t("page.event.evidence_added", name=named.get("evidence", {}).get(name, name))
     if kind == "approved":
         return t("page.event.approved", role=payload.get("role", ""))
     if kind == "assigned":
         return t("page.event.assigned", person=payload.get("person", ""),
                  role=payload.get("role", ""))
     if kind in ("flagged", "unflagged"):
-        return t(f"page.event.{kind}", flag=payload.get("flag", ""))
+        flag = payload.get("flag", "")
+        return t(f"page.event.{kind}",
+                 flag=t("page.board.at_risk") if flag == "at_risk" else flag)
+    if kind == "measured":
+        name = str(payload.get("indicator", ""))
+        value = payload.get("value", "")
+        if isinstance(value, bool):
+            value = t("page.ind.yes" if value else "page.ind.no")
+        return t("page.event.measured", indicator=(titles or {}).get(name, name),
+                 value=value, period=payload.get("period", ""))
+    if kind == "follow_up":
+        return t("page.event.follow_up",
+                 name=_spec_text(str(payload.get("spec", "")), t, titles))
     return t("page.event.other", kind=kind)
 
 
+def _spec_text(spec: str, t: Callable[..., str], titles: dict[str, str] | None = None) -> str:
+    """A follow-up's name as the page says it: an alumni check-in or an indicator's
+    reminder in words, a journey's own follow-up by its id."""
+    kind, _, rest = spec.partition(":")
+    if kind == "check_in" and rest:
+        count, _, unit = rest.partition("_")
+        after = t("page.ind.months", count=count) if unit.startswith("month") else rest
+        return t("page.followup.check_in", after=after)
+    if kind == "indicator" and rest:
+        return t("page.followup.indicator", indicator=(titles or {}).get(rest, rest))
+    return spec
+
+
+def _action_text(action: str, t: Callable[..., str]) -> str:
+    key = f"page.action.{action}"
+    return t(key) if key in CATALOGUE else action
+
+
 def _page(request: Request, user: User, project_id: int, *, status: int = 200,
-          error: str | None = None) -> HTMLResponse:
-    """The project page (or the 404 page), with ``error`` shown on top."""
+          error: str | None = None, measure: dict[str, str] | None = None) -> HTMLResponse:
+    """The project page (or the 404 page), with ``error`` shown on top and a refused
+    measurement's form (``measure``: what was sent, and ``error``) next to its form."""
     engine = engine_of(request)
     actor = user.actor()
     lang = language(request)
@@ -164,6 +206,12 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
     journey = engine.journey(project.journey_key, project.journey_version)
     labels = {name: stage.label(lang) for name, stage in journey.stages.items()}
     t = texts(lang)
+    titles = {name: pick(spec.title, lang, name)
+              for name, spec in journey.doc.indicators.items()}
+    names = {"fields": {name: pick(spec.title, lang, name)
+                        for name, spec in journey.fields.items()},
+             "evidence": {name: pick(spec.title, lang, name)
+                          for name, spec in journey.evidence.items()}}
     mine = person_key(user.display_name)
     approvable = sorted(
         role for role in _approval_roles(reports) & set(actor.roles)
@@ -182,9 +230,15 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
         triggers=_triggers(journey, project, reports, actor, lang), approvable=approvable,
         approvals={role: ", ".join(e["by"] for e in entries)
                    for role, entries in project.approvals.items() if entries},
-        history=[{"at": local_time(e.at, zone), "actor": e.actor, "role": e.role,
-                  "text": _event_text(e, labels, t)} for e in reversed(history)],
-        followups=[{**f, "due": f["due_at"][:16].replace("T", " ")} for f in followups],
+        history=[{"at": local_time(e.at, zone),
+                  "actor": t("page.event.system") if e.actor == "system" else e.actor,
+                  "role": e.role, "text": _event_text(e, labels, t, titles, names)}
+                 for e in reversed(history)],
+        followups=[{**f, "due": f["due_at"][:16].replace("T", " "),
+                    "spec_text": _spec_text(str(f["spec"]), t, titles),
+                    "action_text": _action_text(str(f["action"]), t)} for f in followups],
+        indicators=indicator_views(journey, project, history, engine.now(), actor, lang),
+        measure=measure or {},
         upload_limit=_size(request.app.state.config.web.upload_limit),
         upload_types=", ".join(request.app.state.config.web.upload_types),
         diagram_svg=svg, diagram_text=dot, last_event=last_event(engine, user))
@@ -362,3 +416,37 @@ def advance(request: Request, project_id: int,
         project_id, trigger, user.actor(), override=bool(override),
         reason=(reason or "").strip() or None))
 
+
+@router.post("/projects/{project_id}/measurements")
+def record_measurement(
+        request: Request, project_id: int, indicator: Annotated[str, Form(max_length=100)],
+        value: Annotated[str, Form(max_length=100)] = "",
+        period: Annotated[str, Form(max_length=20)] = "",
+        note: Annotated[str, Form(max_length=2000)] = "", token: Token = None) -> Response:
+    """Record ``value`` of ``indicator`` for ``period`` (empty: the current one) as the
+    signed-in user; the engine checks the owner role, the type and the period. A refused
+    value is shown next to the form, with what was sent kept in it."""
+    verify_csrf(request, token)
+    user = signed_in(request)
+    sent = {"indicator": indicator, "value": value, "period": period, "note": note}
+    engine = engine_of(request)
+
+    def change() -> None:
+        if not value.strip():
+            engine.get(project_id, user.actor())  # another partner's project stays 404
+            raise InvalidValue(Message("page.ind.empty_value", name=indicator))
+        engine.measure(project_id, indicator, period.strip() or None, value.strip(),
+                       note=note.strip() or None, actor=user.actor(), text=True)
+
+    try:
+        change()
+    except NotFound as exc:
+        return not_found(request, user, refusal(request, exc)[1])
+    except InvalidValue as exc:
+        status, message = refusal(request, exc)
+        return _page(request, user, project_id, status=status,
+                     measure={**sent, "error": message})
+    except BompaoError as exc:
+        status, message = refusal(request, exc)
+        return _page(request, user, project_id, status=status, error=message)
+    return _done(project_id, "#indicators")
