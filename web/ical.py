@@ -32,7 +32,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 
 from bompao.definitions.messages import text
-from bompao.definitions.texts import pick
+from bompao.definitions.texts import duration_text, pick
 from bompao.engine.actions import ActionContext
 from bompao.engine.actor import person_key
 from bompao.engine.config import Config
@@ -157,8 +157,9 @@ def calendar(engine: Engine, user: User, *, lang: str = "en") -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", ends.date())
         event.add("dtend", ends.date() + timedelta(days=1))
-        event.add("summary", f"{project.name}: {stage.label(lang)} ends "
-                             f"({stage.expected_duration})")
+        event.add("summary", text("calendar.deadline_ends", lang, project=project.name,
+                                  stage=stage.label(lang),
+                                  duration=duration_text(stage.expected_duration, lang)))
         event.add("categories", ["deadline"])
         feed.add_component(event)
     for event in _sessions(engine, user, projects, stamp, lang):

@@ -98,6 +98,11 @@ def test_the_feed_holds_the_users_follow_ups_and_deadlines(
     deadline = events[f"deadline-{hostile['id']}-1@bompao"]
     assert deadline.decoded("dtstart") == (created + relativedelta(months=1)).date()
     assert str(deadline["summary"]) == f"{SHOWN}: Idea ends (1 month)"
+    _, thai = _calendar(desk["url"] + "?lang=th")
+    [thai_deadline] = [e for e in thai.walk("VEVENT")
+                       if str(e["uid"]) == f"deadline-{hostile['id']}-1@bompao"]
+    assert str(thai_deadline["summary"]).startswith(f"{SHOWN}: ครบกำหนดขั้น")
+    assert str(thai_deadline["summary"]).endswith("(1 เดือน)")
 
 
 def test_hostile_text_is_escaped_not_obeyed(server: Server, desk: dict[str, Any]) -> None:
