@@ -6,10 +6,12 @@ same pure functions as ``project indicators`` and the gates
 (:func:`~bompao.definitions.indicators.summarize`), so the report and a project's
 own view never disagree. Three views:
 
-- ``indicators``: each indicator of the journey's latest version over the projects:
+- ``indicators``: each indicator of the journey's latest version over the projects it
+  concerns (those that have been in a stage where it is due, or reported it; an
+  applicant declined at the call is not counted against the test run's target):
   ``total`` (the projects' totals added up; for a bool, how many are true),
-  ``target`` (each project's target added up), ``projects``, ``reported`` (projects
-  with a value) and ``missing`` (periods due without a value);
+  ``target`` (each such project's target added up), ``projects``, ``reported``
+  (projects with a value) and ``missing`` (periods due without a value);
 - ``projects``: each project's ``total``, ``target``, ``periods``, ``missing`` and
   ``progress`` per indicator;
 - ``tags``: per tag (an SDG target, an IRIS+ code, a plain word), its indicators'
@@ -112,6 +114,10 @@ class _Summariser:
             convert = self.convert[name]
             effective = {p: convert(v) for p, v in per[name].items()}
             result[name] = figures(spec, effective, due)
+            # it concerns the project once it has been where a value is due (an
+            # applicant declined before the test run is no part of the run's target)
+            result[name]["applies"] = bool(effective) or any(
+                stage in self.due_in[name] for stage, _, _ in stays)
         return result
 
 
@@ -159,7 +165,7 @@ def impact_report(engine: Any, *, journey: str, partner: str | None = None,
     specs = compiled.doc.indicators
     result = {name: {"title": dict(spec.title or {}), "type": spec.type,
                      "unit": dict(spec.unit or {}), "total": 0, "target": None,
-                     "projects": len(portfolio), "reported": 0, "missing": 0,
+                     "projects": 0, "reported": 0, "missing": 0,
                      "tags": list(spec.tags)}
               for name, spec in specs.items()}
     per_project = []
@@ -172,8 +178,9 @@ def impact_report(engine: Any, *, journey: str, partner: str | None = None,
                            "periods": summary["periods"], "missing": summary["missing"],
                            "progress": summary["progress"]}
             row = result.get(name)
-            if row is None:
+            if row is None or not summary.get("applies", True):
                 continue
+            row["projects"] += 1
             if summary["total"] is not None:
                 row["total"] += _number(summary["total"])
             row["reported"] += summary["periods"] > 0

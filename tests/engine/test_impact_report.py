@@ -83,3 +83,51 @@ def test_impact_totals_equal_a_brute_force_sum_over_the_event_log(
             assert tags["sdg:4.4"]["projects"] == len({p for (p, _, _) in last})
         finally:
             engine.close()
+
+
+CALL = """\
+journey: call-impact
+version: 1
+roles: [participant]
+indicators:
+  reached: {type: int, every: 1 month, target: 100, during: [run]}
+stages:
+  apply: {initial: true}
+  run: {}
+  declined: {final: true}
+  done: {final: true}
+transitions:
+  - {trigger: admit, from: apply, to: run}
+  - {trigger: decline, from: apply, to: declined}
+  - {trigger: finish, from: run, to: done}
+"""
+
+
+def test_a_project_that_never_reached_the_indicators_stages_is_not_counted(
+        tmp_path: Path) -> None:
+    clock = [datetime(2027, 1, 1, 3, tzinfo=UTC)]
+    engine = Engine.from_url(f"sqlite:///{tmp_path / 'b.db'}", clock=lambda: clock[0])
+    try:
+        engine.publish(CALL)
+        admitted = [engine.create_project("call-impact", f"A{i}").id for i in range(3)]
+        declined = [engine.create_project("call-impact", f"D{i}").id for i in range(5)]
+        waiting = engine.create_project("call-impact", "W").id
+        for project in admitted:
+            engine.advance(project, "admit")
+        for project in declined:
+            engine.advance(project, "decline")
+        engine.advance(admitted[2], "finish")  # was in run: still counted after it
+        clock[0] = datetime(2027, 4, 15, 3, tzinfo=UTC)
+        engine.measure(admitted[0], "reached", "2027-02", 30)
+        whole = impact_report(engine, journey="call-impact")
+        row = whole["indicators"]["reached"]
+        assert row["projects"] == 3
+        assert row["target"] == 300
+        assert row["total"] == 30
+        assert row["reported"] == 1
+        # every project is still listed, the declined and the waiting with nothing due
+        listed = {p["id"]: p["indicators"]["reached"] for p in whole["projects"]}
+        assert sorted(listed) == sorted([*admitted, *declined, waiting])
+        assert all(listed[p]["missing"] == 0 for p in [*declined, waiting])
+    finally:
+        engine.close()
