@@ -164,7 +164,7 @@ def test_the_english_report_shows_the_cohort(rendered: Rendered) -> None:
     journey = rendered.engine.journey(JOURNEY)
     assert page.headings[:1] == ["Program report: Social Incubator"]
     assert page.headings[1:] == ["Journey", "Funnel", "Time in stage (days)", "Indicators",
-                                 "At risk", "Projects (12)"]
+                                 "At risk", "Projects (30)"]
     funnel_text = " ".join(page.text["funnel"])
     for stage in journey.stages.values():  # the chart labels its bars with stage titles
         assert stage.label("en") in funnel_text
@@ -185,7 +185,7 @@ def test_the_thai_report_has_thai_headings_and_stage_titles(rendered: Rendered) 
     journey = rendered.engine.journey(JOURNEY)
     assert page.headings == ["รายงานโปรแกรม: ระบบบ่มเพาะโครงการและกิจการเพื่อสังคม",
                              "เส้นทาง", "ภาพรวมการผ่านขั้น", "เวลาในแต่ละขั้น (วัน)",
-                             "ตัวชี้วัด", "โครงการที่มีความเสี่ยง", "โครงการ (12)"]
+                             "ตัวชี้วัด", "โครงการที่มีความเสี่ยง", "โครงการ (30)"]
     for name, stage in journey.stages.items():
         thai = stage.label("th")
         assert thai != stage.label("en"), name
@@ -257,7 +257,7 @@ def test_render_on_each_store(engine: Engine, clock: MutableClock) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert "&lt;b&gt;2026&lt;/b&gt;" in html
     page = parse(html)
-    assert page.headings[-1] == "Projects (13)"
+    assert page.headings[-1] == "Projects (31)"  # the demo's 30 applicants and this one
     assert all(page.svgs.get(s, 0) >= 1 for s in ("diagram", "funnel", "stages"))
     partner_only = parse(render_report(engine, Filters(JOURNEY, partner="cmu"), now=now))
     assert partner_only.headings[-1] == "Projects (1)"

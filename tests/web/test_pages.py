@@ -455,3 +455,30 @@ def test_the_playground_shows_problems_at_their_lines_and_a_diagram(
         "nowhere", "done")
     drawn = session.post("/journeys/playground", {"source": hostile}).text
     assert "<script>x" not in drawn
+
+
+def test_my_work_names_follow_ups_and_actions_in_the_users_language(
+        server: Server, people: dict[str, Any]) -> None:
+    server.engine.publish("""\
+journey: me-due
+version: 1
+roles: [coach]
+stages:
+  start:
+    initial: true
+    follow_ups:
+      - {id: soon_check_in, after: 2 days, action: notify, to: [coach],
+         message: {en: "Check in.", th: "ติดตามผล"}}
+  end: {final: true}
+transitions:
+  - {trigger: finish, from: start, to: end}
+""")
+    project = server.engine.create_project("me-due", "Due Soon", partner="cmu")
+    server.engine.assign(project.id, "coach", "Malee Coach")
+    english = _session(server, "p-coach").get("/me").text
+    thai = _session(server, "p-coach", **{"Accept-Language": "th"}).get("/me").text
+    due_en = english.split('id="my-due"')[1].split("</section>")[0]
+    due_th = thai.split('id="my-due"')[1].split("</section>")[0]
+    assert "soon_check_in <small>(notify)</small>" in due_en
+    assert "(notify)" not in due_th
+    assert "(แจ้งเตือน)" in due_th

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from bompao.definitions.texts import pick
 from bompao.engine.actor import person_key
-from bompao.web.pages.common import engine_of, local_time, render, signed_in
+from bompao.web.pages.common import engine_of, local_time, render, signed_in, texts
 from bompao.web.pages.live import last_event
+from bompao.web.pages.project import action_text, spec_text
 from bompao.web.problems import language
 
 __all__ = ["MAX_CHECKED", "router"]
@@ -50,6 +52,12 @@ def my_work(request: Request) -> HTMLResponse:
 
     ids = {p.id for p in mine}
     names = {p.id: p.name for p in every}
+    t = texts(lang)
+    titles: dict[int, dict[str, str]] = {}
+    for project in mine:
+        journey = engine.journey(project.journey_key, project.journey_version)
+        titles[project.id] = {name: pick(spec.title, lang, name)
+                              for name, spec in journey.doc.indicators.items()}
     due = [f for f in engine.list_follow_ups(due_by=engine.now() + DUE_WITHIN,
                                              status="pending", actor=actor, limit=500)
            if f["project"] in ids]
@@ -74,5 +82,6 @@ def my_work(request: Request) -> HTMLResponse:
                                    if any(person_key(n) == me for n in people))}
                   for p in mine],
         due=[{**f, "name": names.get(f["project"], ""), "due": f["due_at"][:16].replace(
-            "T", " ")} for f in due],
+            "T", " "), "spec_text": spec_text(str(f["spec"]), t, titles.get(f["project"])),
+              "action_text": action_text(str(f["action"]), t)} for f in due],
         waiting=waiting, last_event=last_event(engine, user), local_time=local_time)

@@ -45,7 +45,7 @@ from bompao.web.pages.live import last_event
 from bompao.web.pages.uploads import Refused, check_upload, file_url, store, stored_path
 from bompao.web.problems import language
 
-__all__ = ["not_found", "refusal_text", "router"]
+__all__ = ["action_text", "not_found", "refusal_text", "router", "spec_text"]
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str | None, Form(alias="csrf_token")]
@@ -166,11 +166,11 @@ def _event_text(event: Any, labels: dict[str, str], t: Callable[..., str],
                  value=value, period=payload.get("period", ""))
     if kind == "follow_up":
         return t("page.event.follow_up",
-                 name=_spec_text(str(payload.get("spec", "")), t, titles))
+                 name=spec_text(str(payload.get("spec", "")), t, titles))
     return t("page.event.other", kind=kind)
 
 
-def _spec_text(spec: str, t: Callable[..., str], titles: dict[str, str] | None = None) -> str:
+def spec_text(spec: str, t: Callable[..., str], titles: dict[str, str] | None = None) -> str:
     """A follow-up's name as the page says it: an alumni check-in or an indicator's
     reminder in words, a journey's own follow-up by its id."""
     kind, _, rest = spec.partition(":")
@@ -183,7 +183,8 @@ def _spec_text(spec: str, t: Callable[..., str], titles: dict[str, str] | None =
     return spec
 
 
-def _action_text(action: str, t: Callable[..., str]) -> str:
+def action_text(action: str, t: Callable[..., str]) -> str:
+    """A follow-up's action as the page says it (``notify`` -> แจ้งเตือน in Thai)."""
     key = f"page.action.{action}"
     return t(key) if key in CATALOGUE else action
 
@@ -235,8 +236,8 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
                   "role": e.role, "text": _event_text(e, labels, t, titles, names)}
                  for e in reversed(history)],
         followups=[{**f, "due": f["due_at"][:16].replace("T", " "),
-                    "spec_text": _spec_text(str(f["spec"]), t, titles),
-                    "action_text": _action_text(str(f["action"]), t)} for f in followups],
+                    "spec_text": spec_text(str(f["spec"]), t, titles),
+                    "action_text": action_text(str(f["action"]), t)} for f in followups],
         indicators=indicator_views(journey, project, history, engine.now(), actor, lang),
         measure=measure or {},
         upload_limit=_size(request.app.state.config.web.upload_limit),
