@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +29,8 @@ from bompao.engine import Engine
 from bompao.web.accounts import Accounts
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+"""Debian's Chromium, driven by Playwright through ``executable_path`` (no download)."""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -92,3 +96,18 @@ def server(web_url: str, tmp_path_factory: pytest.TempPathFactory,
             process.kill()
             process.wait()
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server) -> Iterator[Any]:
+    """Headless Chromium (Debian's; no browser is downloaded), for one module's tests
+    against its ``server``."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()

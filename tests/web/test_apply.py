@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from web_harness import PROBLEM, Server, cookie_value, problem_of, set_cookie
 
 CALL = Path(__file__).resolve().parents[1] / "fixtures" / "intake" / "call.yaml"
 TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Bangkok")).date()
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 POSTS = 4
 SERVE_WEB = {"secure_cookies": "false", "apply_posts": str(POSTS), "apply_window": "3600"}
 HOSTILE = '<script>alert("x")</script>'
@@ -228,20 +225,6 @@ def test_a_journey_without_a_form_is_404(server: Server) -> None:
 
 
 # in Chromium --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    """Headless Chromium (Debian's)."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _page(browser: Any, lang: str = "en-GB") -> Any:

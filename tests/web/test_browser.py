@@ -10,33 +10,16 @@ sees the card move to the next column without reloading. Screenshots (in Thai) g
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from web_harness import PASSWORD, Server, new_project
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SERVE_WEB = {"secure_cookies": "false"}
 """The browser talks plain HTTP to the test server, so the cookie is not ``Secure``."""
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    """Headless Chromium (Debian's)."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _signed_in(browser: Any, server: Server, username: str, lang: str = "th-TH") -> Any:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,21 +293,6 @@ def test_a_measurement_reaches_the_projects_live_stream(server: Server, world: W
 
 # the browser --------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    """Headless Chromium (Debian's; no browser is downloaded)."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _signed_in_page(browser: Any, server: Server, username: str) -> Any:
