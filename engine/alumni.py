@@ -147,32 +147,12 @@ def _chart(report: dict[str, Any], lang: str) -> str:
     return drawn
 
 
-_PAGE = """<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>
-body { font-family: "Noto Sans Thai", "Loma", "Sarabun", system-ui, sans-serif; margin: 2rem; }
-table { border-collapse: collapse; margin-bottom: 2rem; }
-th, td { border: 1px solid #ccc; padding: .3rem .6rem; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-</style></head><body>
-<h1>{{ title }}</h1>
-{% if chart %}<figure class="chart">{{ chart|safe }}</figure>{% endif %}
-<h2>{{ name }}</h2>
-<table id="alumni"><thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in rows %}<tr>{% for v in row %}
-<td{% if loop.index > 2 %} class="n"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}
-</tbody></table>
-</body></html>
-"""
-
-
 def alumni_html(report: dict[str, Any], lang: str = "en") -> str:
     """The report as one self-contained page (escaped: cohort names are data); shares
     shown as whole percents, ``-`` when nobody answered."""
-    from jinja2 import Environment  # noqa: PLC0415
+    from bompao.engine.impact_views import page  # noqa: PLC0415
 
     name, headers, rows = alumni_sheet(report, lang)
     shown = [[*row[:5], "-" if row[5] is None else f"{row[5]:.0%}"] for row in rows]
-    return Environment(autoescape=True).from_string(_PAGE).render(
-        lang=lang, title=text("impact.alumni_title", lang, journey=report["journey"]),
-        chart=_chart(report, lang), name=name, headers=headers, rows=shown)
+    return page(text("impact.alumni_title", lang, journey=report["journey"]),
+                _chart(report, lang), [(name, headers, shown)], lang, table_id="alumni")

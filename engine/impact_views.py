@@ -16,7 +16,7 @@ from typing import Any
 from bompao.definitions.messages import text
 from bompao.definitions.texts import pick
 
-__all__ = ["as_csv", "as_html", "section", "sheets"]
+__all__ = ["as_csv", "as_html", "page", "section", "sheets"]
 
 Table = tuple[str, list[str], list[list[Any]]]
 
@@ -107,7 +107,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 {% if chart %}<figure class="chart">{{ chart|safe }}</figure>{% endif %}
 {% for name, headers, rows in tables %}
 <h2>{{ name }}</h2>
-<table><thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<table{% if table_id %} id="{{ table_id }}"{% endif %}>
+<thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for v in row %}
 <td{% if v is number %} class="n"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}
 </tbody></table>
@@ -138,10 +139,18 @@ def section(report: dict[str, Any], lang: str = "en") -> str:
 def as_html(report: dict[str, Any], lang: str = "en",
             tables: Sequence[Table] | None = None) -> str:
     """The whole report as one self-contained page (escaped: names are data)."""
-    from jinja2 import Environment  # noqa: PLC0415
-
     shown = [(name, headers, [[_plain(v) for v in row] for row in rows])
              for name, headers, rows in (tables or sheets(report, lang))]
-    title = text("impact.title", lang, journey=report["journey"])
+    return page(text("impact.title", lang, journey=report["journey"]), _chart(report, lang),
+                shown, lang)
+
+
+def page(title: str, chart: str | None, tables: Sequence[Table], lang: str = "en", *,
+         table_id: str | None = None) -> str:
+    """A self-contained report page: a title, an inline SVG chart (``None``: none) and
+    tables of ``(name, headers, rows)``, every value escaped; ``table_id`` names the
+    tables' ``id`` (for a page of one table)."""
+    from jinja2 import Environment  # noqa: PLC0415
+
     return Environment(autoescape=True).from_string(_PAGE).render(
-        lang=lang, title=title, chart=_chart(report, lang), tables=shown)
+        lang=lang, title=title, chart=chart, tables=tables, table_id=table_id)
