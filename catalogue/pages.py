@@ -138,6 +138,15 @@ ENTRIES: dict[str, dict[str, str]] = {
     "page.reports.title": {"en": "Reports", "th": "รายงาน"},
     "page.reports.none": {"en": "No project yet.", "th": "ยังไม่มีโครงการ"},
     "page.reports.empty": {"en": "Nothing to show.", "th": "ไม่มีข้อมูล"},
+    # the review form (a reviewer in the scoring role, in the scoring stage)
+    "page.review.title": {"en": "Your review", "th": "การให้คะแนนของคุณ"},
+    "page.review.intro": {"en": "Score each criterion as a reviewer ({role}).",
+                          "th": "ให้คะแนนทุกเกณฑ์ในฐานะผู้พิจารณา ({role})"},
+    "page.review.weight": {"en": "weight {weight}", "th": "น้ำหนัก {weight}"},
+    "page.review.note": {"en": "Note (optional)", "th": "หมายเหตุ (ไม่บังคับ)"},
+    "page.review.save": {"en": "Save my scores", "th": "บันทึกคะแนน"},
+    "page.review.scored": {"en": "Your scores are recorded; saving again replaces them.",
+                           "th": "บันทึกคะแนนของคุณแล้ว การบันทึกอีกครั้งจะแทนที่คะแนนเดิม"},
     # bompao demo --serve
     "page.demo.user": {"en": "sign in as {username} with the password {password}",
                        "th": "เข้าสู่ระบบด้วยชื่อ {username} รหัสผ่าน {password}"},

@@ -36,6 +36,8 @@ PAGE_POSTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/projects/{project_id}/advance"): {"trigger": "withdraw"},
     ("POST", "/projects/{project_id}/measurements"): {"indicator": "people_reached",
                                                       "value": "1"},
+    ("POST", "/projects/{project_id}/scores"): {"score.problem": "3", "score.target_group": "3",
+                                                "score.change": "3", "score.team": "3"},
 }
 """Every page route naming a project, with a valid form: each must be 404 for another
 partner's project (the classification test fails until a new route is added here)."""

@@ -42,6 +42,7 @@ from bompao.web.pages.common import (
 from bompao.web.pages.diagrams import journey_svg
 from bompao.web.pages.indicators import indicator_views
 from bompao.web.pages.live import last_event
+from bompao.web.pages.review import SCORE_PREFIX, review_view
 from bompao.web.pages.uploads import Refused, check_upload, file_url, store, stored_path
 from bompao.web.problems import language
 
@@ -239,6 +240,7 @@ def _page(request: Request, user: User, project_id: int, *, status: int = 200,
                     "spec_text": spec_text(str(f["spec"]), t, titles),
                     "action_text": action_text(str(f["action"]), t)} for f in followups],
         indicators=indicator_views(journey, project, history, engine.now(), actor, lang),
+        review=review_view(journey, project, history, user.display_name, lang),
         measure=measure or {},
         upload_limit=_size(request.app.state.config.web.upload_limit),
         upload_types=", ".join(request.app.state.config.web.upload_types),
@@ -416,6 +418,30 @@ def advance(request: Request, project_id: int,
     return _attempt(request, user, project_id, lambda: engine_of(request).advance(
         project_id, trigger, user.actor(), override=bool(override),
         reason=(reason or "").strip() or None))
+
+
+@router.post("/projects/{project_id}/scores")
+async def record_scores(request: Request, project_id: int) -> Response:
+    """Record the signed-in reviewer's scores on the rubric (``score.CRITERION`` inputs;
+    saving again replaces the set); the engine checks the assignment, the conflicts,
+    the stage and each value's scale."""
+    form = await request.form(max_files=0, max_fields=_MAX_FORM_FIELDS)
+    token = form.get("csrf_token")
+    verify_csrf(request, token if isinstance(token, str) else None)
+    user = await anyio.to_thread.run_sync(signed_in, request)
+    scores = {key.removeprefix(SCORE_PREFIX): value for key, value in form.items()
+              if key.startswith(SCORE_PREFIX) and isinstance(value, str) and value.strip()}
+    note = form.get("note")
+    note = note.strip() if isinstance(note, str) and note.strip() else None
+
+    def change() -> None:
+        from bompao.engine.selection import score  # noqa: PLC0415
+
+        score(engine_of(request), project_id, user.display_name, scores, note=note,
+              actor=user.actor())
+
+    return await anyio.to_thread.run_sync(_attempt, request, user, project_id, change,
+                                          "#review")
 
 
 @router.post("/projects/{project_id}/measurements")
