@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from pg_schemas import postgres_schema
-from web_harness import Server, new_project
+from web_harness import Server, new_project, sign_in_session
 
 from bompao.engine import Engine
 from bompao.storage.notify import CHANNEL, Listener
@@ -111,6 +111,46 @@ def test_a_change_by_another_process_reaches_an_open_stream_at_once(
     assert at - written[0] < NOTIFIED_WITHIN, (
         f"the event took {at - written[0]:.1f} s: the stream waited for its poll, "
         "not for the notification")
+
+
+def test_a_change_reaches_an_open_page_stream_at_once(listeners: Server) -> None:
+    """The pages' own stream (``/events/stream``, the board and project pages) waits on
+    the notification too, not on its poll (here a minute; its heartbeat wake-up 15 s)."""
+    with listeners.as_user("n-a") as a:
+        project = new_project(a, "Page notified")
+    session = sign_in_session(listeners, "n-a")
+    received: list[tuple[float, str]] = []
+    written: list[float] = []
+
+    idle: list[str] = []
+
+    def write() -> None:
+        time.sleep(4)  # long enough to see whether the stream polls meanwhile
+        written.append(time.monotonic())
+        listeners.engine.set_fields(project["id"], {"interviews_done": 3})
+
+    writer = threading.Thread(target=write)
+    with httpx.Client(base_url=listeners.base) as client, client.stream(
+            "GET", "/events/stream", headers={"Cookie": f"bompao_session={session.cookie}"},
+            timeout=httpx.Timeout(30, read=SLOW_POLL / 2)) as answer:
+        assert answer.status_code == 200
+        for line in answer.iter_lines():
+            if line.startswith("retry:"):
+                writer.start()
+            elif line == ": idle":
+                idle.append(line)
+            elif line == f"event: project-{project['id']}":
+                received.append((time.monotonic(), line))
+                break
+    writer.join(60)
+    assert written, "the change was not made"
+    assert received, "no event reached the page's stream"
+    assert received[0][0] - written[0] < NOTIFIED_WITHIN, (
+        f"the event took {received[0][0] - written[0]:.1f} s: the page's stream waited "
+        "for its poll, not for the notification")
+    # it did not poll meanwhile (a read a second would have been 4 idle rounds): only
+    # the listener's wake-up on connecting
+    assert len(idle) <= 2, idle
 
 
 def _append_then_roll_back(engine: Engine, project_id: int) -> None:

@@ -1,8 +1,10 @@
 """``/events/stream``: Server-Sent Events from the event log, for the pages to refresh.
 
 The stream reads the event log after the last id it sent (the page's ``after``, else
-``Last-Event-ID``, else the newest), about once a second, within the signed-in user's
-partner scope. Each event is sent twice: as ``changed`` (the board listens) and as
+``Last-Event-ID``, else the newest), within the signed-in user's partner scope: on
+PostgreSQL as soon as a commit notifies (``LISTEN/NOTIFY``, with a slow poll as the
+safety net), on SQLite by polling (:func:`bompao.web.stream.woken_by_changes`).
+Each event is sent twice: as ``changed`` (the board listens) and as
 ``project-ID`` (that project's page listens); the data is the event's id, project,
 kind and stage, nothing more. A stream ends after :data:`STREAM_SECONDS` (the browser
 reconnects with ``Last-Event-ID``), so a server stopping never waits on an idle page.
@@ -24,11 +26,11 @@ from bompao.storage import feeds
 from bompao.storage.latest import latest_event_id
 from bompao.web.accounts import User
 from bompao.web.pages.common import engine_of, user_or_none
+from bompao.web.stream import woken_by_changes
 
-__all__ = ["POLL_SECONDS", "STREAM_SECONDS", "last_event", "router"]
+__all__ = ["STREAM_SECONDS", "last_event", "router"]
 
 router = APIRouter(include_in_schema=False)
-POLL_SECONDS = 1.0
 STREAM_SECONDS = 120.0
 _BATCH = 200
 
@@ -73,16 +75,17 @@ async def stream(request: Request,
         cursor = start
         yield "retry: 2000\n\n"
         ends = time.monotonic() + STREAM_SECONDS
-        while time.monotonic() < ends:
-            if await request.is_disconnected():
-                return
-            found = await anyio.to_thread.run_sync(_read, engine, user, cursor)
-            for event in found:
-                cursor = int(str(event["id"]))
-                yield _frame(event)
-            if len(found) < _BATCH:
-                await anyio.sleep(POLL_SECONDS)
-                yield ": idle\n\n"
+        with woken_by_changes(request) as changed:
+            while time.monotonic() < ends:
+                if await request.is_disconnected():
+                    return
+                found = await anyio.to_thread.run_sync(_read, engine, user, cursor)
+                for event in found:
+                    cursor = int(str(event["id"]))
+                    yield _frame(event)
+                if len(found) < _BATCH:
+                    await changed()
+                    yield ": idle\n\n"
 
     return StreamingResponse(frames(), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no"})
