@@ -2,7 +2,8 @@
 
 The engine checks a connection out per transaction and is safe to share between the
 worker threads FastAPI runs plain ``def`` routes in; one app (one engine, one pool) runs
-per worker process. Middleware, outermost first: security headers, signed sessions.
+per worker process. Middleware, outermost first: the hot API writes
+(:mod:`bompao.web.fastpath`), security headers, signed sessions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bompao.engine.engine import Engine
 from bompao.storage.tables import SCHEMA_VERSION
 from bompao.web import api, api_indicators, hooks, intake
 from bompao.web.accounts import Accounts
+from bompao.web.fastpath import FastWrites
 from bompao.web.pages import SignInRequired, pages_router
 from bompao.web.problems import install, language, problem
 from bompao.web.security import (
@@ -85,6 +87,7 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
                        max_age=web.session_lifetime, same_site="lax",
                        https_only=web.secure_cookies)
     app.add_middleware(HeadersMiddleware)
+    app.add_middleware(FastWrites)  # outermost: the hot API writes, before all the above
     _routes(app)
     return app
 

@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bompao.web.accounts import Accounts, User
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "SAFE_METHODS", "HeadersMiddleware", "LoginThrottle",
-           "authenticate", "check_csrf", "csrf_token", "sign_in", "sign_out"]
+           "authenticate", "check_csrf", "csrf_token", "sign_in", "sign_out",
+           "with_security_headers"]
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -40,6 +41,17 @@ _HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]], *, static: bool = False
+                          ) -> list[tuple[bytes, bytes]]:
+    """``headers`` (a response's, lower-case names) with the security headers added, and
+    ``Cache-Control: no-store`` unless ``static`` or the response chose its own."""
+    headers.extend(_HEADERS)
+    # a route that chose its own caching (the report charts) keeps it
+    if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
+        headers.append((b"cache-control", b"no-store"))
+    return headers
 
 
 class HeadersMiddleware:
@@ -59,12 +71,8 @@ class HeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(_HEADERS)
-                # a route that chose its own caching (the report charts) keeps it
-                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                message["headers"] = with_security_headers(
+                    list(message.get("headers", [])), static=static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
