@@ -304,6 +304,7 @@ def test_zz_no_password_hash_token_or_key_in_any_answer_or_log(
     """Runs last in the module: everything answered so far, and the server's log."""
     assert len(server.answered) > 50
     shown = {"answers": "\n".join(server.answered), "log": server.log.read_text()}
+    assert '"GET /login HTTP/1.1" 200' in shown["log"]  # the access log is on (conftest)
     for where, text in shown.items():
         assert "$argon2" not in text, where
         for secret in server.secrets:

@@ -82,3 +82,5 @@ def test_two_workers_share_sessions_signed_with_one_key(store_url: str, tmp_path
         process.terminate()
         process.wait(timeout=30)
         engine.close()
+    # no access log by default (the reverse proxy keeps one): no line per request
+    assert '"GET /api/v1/projects HTTP/1.1" 200' not in log.read_text()
