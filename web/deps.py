@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,8 @@ T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 2.0
 POSTGRES_WRITERS = 8
 """Threads per worker for writing engine calls on PostgreSQL (within the pool's 5 + 10
-connections, leaving some for reads)."""
+connections, leaving some for reads); ``BOMPAO_WRITER_THREADS`` overrides it."""
+WRITERS_ENV = "BOMPAO_WRITER_THREADS"
 _CACHE_SIZE = 10_000
 _cache: dict[tuple[int, str], tuple[float, User]] = {}
 _cache_lock = threading.Lock()
@@ -106,7 +108,8 @@ def writer_pool(state: Any) -> ThreadPoolExecutor:
             found = getattr(state, "writer_threads", None)
             if found is None:
                 engine: Engine = state.engine
-                count = 1 if engine.db.dialect == "sqlite" else POSTGRES_WRITERS
+                count = 1 if engine.db.dialect == "sqlite" else int(
+                    os.environ.get(WRITERS_ENV) or POSTGRES_WRITERS)
                 found = ThreadPoolExecutor(count, thread_name_prefix="bompao-writer")
                 state.writer_threads = found
     return found
