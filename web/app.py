@@ -28,7 +28,7 @@ from bompao.web.problems import install, language, problem
 from bompao.web.security import (
     CSRF_FIELD,
     HeadersMiddleware,
-    LoginThrottle,
+    SharedThrottle,
     check_csrf,
     csrf_token,
     sign_in,
@@ -70,7 +70,9 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
                   docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.accounts = accounts or Accounts(engine.db)
-    app.state.throttle = LoginThrottle(web.login_attempts, web.login_window)
+    # counted in the database: one throttle for every worker and machine
+    app.state.throttle = SharedThrottle(engine.db, "login", web.login_attempts,
+                                        web.login_window)
     app.state.templates = _templates()
     app.state.config = config
     install(app)
@@ -127,7 +129,7 @@ def _routes(app: FastAPI) -> None:
               password: Annotated[str, Form(max_length=1024)],
               csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None) -> Response:
         check_csrf(request.session, csrf)
-        throttle: LoginThrottle = request.app.state.throttle
+        throttle: SharedThrottle = request.app.state.throttle
         client = request.client.host if request.client else "unknown"
         keys = (f"user:{username.strip().lower()}", f"addr:{client}")
         wait = throttle.retry_after(*keys)
