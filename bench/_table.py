@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["Row", "machine", "markdown", "print_table"]
+__all__ = ["Row", "machine", "markdown", "postgres_schema", "print_table"]
 
 _UNITS_AFTER = {"ms", "s", "MB", "x"}
 
@@ -127,3 +129,26 @@ def machine() -> str:
     return (f"{datetime.now(UTC):%Y-%m-%d}, {platform.system()} {platform.machine()}, "
             f"{model}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
             f"SQLite {sqlite3.sqlite_version}")
+
+
+@contextmanager
+def postgres_schema(base: str, prefix: str = "bench") -> Iterator[str]:
+    """A URL to a fresh schema (``PREFIX_`` and random hex) of the PostgreSQL database at
+    ``base``, reached through ``search_path``; the schema is dropped afterwards."""
+    import sqlalchemy as sa  # noqa: PLC0415 - only the PostgreSQL runs need it
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        try:
+            yield url.update_query_dict({"options": f"-csearch_path={schema}"}
+                                        ).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()

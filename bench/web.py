@@ -1,6 +1,7 @@
 """Advances through the HTTP API against the same advances through the library.
 
-Run from the repository root: ``python -m bench web [--quick] [--postgres URL]`` (or
+Run from the repository root: ``python -m bench web [--quick] [--postgres URL]
+[--access-log]`` (or
 ``python bench/web.py``). A real ``bompao serve`` (uvicorn, in its own process) and
 :data:`CLIENTS` concurrent clients (asyncio tasks, each with its own keep-alive
 connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the
@@ -41,7 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _table import Row, print_table
+from _table import Row, postgres_schema, print_table
 
 CLIENTS = 20
 PER_CLIENT = 4
@@ -120,8 +121,10 @@ def prepare(url: str) -> tuple[list[list[int]], str]:
 
 
 @contextmanager
-def serving(url: str, workers: int, folder: Path) -> Iterator[tuple[str, int]]:
-    """``bompao serve`` on ``url``; its base URL and process id while it runs."""
+def serving(url: str, workers: int, folder: Path, options: tuple[str, ...] = ()
+            ) -> Iterator[tuple[str, int]]:
+    """``bompao serve`` on ``url`` (with ``options``); its base URL and process id while
+    it runs."""
     import httpx  # noqa: PLC0415
 
     port = _free_port()
@@ -132,7 +135,7 @@ def serving(url: str, workers: int, folder: Path) -> Iterator[tuple[str, int]]:
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "bompao.cli", "--db", url, "serve", "--port", str(port),
-             "--workers", str(workers)], stdout=sink, stderr=subprocess.STDOUT, env=env,
+             "--workers", str(workers), *options], stdout=sink, stderr=subprocess.STDOUT, env=env,
             cwd=folder)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -293,7 +296,7 @@ def board_times(base: str) -> list[float]:
 
 
 def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
-            folder: Path) -> list[Row]:
+            folder: Path, options: tuple[str, ...] = ()) -> list[Row]:
     """Interleaved API and library rounds on ``url``: the rows for ``label``."""
     from bompao.engine import Engine  # noqa: PLC0415
 
@@ -304,7 +307,7 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
     api_ms: list[float] = []
     lib_ms: list[float] = []
     cpu = {"server": 0.0, "client": 0.0, "library": 0.0}
-    with serving(url, workers, folder) as (base, pid):
+    with serving(url, workers, folder, options) as (base, pid):
         engine = Engine.from_url(url, create=False)
         try:
             # warm both, one request at a time first: a cold engine compiles the journey
@@ -353,26 +356,6 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
     ]
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    """A fresh schema in the PostgreSQL database at ``base``; dropped afterwards."""
-    import sqlalchemy as sa  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> list[Row]:
     """Run the web benchmarks; print and return the rows."""
     args = sys.argv[1:] if argv is None else argv
@@ -386,16 +369,17 @@ def main(argv: list[str] | None = None) -> list[Row]:
     postgres = postgres or os.environ.get("BOMPAO_BENCH_POSTGRES_URL") or os.environ.get(
         "BOMPAO_TEST_POSTGRES_URL")
     rounds, per_client = (3, 25) if quick else (5, 100)
+    options = ("--access-log",) if "--access-log" in args else ()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows += compare(f"sqlite:///{folder / 'web.db'}", "SQLite", 1, rounds, per_client,
-                        folder)
+                        folder, options)
         if postgres:
             with postgres_schema(postgres) as url:
-                rows += compare(url, "PostgreSQL", 2, rounds, per_client, folder)
+                rows += compare(url, "PostgreSQL", 2, rounds, per_client, folder, options)
     print_table(rows, "web: advances through the API vs the library"
-                + (" (--quick)" if quick else ""))
+                + (" (--quick)" if quick else "") + "".join(f" ({o})" for o in options))
     return rows
 
 

@@ -8,14 +8,14 @@ prints a secret. The caller owns the transaction (:meth:`bompao.storage.Database
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from .tables import api_tokens, feed_tokens, users
+from .tables import api_tokens, feed_tokens, throttle_hits, users
 
 __all__ = [
     "feed_owner",
@@ -27,6 +27,10 @@ __all__ = [
     "list_users",
     "revoke_feed_tokens",
     "revoke_token",
+    "throttle_add",
+    "throttle_forget",
+    "throttle_prune",
+    "throttle_recent",
     "token_owner",
     "touch_token",
     "update_user",
@@ -130,3 +134,30 @@ def feed_owner(conn: Connection, token_hash: str) -> Row[Any] | None:
              .where(feed_tokens.c.token_hash == token_hash,
                     feed_tokens.c.revoked_at.is_(None)))
     return conn.execute(query).first()
+
+
+def throttle_recent(conn: Connection, keys: Sequence[str], since: datetime
+                    ) -> dict[str, tuple[int, datetime]]:
+    """Per key of ``keys`` with attempts after ``since``: their count and the oldest."""
+    t = throttle_hits
+    rows = conn.execute(sa.select(t.c.key, sa.func.count(), sa.func.min(t.c.at))
+                        .where(t.c.key.in_(list(keys)), t.c.at > since).group_by(t.c.key))
+    return {row[0]: (int(row[1]), row[2]) for row in rows}
+
+
+def throttle_add(conn: Connection, keys: Sequence[str], at: datetime) -> None:
+    """Count one attempt at ``at`` against each key."""
+    conn.execute(sa.insert(throttle_hits), [{"key": key, "at": at} for key in keys])
+
+
+def throttle_forget(conn: Connection, key: str) -> None:
+    """Forget every attempt of ``key``."""
+    conn.execute(sa.delete(throttle_hits).where(throttle_hits.c.key == key))
+
+
+def throttle_prune(conn: Connection, prefix: str, before: datetime) -> int:
+    """Delete the attempts of keys starting with ``prefix`` at or before ``before``;
+    how many."""
+    t = throttle_hits
+    return conn.execute(sa.delete(t).where(t.c.key.startswith(prefix, autoescape=True),
+                                           t.c.at <= before)).rowcount

@@ -3,10 +3,11 @@
 Every PostgreSQL connection bompao opens is a :class:`NotifyingConnection`: its cursor
 marks a transaction that runs ``INSERT INTO events`` (whichever code path wrote them:
 the engine, the scheduler daemon, the CLI), and when that transaction commits (never
-after a rollback) the database handle's :class:`Notifier` sends ``NOTIFY
-bompao_events`` (:data:`CHANNEL`) from a thread of its own, in a transaction of its own
-on a pooled connection. The notification carries no payload: a
-listener reads the event log after its last id, as before.
+after a rollback) the database handle's :class:`Notifier` notifies the schema's channel
+(``bompao_events`` in ``public``, ``bompao_events.SCHEMA`` elsewhere: :func:`channel_of`)
+from a thread of its own, in a transaction of its own on a pooled connection. The
+notification carries no payload: a listener reads the event log after its last id, as
+before.
 
 Why not ``NOTIFY`` inside the writing transaction: PostgreSQL serialises the commits of
 notifying transactions on one database-wide lock held through the commit's WAL flush,
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import logging
 import threading
 import weakref
@@ -32,21 +34,58 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import psycopg.sql
 
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["CHANNEL", "IDLE_SECONDS", "Listener", "Notifier", "NotifyingConnection",
-           "NotifyingCursor"]
+__all__ = [
+    "CHANNEL",
+    "IDLE_SECONDS",
+    "Listener",
+    "Notifier",
+    "NotifyingConnection",
+    "NotifyingCursor",
+    "channel_of",
+]
 
 CHANNEL = "bompao_events"
-"""The channel notified after a commit that appended events."""
+"""The channel notified after a commit that appended events, in the schema ``public``;
+another schema's is :func:`channel_of` it, so that two bompao installs in one database
+(in two schemas) never wake each other's listeners."""
+_MAX_CHANNEL = 63
+"""PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes)."""
 IDLE_SECONDS = 5.0
 """A notifier with nothing to send this long ends its thread (the next commit starts
 another)."""
-_NOTIFY = f"NOTIFY {CHANNEL}"
+_NOTIFY = "SELECT pg_notify(%s, '')"
+_SCHEMA = "SELECT current_schema()"
 _INSERT = "INSERT INTO events"
 log = logging.getLogger("bompao.storage.notify")
+
+
+def channel_of(schema: str | None) -> str:
+    """The channel of the bompao install in ``schema`` (the connection's
+    ``current_schema()``): :data:`CHANNEL` for ``public`` (or none), else
+    ``bompao_events.SCHEMA``, the schema's name replaced by its hash when the whole
+    would pass PostgreSQL's 63 bytes."""
+    if schema in (None, "public"):
+        return CHANNEL
+    name = f"{CHANNEL}.{schema}"
+    if len(name.encode()) > _MAX_CHANNEL:
+        name = f"{CHANNEL}.{hashlib.sha256(schema.encode()).hexdigest()[:32]}"
+    return name
+
+
+def _channel(connection: Any) -> str:
+    """The channel of the schema ``connection`` works in (a DB-API connection)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(_SCHEMA)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return channel_of(row[0] if row else None)
 
 
 def _appends_events(query: Any) -> bool:
@@ -77,6 +116,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._dirty = False
         self._stopping = False
+        self._channel: str | None = None
         _LIVE.add(self)
 
     def committed(self) -> None:
@@ -129,8 +169,10 @@ class Notifier:
         try:
             connection = db.engine.raw_connection()
             try:
+                if self._channel is None:  # the schema of every connection of the pool
+                    self._channel = _channel(connection)
                 cursor = connection.cursor()
-                cursor.execute(_NOTIFY)
+                cursor.execute(_NOTIFY, (self._channel,))
                 cursor.close()
                 connection.commit()
             finally:
@@ -215,7 +257,8 @@ class NotifyingConnection(psycopg.Connection[Any]):
 
 
 class Listener:
-    """``LISTEN`` on :data:`CHANNEL` in a daemon thread, on a connection of its own.
+    """``LISTEN`` on the schema's channel (:func:`channel_of`) in a daemon thread, on a
+    connection of its own.
 
     ``woken`` is called (in the listener's thread) for every notification, and after
     every (re)connection. A lost connection is opened again after ``retry`` seconds.
@@ -232,6 +275,8 @@ class Listener:
         self.retry = retry
         self.listening = threading.Event()
         """Set while the connection is listening (for tests and health)."""
+        self.channel: str | None = None
+        """The channel listened to (:func:`channel_of` the connection's schema)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection: Any = None
@@ -255,7 +300,9 @@ class Listener:
         fairy.detach()  # the pool forgets it: it listens until this listener stops
         connection: Any = fairy.dbapi_connection
         connection.autocommit = True
-        connection.execute(f"LISTEN {CHANNEL}")
+        self.channel = _channel(connection)
+        connection.execute(psycopg.sql.SQL("LISTEN {}").format(
+            psycopg.sql.Identifier(self.channel)))
         return connection
 
     def _run(self) -> None:

@@ -34,10 +34,11 @@ __all__ = [
     "metadata",
     "projects",
     "stage_visits",
+    "throttle_hits",
     "users",
 ]
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -281,4 +282,18 @@ application_receipts = sa.Table(
     sa.UniqueConstraint("reference", name="uq_application_receipts_reference"),
     sa.UniqueConstraint("project_id", name="uq_application_receipts_project_id"),
     sa.UniqueConstraint("source", "delivery_id", name="uq_application_receipts_delivery"),
+)
+
+
+# the sign-in's and the application form's throttles, shared by every worker and machine
+# (migration 0012, storage/accounts.py) ----------------------------------------------------
+
+throttle_hits = sa.Table(
+    "throttle_hits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # SCOPE:KEY, e.g. "login:user:anan", "login:addr:203.0.113.9", "apply:addr:..."
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_throttle_hits_key_at", "key", "at"),
 )

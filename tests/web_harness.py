@@ -152,3 +152,37 @@ def csrf_in(page: str) -> str:
     found = _CSRF_INPUT.search(page)
     assert found is not None, page[:500]
     return found.group(1)
+
+
+class Pages:
+    """New Chromium pages on one module's server, each in a context of its own (its own
+    cookies), recording the console's errors as ``page.errors``."""
+
+    def __init__(self, browser: Any, server: Server) -> None:
+        self.browser = browser
+        self.server = server
+
+    def open(self, lang: str = "th-TH", *, phone: bool = True,
+             headers: dict[str, str] | None = None) -> Any:
+        """A page in ``lang`` (the locale and ``Accept-Language``), phone-sized unless
+        told otherwise, sending ``headers`` on every request."""
+        size = {"viewport": {"width": 412, "height": 915}} if phone else {}
+        context = self.browser.new_context(
+            locale=lang, extra_http_headers={"Accept-Language": lang, **(headers or {})},
+            **size)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.errors = errors
+        return page
+
+    def signed_in(self, username: str, lang: str = "th-TH") -> Any:
+        """A phone-sized page signed in as ``username`` through the login form, on the
+        board."""
+        page = self.open(lang)
+        page.goto(f"{self.server.base}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{self.server.base}/")
+        return page

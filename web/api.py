@@ -25,7 +25,9 @@ from bompao.web.accounts import User
 from bompao.web.deps import Engined, IfMatch, Signed, cached_user, current_user, in_engine_thread
 from bompao.web.problems import Stale, language
 
-__all__ = ["MAX_PAGE", "router"]
+__all__ = ["MAX_PAGE", "Advance", "Answer", "NewApproval", "NewAssignment", "NewEvidence",
+           "do_add_evidence", "do_advance", "do_approve", "do_assign", "do_set_fields",
+           "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 MAX_PAGE = 500
@@ -183,32 +185,100 @@ def get_project(project_id: int, user: Signed, engine: Engined,
     return _shown(engine.get(project_id, user.actor()), response)
 
 
+Answer = tuple[dict[str, Any], dict[str, str]]
+"""A write route's JSON body and its headers (``ETag``, ``Location``)."""
+
+
+def _answer(project: Project) -> Answer:
+    return ({**project.as_dict(), "lock_version": project.lock_version},
+            {"ETag": _etag(project)})
+
+
+def _respond(answer: Answer, response: Response) -> dict[str, Any]:
+    response.headers.update(answer[1])
+    return answer[0]
+
+
+def do_set_fields(engine: Engine, user: User, project_id: int, values: dict[str, Any],
+                  if_match: str | None) -> Answer:
+    """``PATCH /projects/{id}/fields`` after its body was read (blocking).
+
+    Raises:
+        BompaoError: as :meth:`Engine.set_fields`, and :class:`Stale`.
+    """
+    expected = _expected(engine, project_id, user, if_match)
+    return _answer(engine.set_fields(project_id, values, actor=user.actor(),
+                                     expected_version=expected))
+
+
+def do_add_evidence(engine: Engine, user: User, project_id: int, body: NewEvidence,
+                    if_match: str | None) -> Answer:
+    """``POST /projects/{id}/evidence`` after its body was read (blocking).
+
+    Raises:
+        BompaoError: as :meth:`Engine.add_evidence`, and :class:`Stale`.
+    """
+    expected = _expected(engine, project_id, user, if_match)
+    return _answer(engine.add_evidence(project_id, body.name, body.url, body.note,
+                                       actor=user.actor(), expected_version=expected))
+
+
+def do_approve(engine: Engine, user: User, project_id: int, body: NewApproval,
+               if_match: str | None) -> Answer:
+    """``POST /projects/{id}/approvals`` after its body was read (blocking).
+
+    Raises:
+        BompaoError: as :meth:`Engine.approve`, and :class:`Stale`.
+    """
+    expected = _expected(engine, project_id, user, if_match)
+    return _answer(engine.approve(project_id, body.role, actor=user.actor(),
+                                  expected_version=expected))
+
+
+def do_assign(engine: Engine, user: User, project_id: int, body: NewAssignment,
+              if_match: str | None) -> Answer:
+    """``POST /projects/{id}/assignments`` after its body was read (blocking).
+
+    Raises:
+        BompaoError: as :meth:`Engine.assign`, and :class:`Stale`.
+    """
+    expected = _expected(engine, project_id, user, if_match)
+    return _answer(engine.assign(project_id, body.role, body.person, actor=user.actor(),
+                                 expected_version=expected))
+
+
+def do_advance(engine: Engine, user: User, project_id: int, body: Advance,
+               if_match: str | None) -> Answer:
+    """``POST /projects/{id}/advance`` after its body was read (blocking).
+
+    Raises:
+        BompaoError: as :meth:`Engine.advance`, and :class:`Stale`.
+    """
+    expected = _expected(engine, project_id, user, if_match)
+    return _answer(engine.advance(project_id, body.trigger, user.actor(), role=body.role,
+                                  override=body.override, reason=body.reason,
+                                  expected_version=expected))
+
+
 @router.patch("/projects/{project_id}/fields", summary="Set fields")
 def set_fields(project_id: int, values: dict[str, Any], user: Signed, engine: Engined,
                response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Set field values (checked against the journey's types)."""
-    expected = _expected(engine, project_id, user, if_match)
-    return _shown(engine.set_fields(project_id, values, actor=user.actor(),
-                                    expected_version=expected), response)
+    return _respond(do_set_fields(engine, user, project_id, values, if_match), response)
 
 
 @router.post("/projects/{project_id}/evidence", summary="Attach evidence")
 def add_evidence(project_id: int, body: NewEvidence, user: Signed, engine: Engined,
                  response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Attach a declared evidence item (a link, a note or both)."""
-    expected = _expected(engine, project_id, user, if_match)
-    return _shown(engine.add_evidence(project_id, body.name, body.url, body.note,
-                                      actor=user.actor(), expected_version=expected),
-                  response)
+    return _respond(do_add_evidence(engine, user, project_id, body, if_match), response)
 
 
 @router.post("/projects/{project_id}/approvals", summary="Approve, as yourself")
 def approve(project_id: int, body: NewApproval, user: Signed, engine: Engined,
             response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Record the user's approval in ``role`` (403 when the user does not hold it)."""
-    expected = _expected(engine, project_id, user, if_match)
-    return _shown(engine.approve(project_id, body.role, actor=user.actor(),
-                                 expected_version=expected), response)
+    return _respond(do_approve(engine, user, project_id, body, if_match), response)
 
 
 @router.post("/projects/{project_id}/assignments", summary="Assign a person to a role")
@@ -216,9 +286,7 @@ def assign(project_id: int, body: NewAssignment, user: Signed, engine: Engined,
            response: Response, if_match: IfMatch = None) -> dict[str, Any]:
     """Assign ``person`` to ``role`` (a coach, a committee member...); 403 when the
     journey's ``assign_roles`` name none of the user's roles."""
-    expected = _expected(engine, project_id, user, if_match)
-    return _shown(engine.assign(project_id, body.role, body.person, actor=user.actor(),
-                                expected_version=expected), response)
+    return _respond(do_assign(engine, user, project_id, body, if_match), response)
 
 
 @router.get("/projects/{project_id}/check", summary="Gate reports of every trigger")
@@ -251,12 +319,6 @@ def _body(model: type[_B], raw: bytes) -> _B:
         ) from None
 
 
-def _prepared(project: Project, status: int = 200) -> Response:
-    """The project as JSON (``orjson``, no response model) with its ``ETag``."""
-    return Response(orjson.dumps({**project.as_dict(), "lock_version": project.lock_version}),
-                    status, {"ETag": _etag(project)}, media_type="application/json")
-
-
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI ``requestBody`` of a route that reads ``model`` itself."""
     return {"requestBody": {"required": True, "content": {"application/json": {
@@ -279,14 +341,11 @@ async def advance(project_id: int, request: Request) -> Response:
     engine: Engine = request.app.state.engine
     if_match = request.headers.get("if-match")
 
-    def call() -> Project:
-        who = user or current_user(request)
-        expected = _expected(engine, project_id, who, if_match)
-        return engine.advance(project_id, body.trigger, who.actor(), role=body.role,
-                              override=body.override, reason=body.reason,
-                              expected_version=expected)
+    def call() -> Answer:
+        return do_advance(engine, user or current_user(request), project_id, body, if_match)
 
-    return _prepared(await in_engine_thread(request, call))
+    answer, headers = await in_engine_thread(request, call)
+    return Response(orjson.dumps(answer), 200, headers, media_type="application/json")
 
 
 @router.get("/projects/{project_id}/history", summary="The project's events")

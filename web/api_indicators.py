@@ -24,7 +24,7 @@ from bompao.web.deps import Engined, IfMatch, Signed
 from bompao.web.pages.indicators import indicator_data
 from bompao.web.problems import Stale
 
-__all__ = ["NewMeasurement", "router"]
+__all__ = ["NewMeasurement", "do_measure", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
@@ -93,6 +93,19 @@ def record_measurement(project_id: int, body: NewMeasurement, user: Signed,  # n
     422 for a value of the wrong type, a period outside the rhythm or not begun, an
     unknown indicator; 403 without the indicator's owner role; 404 for a project outside
     the user's partner. Answers the recorded event and the project's new ``ETag``."""
+    answer, headers = do_measure(engine, user, project_id, body, if_match)
+    response.headers.update(headers)
+    return answer
+
+
+def do_measure(engine: Engine, user: User, project_id: int, body: NewMeasurement,
+               if_match: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """``POST /projects/{id}/measurements`` after its body was read (blocking): the
+    recorded event, and the ``ETag`` and ``Location`` headers.
+
+    Raises:
+        BompaoError: as :meth:`Engine.measure`, and :class:`Stale`.
+    """
     _check_if_match(engine, project_id, user, if_match)
     actor = user.actor()
     text = isinstance(body.value, str)
@@ -100,7 +113,6 @@ def record_measurement(project_id: int, body: NewMeasurement, user: Signed,  # n
                            note=body.note, actor=actor, text=text)
     event = next(e for e in reversed(engine.history(project_id, actor))
                  if e.kind == "measured" and e.seq <= moved.lock_version)
-    response.headers["ETag"] = _etag(moved)
-    response.headers["Location"] = f"/api/v1/projects/{project_id}/indicators"
-    return {"project": moved.id, "seq": event.seq, "at": event.at.isoformat(),
-            "by": event.actor, **event.payload, "lock_version": moved.lock_version}
+    return ({"project": moved.id, "seq": event.seq, "at": event.at.isoformat(),
+             "by": event.actor, **event.payload, "lock_version": moved.lock_version},
+            {"ETag": _etag(moved), "Location": f"/api/v1/projects/{project_id}/indicators"})

@@ -2,7 +2,8 @@
 
 The engine checks a connection out per transaction and is safe to share between the
 worker threads FastAPI runs plain ``def`` routes in; one app (one engine, one pool) runs
-per worker process. Middleware, outermost first: security headers, signed sessions.
+per worker process. Middleware, outermost first: the hot API writes
+(:mod:`bompao.web.fastpath`), security headers, signed sessions.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from bompao.engine.engine import Engine
 from bompao.storage.tables import SCHEMA_VERSION
 from bompao.web import api, api_indicators, hooks, intake
 from bompao.web.accounts import Accounts
+from bompao.web.fastpath import FastWrites
 from bompao.web.pages import SignInRequired, pages_router
 from bompao.web.problems import install, language, problem
 from bompao.web.security import (
     CSRF_FIELD,
     HeadersMiddleware,
-    LoginThrottle,
+    SharedThrottle,
     check_csrf,
     csrf_token,
     sign_in,
@@ -68,7 +70,9 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
                   docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.accounts = accounts or Accounts(engine.db)
-    app.state.throttle = LoginThrottle(web.login_attempts, web.login_window)
+    # counted in the database: one throttle for every worker and machine
+    app.state.throttle = SharedThrottle(engine.db, "login", web.login_attempts,
+                                        web.login_window)
     app.state.templates = _templates()
     app.state.config = config
     install(app)
@@ -85,6 +89,7 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
                        max_age=web.session_lifetime, same_site="lax",
                        https_only=web.secure_cookies)
     app.add_middleware(HeadersMiddleware)
+    app.add_middleware(FastWrites)  # outermost: the hot API writes, before all the above
     _routes(app)
     return app
 
@@ -124,7 +129,7 @@ def _routes(app: FastAPI) -> None:
               password: Annotated[str, Form(max_length=1024)],
               csrf: Annotated[str | None, Form(alias=CSRF_FIELD)] = None) -> Response:
         check_csrf(request.session, csrf)
-        throttle: LoginThrottle = request.app.state.throttle
+        throttle: SharedThrottle = request.app.state.throttle
         client = request.client.host if request.client else "unknown"
         keys = (f"user:{username.strip().lower()}", f"addr:{client}")
         wait = throttle.retry_after(*keys)

@@ -177,8 +177,12 @@ def tokens_revoke(ctx: Any, token_id: int) -> None:
               "disk, and a configured secret key).")
 @click.option("--db", "db_url", metavar="URL", default=None,
               help="The database (default: the global --db or BOMPAO_DATABASE_URL).")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log a line per request (the reverse proxy in front logs them already; "
+              "it costs a third of an API write's CPU here).")
 @click.pass_obj
-def serve(ctx: Any, host: str, port: int, workers: int, db_url: str | None) -> None:
+def serve(ctx: Any, host: str, port: int, workers: int,
+          db_url: str | None, access_log: bool) -> None:
     """Run the web app and the JSON API (/api/v1) on the database (--db).
 
     Sessions are signed with BOMPAO_SECRET_KEY or [web] secret_key_file; without one a
@@ -189,7 +193,7 @@ def serve(ctx: Any, host: str, port: int, workers: int, db_url: str | None) -> N
         ctx.db = db_url
     from bompao.web.server import run  # noqa: PLC0415 - FastAPI only for serve
 
-    run(ctx, host=host, port=port, workers=workers)
+    run(ctx, host=host, port=port, workers=workers, access_log=access_log)
 
 
 def register(group: click.Group) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -25,37 +26,48 @@ from bompao.errors import PermissionDenied
 from bompao.web.accounts import User
 from bompao.web.security import authenticate
 
-__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "cached_user",
-           "current_engine", "current_user", "in_engine_thread", "partner_scope",
-           "writer_threads"]
+__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "cached_token_user",
+           "cached_user", "current_engine", "current_user", "in_engine_thread",
+           "partner_scope", "token_key", "writer_pool", "writer_threads"]
 
 T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 2.0
 POSTGRES_WRITERS = 8
 """Threads per worker for writing engine calls on PostgreSQL (within the pool's 5 + 10
-connections, leaving some for reads)."""
+connections, leaving some for reads); ``BOMPAO_WRITER_THREADS`` overrides it."""
+WRITERS_ENV = "BOMPAO_WRITER_THREADS"
 _CACHE_SIZE = 10_000
 _cache: dict[tuple[int, str], tuple[float, User]] = {}
 _cache_lock = threading.Lock()
 
 
-def _token_key(request: Request) -> tuple[int, str] | None:
-    header = request.headers.get("authorization")
+def token_key(app: object, header: str | None) -> tuple[int, str] | None:
+    """The cache key of an ``Authorization`` header's bearer token for ``app`` (the
+    token's SHA-256, never the token), or ``None`` when it names no bearer token."""
     if header is None or header[:7].lower() != "bearer ":
         return None
-    return id(request.app), hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    return id(app), hashlib.sha256(header[7:].strip().encode()).hexdigest()
 
 
-def cached_user(request: Request) -> User | None:
-    """The bearer token's user while the cache has it fresh, else ``None`` (then call
-    :func:`current_user` in a thread). Never blocks: safe on the event loop."""
-    key = _token_key(request)
+def _token_key(request: Request) -> tuple[int, str] | None:
+    return token_key(request.app, request.headers.get("authorization"))
+
+
+def cached_token_user(key: tuple[int, str] | None) -> User | None:
+    """The user cached under ``key`` (:func:`token_key`) while fresh, else ``None``.
+    Never blocks: safe on the event loop."""
     if key is None:
         return None
     found = _cache.get(key)
     if found is not None and time.monotonic() - found[0] < TOKEN_CACHE_SECONDS:
         return found[1]
     return None
+
+
+def cached_user(request: Request) -> User | None:
+    """The bearer token's user while the cache has it fresh, else ``None`` (then call
+    :func:`current_user` in a thread). Never blocks: safe on the event loop."""
+    return cached_token_user(_token_key(request))
 
 
 def current_user(request: Request) -> User:
@@ -81,18 +93,23 @@ def current_user(request: Request) -> User:
 
 
 def writer_threads(request: Request) -> ThreadPoolExecutor:
-    """The app's threads for engine calls that write: one on SQLite (the file has one
-    write lock, so one thread writes and the others' changes queue in order, instead
-    of many threads waking, taking the GIL and waiting on the lock in turn),
-    :data:`POSTGRES_WRITERS` on PostgreSQL. Created on first use."""
-    state = request.app.state
+    """The app's threads for engine calls that write (:func:`writer_pool`)."""
+    return writer_pool(request.app.state)
+
+
+def writer_pool(state: Any) -> ThreadPoolExecutor:
+    """The threads of the app whose ``state`` this is, for engine calls that write: one
+    on SQLite (the file has one write lock, so one thread writes and the others' changes
+    queue in order, instead of many threads waking, taking the GIL and waiting on the
+    lock in turn), :data:`POSTGRES_WRITERS` on PostgreSQL. Created on first use."""
     found: ThreadPoolExecutor | None = getattr(state, "writer_threads", None)
     if found is None:
         with _cache_lock:
             found = getattr(state, "writer_threads", None)
             if found is None:
                 engine: Engine = state.engine
-                count = 1 if engine.db.dialect == "sqlite" else POSTGRES_WRITERS
+                count = 1 if engine.db.dialect == "sqlite" else int(
+                    os.environ.get(WRITERS_ENV) or POSTGRES_WRITERS)
                 found = ThreadPoolExecutor(count, thread_name_prefix="bompao-writer")
                 state.writer_threads = found
     return found

@@ -13,7 +13,8 @@ Answers (problem+json for every refusal, nothing written): 201 ``{reference, pro
 status_url, replay: false}``; 200 the same for a replay; 401 a missing or wrong
 signature; 404 an unknown hook; 409 outside the opening dates; 422 a missing required
 field or a bad value (``field`` names it); 400 a body that is not a JSON object; 413 a
-body over 1 MB.
+body over 1 MB (refused on its ``Content-Length``, else as soon as 1 MB has arrived:
+the rest is never read).
 """
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The request's body, or ``None`` as soon as it is known to pass ``limit`` bytes: a
+    ``Content-Length`` over it is refused before reading anything, and the bytes are
+    counted as they arrive (a chunked body has no length; a declared one may be
+    wrong), so that no more than ``limit`` bytes and one chunk are ever held."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _refuse(request: Request, status: int, message: Message, **extra: Any) -> JSONResponse:
     return problem(status, localise(message, language(request)), **extra)
 
@@ -81,8 +100,8 @@ async def receive(request: Request,
     hook: HookConfig | None = request.app.state.config.hooks.get(name)
     if hook is None:
         return _refuse(request, 404, Message("hook.unknown", name=name))
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    body = await _body_within(request, MAX_BODY)
+    if body is None:
         return problem(413, f"the body is over {MAX_BODY:,} bytes; nothing was written")
     given = request.headers.get(SIGNATURE_HEADER)
     if not given:

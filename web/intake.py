@@ -34,7 +34,7 @@ from bompao.engine import applications
 from bompao.errors import NotFound
 from bompao.web.pages.common import engine_of, local_time, render
 from bompao.web.problems import language, problem, status_of
-from bompao.web.security import CSRF_FIELD, LoginThrottle, check_csrf
+from bompao.web.security import CSRF_FIELD, SharedThrottle, check_csrf
 
 __all__ = ["HONEYPOT", "router"]
 
@@ -131,11 +131,12 @@ async def _answers(request: Request) -> tuple[dict[str, Any], str | None, bool]:
     return values, values.pop(CSRF_FIELD, None), False
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle | None = getattr(request.app.state, "apply_throttle", None)
+def _throttle(request: Request) -> SharedThrottle:
+    throttle: SharedThrottle | None = getattr(request.app.state, "apply_throttle", None)
     if throttle is None:
         web = request.app.state.config.web
-        throttle = LoginThrottle(web.apply_posts, web.apply_window)
+        throttle = SharedThrottle(request.app.state.engine.db, "apply", web.apply_posts,
+                                  web.apply_window)
         request.app.state.apply_throttle = throttle
     return throttle
 
@@ -151,7 +152,7 @@ async def apply(request: Request, journey: Annotated[str, Path(pattern=_KEY)]) -
     values, token, is_json = await _answers(request)
     throttle = _throttle(request)
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(f"apply:{address}")
+    wait = await run_in_threadpool(throttle.retry_after, f"addr:{address}")
     if wait:
         web = request.app.state.config.web
         message = text("apply.rate_limited", lang, limit=web.apply_posts,
@@ -163,7 +164,7 @@ async def apply(request: Request, journey: Annotated[str, Path(pattern=_KEY)]) -
                       heading=text("apply.page.too_many", lang), message=message)
         held.headers.update(headers)
         return held
-    throttle.failed(f"apply:{address}")
+    await run_in_threadpool(throttle.failed, f"addr:{address}")
     return await run_in_threadpool(_take, request, journey, values, token, is_json)
 
 

@@ -30,7 +30,7 @@ from bompao.errors import (
     UsageError,
 )
 
-__all__ = ["PROBLEM", "Stale", "install", "problem", "status_of"]
+__all__ = ["PROBLEM", "Stale", "answer_error", "install", "language", "problem", "status_of"]
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("bompao.web")
@@ -83,7 +83,8 @@ def problem(status: int, detail: str, *, headers: dict[str, str] | None = None,
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-async def _bompao(request: Request, exc: Exception) -> JSONResponse:
+async def answer_error(request: Request, exc: Exception) -> JSONResponse:
+    """The problem document of a :class:`~bompao.errors.BompaoError`."""
     status = status_of(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, GateRefused) and exc.report is not None:
@@ -112,7 +113,7 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` with a problem document."""
-    app.add_exception_handler(BompaoError, _bompao)
+    app.add_exception_handler(BompaoError, answer_error)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Exception, _unexpected)

@@ -17,15 +17,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bompao.storage import accounts as stored
+from bompao.storage.database import Database
 from bompao.web.accounts import Accounts, User
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "SAFE_METHODS", "HeadersMiddleware", "LoginThrottle",
-           "authenticate", "check_csrf", "csrf_token", "sign_in", "sign_out"]
+           "SharedThrottle",
+           "authenticate", "check_csrf", "csrf_token", "sign_in", "sign_out",
+           "with_security_headers"]
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -40,6 +45,17 @@ _HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]], *, static: bool = False
+                          ) -> list[tuple[bytes, bytes]]:
+    """``headers`` (a response's, lower-case names) with the security headers added, and
+    ``Cache-Control: no-store`` unless ``static`` or the response chose its own."""
+    headers.extend(_HEADERS)
+    # a route that chose its own caching (the report charts) keeps it
+    if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
+        headers.append((b"cache-control", b"no-store"))
+    return headers
 
 
 class HeadersMiddleware:
@@ -59,12 +75,8 @@ class HeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(_HEADERS)
-                # a route that chose its own caching (the report charts) keeps it
-                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                message["headers"] = with_security_headers(
+                    list(message.get("headers", [])), static=static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -73,7 +85,8 @@ class HeadersMiddleware:
 class LoginThrottle:
     """At most ``attempts`` failed sign-ins per username and per client address within
     ``window`` seconds; then sign-ins for that name or address are refused until the
-    oldest failure leaves the window. Kept in the worker process's memory.
+    oldest failure leaves the window. Kept in one process's memory (the tests'; a
+    server shares :class:`SharedThrottle` between its workers).
 
     Args:
         attempts: failures allowed within the window.
@@ -114,6 +127,55 @@ class LoginThrottle:
         """Forget the failures of a name that just signed in."""
         with self._lock:
             self._failures.pop(username_key, None)
+
+
+class SharedThrottle:
+    """:class:`LoginThrottle`'s rule, counted in the database (``throttle_hits``), so
+    that every worker process and every machine of one install count the same attempts.
+
+    Each call is one short transaction (blocking: call it from a thread). A failure
+    also deletes this throttle's attempts that have left the window.
+
+    Args:
+        db: the install's database.
+        scope: this throttle's name, prefixed to its keys (``login``, ``apply``).
+        attempts: attempts allowed within the window.
+        window: seconds.
+        clock: the time now, timezone-aware (tests may pass their own).
+    """
+
+    def __init__(self, db: Database, scope: str, attempts: int, window: float,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.scope = scope
+        self.attempts = attempts
+        self.window = window
+        self.clock = clock
+
+    def _keys(self, keys: tuple[str, ...]) -> list[str]:
+        return [f"{self.scope}:{key}"[:300] for key in keys]
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until an attempt for these keys is allowed again (0: allowed now)."""
+        now = self.clock()
+        with self.db.begin(write=False) as conn:
+            found = stored.throttle_recent(conn, self._keys(keys),
+                                           now - timedelta(seconds=self.window))
+        waits = [self.window - (now - oldest).total_seconds()
+                 for count, oldest in found.values() if count >= self.attempts]
+        return max(1, int(max(waits)) + 1) if waits else 0
+
+    def failed(self, *keys: str) -> None:
+        """Count an attempt against each key."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            stored.throttle_prune(conn, f"{self.scope}:", now - timedelta(seconds=self.window))
+            stored.throttle_add(conn, self._keys(keys), now)
+
+    def succeeded(self, username_key: str) -> None:
+        """Forget the attempts of a name that just signed in."""
+        with self.db.begin() as conn:
+            stored.throttle_forget(conn, self._keys((username_key,))[0])
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from pg_schemas import postgres_schema
 from scheduler.peers import free_port
-from web_harness import CHEAP, LOGIN_ATTEMPTS, PASSWORD, SECRET_KEY, Server
+from web_harness import CHEAP, LOGIN_ATTEMPTS, PASSWORD, SECRET_KEY, Pages, Server
 
 from bompao.engine import Engine
 from bompao.web.accounts import Accounts
@@ -81,7 +81,8 @@ def server(web_url: str, tmp_path_factory: pytest.TempPathFactory,
     env.pop("BOMPAO_PARTNER", None)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bompao.cli", "--db", web_url, "serve", "--port", str(port)],
+            [sys.executable, "-m", "bompao.cli", "--db", web_url, "serve", "--port", str(port),
+             "--access-log"],  # every request's line, for the no-secret-in-the-log test
             stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=folder)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,3 +112,9 @@ def browser(server: Server) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def pages(browser: Any, server: Server) -> Pages:
+    """:class:`Pages` on this module's ``server``."""
+    return Pages(browser, server)

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from web_harness import PROBLEM, Server, new_project, problem_of
 
+from bompao.storage.tables import SCHEMA_VERSION
+
 
 @pytest.fixture(scope="module")
 def team(server: Server) -> Server:
@@ -24,7 +26,8 @@ def test_healthz_answers_with_the_databases_state(server: Server) -> None:
         answer = client.get("/healthz")
     assert answer.status_code == 200
     body = answer.json()
-    assert (body["status"], body["database"], body["schema_version"]) == ("ok", "current", 9)
+    assert (body["status"], body["database"], body["schema_version"]) == (
+        "ok", "current", SCHEMA_VERSION)
     assert body["dialect"] == server.url.split(":")[0].split("+")[0]
 
 

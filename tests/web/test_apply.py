@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from web_harness import PROBLEM, Server, cookie_value, problem_of, set_cookie
+from web_harness import PROBLEM, Pages, Server, cookie_value, problem_of, set_cookie
 
 CALL = Path(__file__).resolve().parents[1] / "fixtures" / "intake" / "call.yaml"
 TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Bangkok")).date()
@@ -227,20 +227,16 @@ def test_a_journey_without_a_form_is_404(server: Server) -> None:
 # in Chromium --------------------------------------------------------------------------
 
 
-def _page(browser: Any, lang: str = "en-GB") -> Any:
-    context = browser.new_context(locale=lang, extra_http_headers={
-        "Accept-Language": lang, "X-Forwarded-For": next(_ADDRESSES)})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.errors = errors
-    return page
+def _page(pages: Pages, lang: str = "en-GB") -> Any:
+    """A desktop-sized page from an address of its own (the form's throttle is per
+    address)."""
+    return pages.open(lang, phone=False, headers={"X-Forwarded-For": next(_ADDRESSES)})
 
 
 @pytest.mark.slow
-def test_an_applicant_applies_and_follows_the_reference(server: Server, browser: Any,
+def test_an_applicant_applies_and_follows_the_reference(server: Server, pages: Pages,
                                                        tmp_path: Path) -> None:
-    page = _page(browser, "th-TH")
+    page = _page(pages, "th-TH")
     page.goto(f"{server.base}/apply/form-call")
     assert "คุณแก้ปัญหาอะไร" in page.inner_text('[data-field="problem_statement"]')
     page.fill("#f-name", "ธนาคารน้ำชุมชน")
@@ -268,8 +264,8 @@ def test_an_applicant_applies_and_follows_the_reference(server: Server, browser:
 
 
 @pytest.mark.slow
-def test_a_required_field_left_empty_shows_its_error(server: Server, browser: Any) -> None:
-    page = _page(browser)
+def test_a_required_field_left_empty_shows_its_error(server: Server, pages: Pages) -> None:
+    page = _page(pages)
     page.goto(f"{server.base}/apply/form-call")
     page.fill("#f-name", "Left empty")
     page.fill("#f-team_size", "2")
@@ -289,8 +285,8 @@ def test_a_required_field_left_empty_shows_its_error(server: Server, browser: An
 
 
 @pytest.mark.slow
-def test_a_filled_honeypot_is_thanked_and_dropped(server: Server, browser: Any) -> None:
-    page = _page(browser)
+def test_a_filled_honeypot_is_thanked_and_dropped(server: Server, pages: Pages) -> None:
+    page = _page(pages)
     page.goto(f"{server.base}/apply/form-call")
     box = page.locator("#f-website").bounding_box()
     assert box is not None
@@ -307,8 +303,8 @@ def test_a_filled_honeypot_is_thanked_and_dropped(server: Server, browser: Any) 
 
 
 @pytest.mark.slow
-def test_the_rate_limit_per_address(server: Server, browser: Any) -> None:
-    page = _page(browser)
+def test_the_rate_limit_per_address(server: Server, pages: Pages) -> None:
+    page = _page(pages)
     before = len(_names(server))
     for number in range(POSTS):
         page.goto(f"{server.base}/apply/form-call")
@@ -328,7 +324,7 @@ def test_the_rate_limit_per_address(server: Server, browser: Any) -> None:
         f"too many applications from your address: at most {POSTS} per hour")
     assert len(_names(server)) == before + POSTS
     assert "One too many" not in _names(server)
-    other = _page(browser)  # another address is not held back
+    other = _page(pages)  # another address is not held back
     other.goto(f"{server.base}/apply/form-call")
     other.fill("#f-name", "Another address")
     other.fill("#f-problem_statement", "p")

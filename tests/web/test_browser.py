@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from web_harness import PASSWORD, Server, new_project
+from web_harness import Pages, Server, new_project
 
 SERVE_WEB = {"secure_cookies": "false"}
 """The browser talks plain HTTP to the test server, so the cookie is not ``Secure``."""
@@ -22,23 +21,8 @@ SERVE_WEB = {"secure_cookies": "false"}
 pytestmark = pytest.mark.slow
 
 
-def _signed_in(browser: Any, server: Server, username: str, lang: str = "th-TH") -> Any:
-    context = browser.new_context(locale=lang, extra_http_headers={"Accept-Language": lang},
-                                  viewport={"width": 412, "height": 915})  # a phone
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.errors = errors
-    page.goto(f"{server.base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.base}/")
-    return page
-
-
 def test_coach_approves_manager_advances_and_the_board_moves_live(
-        server: Server, browser: Any, tmp_path: Path) -> None:
+        server: Server, pages: Pages, tmp_path: Path) -> None:
     shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     server.add_user("w-coach", "มาลี ใจดี", "coach@cmu")
@@ -49,11 +33,11 @@ def test_coach_approves_manager_advances_and_the_board_moves_live(
     server.engine.assign(project_id, "coach", "มาลี ใจดี")
     card = f"#card-{project_id}"
 
-    watcher = _signed_in(browser, server, "w-manager")
+    watcher = pages.signed_in("w-manager")
     watcher.wait_for_selector(f'[data-stage="idea"] {card}')
     watcher.evaluate("window.notReloaded = true")
 
-    coach = _signed_in(browser, server, "w-coach")
+    coach = pages.signed_in("w-coach")
     coach.goto(f"{server.base}/projects/{project_id}")
     coach.select_option("#evidence select[name=name]", "stakeholder_map")
     coach.fill("#evidence input[name=url]", "https://example.org/map")
@@ -63,7 +47,7 @@ def test_coach_approves_manager_advances_and_the_board_moves_live(
     coach.wait_for_selector("#live-status dd >> text=coach: มาลี ใจดี")
     assert coach.locator('[data-approve="coach"]').count() == 0
 
-    manager = _signed_in(browser, server, "w-manager")
+    manager = pages.signed_in("w-manager")
     manager.goto(f"{server.base}/projects/{project_id}")
     manager.click('[data-advance="validate"]')
     error = manager.wait_for_selector("#error")
@@ -93,11 +77,11 @@ def test_coach_approves_manager_advances_and_the_board_moves_live(
 
 
 def test_the_playground_shows_an_error_at_its_line_as_you_type(
-        server: Server, browser: Any, tmp_path: Path) -> None:
+        server: Server, pages: Pages, tmp_path: Path) -> None:
     shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     server.add_user("w-author", "Author", "program_manager@cmu")
-    page = _signed_in(browser, server, "w-author")
+    page = pages.signed_in("w-author")
     page.goto(f"{server.base}/journeys/playground?start=social-incubator")
     page.wait_for_selector("#problem-count.ok")
     source = page.input_value("#source")

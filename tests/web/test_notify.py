@@ -22,7 +22,7 @@ from pg_schemas import postgres_schema
 from web_harness import Server, new_project, sign_in_session
 
 from bompao.engine import Engine
-from bompao.storage.notify import CHANNEL, Listener
+from bompao.storage.notify import CHANNEL, Listener, channel_of
 from bompao.web.stream import POLL_ENV
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
@@ -193,3 +193,53 @@ def test_the_listener_is_woken_by_a_commit_that_appends_events_only() -> None:
             listener.stop()
             writer.close()
             engine.close()
+
+
+def _quiet(woken: threading.Event) -> None:
+    """Wait until ``woken`` stops being set (the wake-ups of connecting and of setup)."""
+    for _ in range(10):
+        woken.clear()
+        if not woken.wait(1.0):
+            return
+    raise AssertionError("the listener never went quiet")
+
+
+def test_two_installs_in_two_schemas_of_one_database_do_not_wake_each_other() -> None:
+    base = _base()
+    with postgres_schema(base) as url_a, postgres_schema(base) as url_b:
+        first, second = Engine.from_url(url_a), Engine.from_url(url_b)
+        woken = {"first": threading.Event(), "second": threading.Event()}
+        listeners = {"first": Listener(first.db, woken["first"].set),
+                     "second": Listener(second.db, woken["second"].set)}
+        try:
+            projects = {}
+            for name, engine in (("first", first), ("second", second)):
+                engine.init()
+                engine.publish(JOURNEY)
+                projects[name] = engine.create_project("notify-check", name).id
+                listeners[name].start()
+                assert listeners[name].listening.wait(10)
+            assert listeners["first"].channel != listeners["second"].channel
+            for event in woken.values():
+                _quiet(event)
+            second.advance(projects["second"], "go")
+            assert woken["second"].wait(NOTIFIED_WITHIN)
+            assert not woken["first"].wait(1.5)
+            woken["second"].clear()
+            first.advance(projects["first"], "go")
+            assert woken["first"].wait(NOTIFIED_WITHIN)
+            assert not woken["second"].wait(1.5)
+        finally:
+            for listener in listeners.values():
+                listener.stop()
+            first.close()
+            second.close()
+
+
+def test_a_schemas_channel_is_its_own_and_fits_postgresqls_identifiers() -> None:
+    assert channel_of("public") == channel_of(None) == CHANNEL
+    assert channel_of("t_one") == "bompao_events.t_one" != channel_of("t_two")
+    long_a, long_b = "s" * 63, "s" * 62 + "t"
+    assert len(channel_of(long_a).encode()) <= 63
+    assert channel_of(long_a) != channel_of(long_b)
+    assert len(channel_of("ชื่อ" * 10).encode()) <= 63

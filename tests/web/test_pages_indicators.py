@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from impact_harness import JOURNEY, World, seed
-from web_harness import PASSWORD, Server, Session, sign_in_session
+from web_harness import Pages, Server, Session, sign_in_session
 
 SERVE_WEB = {"secure_cookies": "false"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -295,36 +295,20 @@ def test_a_measurement_reaches_the_projects_live_stream(server: Server, world: W
 
 
 
-def _signed_in_page(browser: Any, server: Server, username: str) -> Any:
-    context = browser.new_context(locale="th-TH",
-                                  extra_http_headers={"Accept-Language": "th-TH"},
-                                  viewport={"width": 412, "height": 915})  # a phone
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.errors = errors
-    page.goto(f"{server.base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.base}/")
-    return page
-
-
 @pytest.mark.slow
 def test_in_a_browser_the_owner_records_a_value_and_another_page_sees_it_live(
-        server: Server, world: World, browser: Any, tmp_path: Path) -> None:
+        server: Server, world: World, pages: Pages, tmp_path: Path) -> None:
     shots = Path(os.environ.get("BOMPAO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     period = world.missing[-1]
     row = f'#indicator-reached tr[data-period="{period}"]'
-    watcher = _signed_in_page(browser, server, "i-manager")
+    watcher = pages.signed_in("i-manager")
     watcher.goto(f"{server.base}/projects/{world.main}")
     watcher.wait_for_selector("#indicator-reached")
     assert watcher.locator(row).count() == 0
     watcher.evaluate("window.notReloaded = true")
 
-    team = _signed_in_page(browser, server, "i-team")
+    team = pages.signed_in("i-team")
     team.goto(f"{server.base}/projects/{world.main}")
     team.select_option("#measure-form select[name=indicator]", "reached")
     team.fill("#measure-form input[name=value]", "ไม่ใช่ตัวเลข")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +24,10 @@ from web_harness import (
     set_cookie,
 )
 
+from bompao.engine import Engine
 from bompao.engine.config import Config
 from bompao.web.app import create_app
+from bompao.web.security import SharedThrottle
 
 _ADDRESSES = (f"198.51.100.{n}" for n in itertools.count(1))
 """Client addresses (a documentation range) sent as X-Forwarded-For, one per sign-in
@@ -304,7 +308,42 @@ def test_zz_no_password_hash_token_or_key_in_any_answer_or_log(
     """Runs last in the module: everything answered so far, and the server's log."""
     assert len(server.answered) > 50
     shown = {"answers": "\n".join(server.answered), "log": server.log.read_text()}
+    assert '"GET /login HTTP/1.1" 200' in shown["log"]  # the access log is on (conftest)
     for where, text in shown.items():
         assert "$argon2" not in text, where
         for secret in server.secrets:
             assert secret not in text, f"a secret was shown in the {where}"
+
+
+def test_the_shared_throttle_counts_attempts_from_every_process(tmp_path: Path) -> None:
+    """Two database handles on one file, as two workers or machines have: failures
+    counted through one hold the other back; old ones leave the window."""
+    url = f"sqlite:///{tmp_path / 'throttle.db'}"
+    first, second = Engine.from_url(url), Engine.from_url(url)
+    now = [datetime(2027, 1, 1, 9, 0, tzinfo=UTC)]
+    try:
+        first.init()
+        here = SharedThrottle(first.db, "login", 2, 60, clock=lambda: now[0])
+        there = SharedThrottle(second.db, "login", 2, 60, clock=lambda: now[0])
+        other = SharedThrottle(second.db, "apply", 2, 60, clock=lambda: now[0])
+        here.failed("user:anan", "addr:1")
+        assert there.retry_after("user:anan") == 0
+        there.failed("user:anan", "addr:2")
+        assert here.retry_after("user:anan") == there.retry_after("user:anan") == 61
+        assert here.retry_after("addr:1") == 0
+        assert other.retry_after("user:anan") == 0  # another throttle's keys of its own
+        now[0] += timedelta(seconds=30)
+        assert there.retry_after("user:bee", "user:anan") == 31
+        here.succeeded("user:anan")
+        assert there.retry_after("user:anan") == 0
+        there.failed("addr:1")
+        assert here.retry_after("addr:1") == 61 - 30
+        now[0] += timedelta(seconds=31)
+        assert here.retry_after("addr:1") == 0
+        here.failed("addr:9")  # prunes what left the window
+        with first.db.begin(write=False) as conn:
+            left = conn.exec_driver_sql("SELECT key FROM throttle_hits ORDER BY key").all()
+        assert [row[0] for row in left] == ["login:addr:1", "login:addr:9"]
+    finally:
+        first.close()
+        second.close()

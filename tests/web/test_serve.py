@@ -82,3 +82,45 @@ def test_two_workers_share_sessions_signed_with_one_key(store_url: str, tmp_path
         process.terminate()
         process.wait(timeout=30)
         engine.close()
+    # no access log by default (the reverse proxy keeps one): no line per request
+    assert '"GET /api/v1/projects HTTP/1.1" 200' not in log.read_text()
+
+
+def test_the_sign_in_throttle_is_one_for_every_worker(store_url: str, tmp_path: Path) -> None:
+    """Three wrong passwords allowed per name, each sign-in on a new connection (the two
+    workers take turns accepting them): once three failed anywhere, every worker
+    refuses the name with 429, even the right password."""
+    engine = Engine.from_url(store_url)
+    engine.init()
+    Accounts(engine.db, hasher=CHEAP).add_user("thai", "Thai", PASSWORD, ["coach"])
+    config = tmp_path / "bompao.toml"
+    config.write_text("[web]\nlogin_attempts = 3\nlogin_window = 600\n", encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bompao.cli", "serve", "--db", store_url, "--workers", "2",
+             "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT,
+            env=_env(BOMPAO_SECRET_KEY=SECRET_KEY, BOMPAO_CONFIG=str(config)), cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+
+    def sign_in(password: str) -> int:
+        page = httpx.get(f"{base}/login")
+        cookie = cookie_value(set_cookie(page) or "")
+        return httpx.post(f"{base}/login", data={
+            "username": "thai", "password": password,
+            "csrf_token": session_of(cookie)["csrf"]},
+            headers={"Cookie": f"bompao_session={cookie}"}).status_code
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and log.read_text().count("Application startup") < 2:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert [sign_in("wrong") for _ in range(3)] == [401, 401, 401]
+        assert [sign_in("wrong") for _ in range(6)] == [429] * 6
+        assert sign_in(PASSWORD) == 429
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        engine.close()

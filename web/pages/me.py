@@ -53,11 +53,15 @@ def my_work(request: Request) -> HTMLResponse:
     ids = {p.id for p in mine}
     names = {p.id: p.name for p in every}
     t = texts(lang)
+    by_version: dict[tuple[str, int], dict[str, str]] = {}  # once per journey version
     titles: dict[int, dict[str, str]] = {}
     for project in mine:
-        journey = engine.journey(project.journey_key, project.journey_version)
-        titles[project.id] = {name: pick(spec.title, lang, name)
-                              for name, spec in journey.doc.indicators.items()}
+        key = (project.journey_key, project.journey_version)
+        if key not in by_version:
+            journey = engine.journey(*key)
+            by_version[key] = {name: pick(spec.title, lang, name)
+                               for name, spec in journey.doc.indicators.items()}
+        titles[project.id] = by_version[key]
     due = [f for f in engine.list_follow_ups(due_by=engine.now() + DUE_WITHIN,
                                              status="pending", actor=actor, limit=500)
            if f["project"] in ids]

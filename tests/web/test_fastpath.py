@@ -1,0 +1,201 @@
+"""The hot API writes' fast path (``web/fastpath.py``): it answers what it serves exactly
+as the FastAPI stack does, and it leaves everything else to that stack.
+
+Against a real ``bompao serve``: each request is sent twice on twin projects, once as
+an API client sends it (a bearer token the server has cached, no cookie: the fast
+path) and once with an unrelated cookie (which the fast path leaves to FastAPI's own
+stack); status, headers and body must be the same. In-process, the FastAPI stack
+behind the fast path is counted: a cached token's write never reaches it, every other
+request does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
+from web_harness import CHEAP, PASSWORD, SECRET_KEY, Server, new_project
+
+from bompao.engine import Engine
+from bompao.engine.config import Config
+from bompao.web.accounts import Accounts
+from bompao.web.app import create_app
+from bompao.web.fastpath import FastWrites
+
+SLOW = {"Cookie": "unrelated=1"}
+"""A header that sends a request the full stack's way (a cookie may carry a session)."""
+_VARYING = {"date", "content-length", "etag", "location"}
+_MOMENTS = re.compile(r'"\d{4}-\d\d-\d\dT[^"]*"')
+
+
+@pytest.fixture(scope="module")
+def team(server: Server) -> Server:
+    """cmu's coach, a program manager of every partner, and a coach of another partner."""
+    server.add_user("fp-coach", "Fast Coach", "coach@cmu")
+    server.add_user("fp-pm", "Fast Manager", "program_manager", "coach")
+    server.add_user("fp-other", "Other Coach", "coach@ku")
+    return server
+
+
+def _same_shape(text: str, project_ids: tuple[int, int]) -> str:
+    """The body with the twin's id and every moment made alike."""
+    text = _MOMENTS.sub('"T"', text)
+    for project_id in project_ids:
+        text = re.sub(rf"\b{project_id}\b", "ID", text)
+    return text
+
+
+CASES: dict[str, tuple[str, str, str, Any, dict[str, str]]] = {
+    # name: (user, method, path suffix, JSON body, headers)
+    "advance": ("fp-pm", "POST", "advance", {"trigger": "withdraw"}, {}),
+    "advance refused by its gate (409)": ("fp-coach", "POST", "advance",
+                                          {"trigger": "validate"}, {}),
+    "advance refused, in Thai": ("fp-coach", "POST", "advance", {"trigger": "validate"},
+                                 {"Accept-Language": "th"}),
+    "advance by an unknown trigger (404)": ("fp-coach", "POST", "advance",
+                                            {"trigger": "fly"}, {}),
+    "advance of another role's transition (403)": ("fp-coach", "POST", "advance",
+                                                   {"trigger": "withdraw"}, {}),
+    "advance with a stale If-Match (412)": ("fp-pm", "POST", "advance",
+                                            {"trigger": "withdraw"}, {"If-Match": '"7"'}),
+    "advance with a current If-Match": ("fp-pm", "POST", "advance", {"trigger": "withdraw"},
+                                        {"If-Match": '"1"'}),
+    "advance of another partner's project (404)": ("fp-other", "POST", "advance",
+                                                   {"trigger": "withdraw"}, {}),
+    "advance with a field it does not know (422)": ("fp-pm", "POST", "advance",
+                                                    {"trigger": "withdraw", "x": 1}, {}),
+    "advance with a body that is not JSON (422)": ("fp-pm", "POST", "advance", b"{trig", {}),
+    "set fields": ("fp-coach", "PATCH", "fields", {"interviews_done": 4}, {}),
+    "set a field of the wrong type (422)": ("fp-coach", "PATCH", "fields",
+                                            {"interviews_done": "many"}, {}),
+    "set fields from a list (422)": ("fp-coach", "PATCH", "fields", [1, 2], {}),
+    "evidence": ("fp-coach", "POST", "evidence",
+                 {"name": "stakeholder_map", "url": "https://example.org/map"}, {}),
+    "evidence not declared": ("fp-coach", "POST", "evidence", {"name": "nope", "note": "x"},
+                              {}),
+    "evidence without its name (422)": ("fp-coach", "POST", "evidence", {"note": "x"}, {}),
+    "approve": ("fp-coach", "POST", "approvals", {"role": "coach"}, {}),
+    "approve in a role not held (403)": ("fp-coach", "POST", "approvals",
+                                         {"role": "committee"}, {}),
+    "assign": ("fp-pm", "POST", "assignments", {"role": "coach", "person": "Somsri"}, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_fast_path_answers_as_the_full_stack_does(team: Server, case: str) -> None:
+    username, method, suffix, body, headers = CASES[case]
+    with team.as_user("fp-pm") as manager:
+        twins = (new_project(manager, case, partner="cmu")["id"],
+                 new_project(manager, case, partner="cmu")["id"])
+    answers = []
+    with team.as_user(username) as client:
+        client.get("/api/v1/journeys")  # the server caches the token: the fast path's case
+        for project_id, extra in zip(twins, ({}, SLOW), strict=True):
+            content = body if isinstance(body, bytes) else httpx.Request(
+                "POST", "/", json=body).content
+            answers.append(client.request(
+                method, f"/api/v1/projects/{project_id}/{suffix}", content=content,
+                headers={"Content-Type": "application/json", **headers, **extra}))
+    fast, slow = answers
+    assert fast.status_code == slow.status_code, (fast.text, slow.text)
+    assert {k: v for k, v in fast.headers.items() if k not in _VARYING} == {
+        k: v for k, v in slow.headers.items() if k not in _VARYING}
+    assert ("etag" in fast.headers) == ("etag" in slow.headers)
+    assert _same_shape(fast.text, twins) == _same_shape(slow.text, twins)
+    assert fast.headers["x-content-type-options"] == "nosniff"
+    assert fast.headers["cache-control"] == "no-store"
+
+
+class _Counted:
+    """An ASGI app that counts the requests reaching ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.calls: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.calls.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def counted(tmp_path: Any) -> Iterator[tuple[TestClient, _Counted, str, int]]:
+    """An app in this process on a SQLite file, its FastAPI stack behind the fast path
+    counted: (client, counter, a program manager's token, a project's id)."""
+    engine = Engine.from_url(f"sqlite:///{tmp_path / 'fast.db'}")
+    engine.init()
+    accounts = Accounts(engine.db, hasher=CHEAP)
+    accounts.add_user("pm", "Manager", PASSWORD, ["program_manager"])
+    _, token = accounts.create_token("pm")
+    project = engine.create_project("social-incubator", "Counted", "cmu")
+    app = create_app(engine, Config(), secret_key=SECRET_KEY, accounts=accounts)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            client.get("/healthz")  # builds the middleware stack
+            layer: Any = app.middleware_stack
+            while not isinstance(layer, FastWrites):
+                layer = layer.app
+            counter = layer.app = _Counted(layer.app)
+            yield client, counter, token, project.id
+    finally:
+        engine.close()
+
+
+def test_a_cached_tokens_writes_never_reach_the_fastapi_stack(
+        counted: tuple[TestClient, _Counted, str, int]) -> None:
+    client, counter, token, project_id = counted
+    bearer = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/projects/{project_id}"
+    first = client.patch(f"{url}/fields", json={"interviews_done": 2}, headers=bearer)
+    assert first.status_code == 200, first.text  # not cached yet: FastAPI's way, caching it
+    assert counter.calls == [f"PATCH {url}/fields"]
+    counter.calls.clear()
+    for method, suffix, body in (
+            ("PATCH", "fields", {"interviews_done": 3}),
+            ("POST", "evidence", {"name": "stakeholder_map", "note": "seen"}),
+            ("POST", "assignments", {"role": "coach", "person": "Somsri"}),
+            ("POST", "approvals", {"role": "program_manager"}),
+            ("POST", "advance", {"trigger": "withdraw"})):
+        answer = client.request(method, f"{url}/{suffix}", json=body, headers=bearer)
+        assert answer.status_code in (200, 403, 409), answer.text
+    assert counter.calls == []
+    assert client.get(url, headers=bearer).json()["stage"] == "withdrawn"
+    assert counter.calls == [f"GET {url}"]
+
+
+@pytest.mark.parametrize("shape", ["cookie", "form body", "not JSON", "refused by the model",
+                                   "no token", "another route"])
+def test_every_other_request_goes_the_fastapi_way(
+        counted: tuple[TestClient, _Counted, str, int], shape: str) -> None:
+    client, counter, token, project_id = counted
+    bearer = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/projects/{project_id}"
+    client.get(url, headers=bearer)  # the token is cached now
+    counter.calls.clear()
+    headers, content, path = {**bearer, "Content-Type": "application/json"}, \
+        b'{"trigger": "withdraw"}', f"{url}/advance"
+    if shape == "cookie":
+        headers["Cookie"] = "bompao_session=planted"
+    elif shape == "form body":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif shape == "not JSON":
+        content = b'{"trigger": '
+    elif shape == "refused by the model":
+        content = b'{"trigger": "withdraw", "extra": true}'
+    elif shape == "no token":
+        del headers["Authorization"]
+    else:
+        path = f"{url}/advance/"
+    answer = client.post(path, content=content, headers=headers)
+    assert counter.calls == [f"POST {path}"], answer.text
+    if shape in ("not JSON", "refused by the model"):
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+    if shape == "no token":
+        assert answer.status_code == 401
