@@ -361,12 +361,6 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
         raise LoadError.at(file, *_position(text, surrogate.start()),
                            "the document contains a lone surrogate "
                            f"(U+{ord(surrogate.group()):04X})")
-    # fewer brackets than the limit cannot nest deeper than it: skip the scan
-    deepest, where = (_flow_depth(text) if text.count("[") + text.count("{") > MAX_DEPTH
-                      else (0, 0))
-    if deepest > MAX_DEPTH:
-        raise LoadError.at(file, *_position(text, where),
-                           f"the document nests deeper than {MAX_DEPTH} levels")
     fast = _EventBuilder(file, text)
     data = fast.run()
     if data is not None:
@@ -377,9 +371,18 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
 def _load_composed(text: str, file: str) -> Source:
     """Compose the node graph and build from it: every refusal is explained here.
 
+    The event builder never recurses and stops at :data:`MAX_DEPTH` open containers,
+    so only this path, whose composer recurses, needs the nesting scan first.
+
     Raises:
         LoadError: as :func:`load_yaml`.
     """
+    # fewer brackets than the limit cannot nest deeper than it: skip the scan
+    deepest, where = (_flow_depth(text) if text.count("[") + text.count("{") > MAX_DEPTH
+                      else (0, 0))
+    if deepest > MAX_DEPTH:
+        raise LoadError.at(file, *_position(text, where),
+                           f"the document nests deeper than {MAX_DEPTH} levels")
     try:
         node, loader = _compose(_Loader, text)
     except yaml.YAMLError:
@@ -432,6 +435,11 @@ class _EventBuilder:
     duplicate anchors, duplicate or non-text keys, too many nodes, too deep, a root
     that is not a mapping, several documents — for :class:`_Builder`, whose
     composing path explains each of those precisely.
+
+    The loop does per event only what differs per event: the open container, its
+    positions table and its pending key are locals (not a stack frame looked up per
+    event), positions go straight into the :class:`Positions` tables, and a plain
+    scalar that may be a number, a boolean or null is resolved once per distinct text.
     """
 
     def __init__(self, file: str, text: str) -> None:
@@ -439,7 +447,7 @@ class _EventBuilder:
         self.text = text
         self.positions = Positions()
         self._lines: list[str] | None = None
-        self._tags: dict[str, str] = {}
+        self._plain: dict[str, Any] = {}
 
     def _indent(self, line: int) -> int:
         if self._lines is None:
@@ -459,17 +467,17 @@ class _EventBuilder:
         finally:
             loader.dispose()
 
-    def _scalar(self, loader: Any, event: Any) -> Any:
-        value = event.value
-        tag = event.tag
-        if tag is None or tag == "!":
-            if not event.implicit[0] or (value and value[0] not in
-                                         loader.yaml_implicit_resolvers):
-                return value
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = self._tags[value] = _resolve(loader, yaml.ScalarNode, value,
-                                                   event.implicit)
+    def _implicit(self, loader: Any, value: str, implicit: Any) -> Any:
+        """An untagged plain scalar that may be of an implicit type (number, true/false,
+        null), resolved and built once per text: every such value is immutable."""
+        found = self._plain.get(value, _Fallback)
+        if found is _Fallback:
+            found = self._plain[value] = self._construct(
+                loader, _resolve(loader, yaml.ScalarNode, value, implicit), value)
+        return found
+
+    @staticmethod
+    def _construct(loader: Any, tag: str, value: str) -> Any:
         method = _Builder._SCALARS.get(tag)
         if method is None:
             if tag == _MERGE:
@@ -481,14 +489,24 @@ class _EventBuilder:
             return value
 
     def _events(self, loader: Any) -> dict[str, Any] | None:  # noqa: PLR0915
-        file, text, positions = self.file, self.text, self.positions
+        file, text = self.file, self.text
+        entries_of, marks_of = self.positions._entries, self.positions._self
+        keep = self.positions._alive.append
+        resolvers = loader.yaml_implicit_resolvers
         scalar_event, alias_event = _EVENTS.ScalarEvent, _EVENTS.AliasEvent
         mapping_start, sequence_start = _EVENTS.MappingStartEvent, _EVENTS.SequenceStartEvent
         mapping_end, sequence_end = _EVENTS.MappingEndEvent, _EVENTS.SequenceEndEvent
         anchors: dict[str, tuple[Any, int, RawMark]] = {}
-        # each open container: [container, is_mapping, pending key, its mark, start mark,
-        #                       anchor, node count at its start]
-        stack: list[list[Any]] = []
+        # the open container and what belongs to it; its parents' on ``stack``
+        container: Any = None
+        entries: dict[Any, tuple[RawMark, RawMark]] = {}
+        is_mapping = False
+        pending: Any = None  # a mapping's key waiting for its value
+        pending_mark: Any = None
+        start: Any = None  # the container's start mark, anchor, node count at its start
+        anchor: Any = None
+        began = 0
+        stack: list[tuple[Any, ...]] = []
         root: Any = None
         count = 0
         documents = 0
@@ -496,26 +514,26 @@ class _EventBuilder:
         while True:
             event = get_event()
             kind = type(event)
-            if kind is scalar_event or kind is alias_event:
-                if kind is alias_event:
-                    found = anchors.get(event.anchor)
-                    if found is None:
-                        raise _Fallback
-                    value, size, mark = found
-                    count += size
+            if kind is scalar_event:
+                count += 1
+                value = event.value
+                tag = event.tag
+                if tag is None or tag == "!":
+                    implicit = event.implicit
+                    if implicit[0] and (not value or value[0] in resolvers):
+                        value = self._implicit(loader, value, implicit)
                 else:
-                    count += 1
-                    value = self._scalar(loader, event)
-                    start = event.start_mark
-                    style = event.style or None
-                    mark = (file, start.line + 1, start.column + 1, style,
-                            self._indent(start.line) if style in ("|", ">") else 0,
-                            start.index, event.end_mark.index, text)
-                    if event.anchor is not None:
-                        if event.anchor in anchors:
-                            raise _Fallback
-                        anchors[event.anchor] = (value, 1, mark)
-                if count > MAX_NODES or not stack:
+                    value = self._construct(loader, tag, value)
+                at = event.start_mark
+                style = event.style or None
+                mark: Any = (file, at.line + 1, at.column + 1, style,
+                             self._indent(at.line) if style in ("|", ">") else 0,
+                             at.index, event.end_mark.index, text)
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _Fallback
+                    anchors[event.anchor] = (value, 1, mark)
+                if count > MAX_NODES or container is None:
                     raise _Fallback
             elif kind is mapping_start or kind is sequence_start:
                 count += 1
@@ -523,22 +541,37 @@ class _EventBuilder:
                     raise _Fallback
                 if event.anchor is not None and event.anchor in anchors:
                     raise _Fallback
-                stack.append([{} if kind is mapping_start else [], kind is mapping_start,
-                              None, None, event.start_mark, event.anchor, count])
+                stack.append((container, entries, is_mapping, pending, pending_mark, start,
+                              anchor, began))
+                is_mapping = kind is mapping_start
+                container = {} if is_mapping else []
+                entries = entries_of[id(container)] = {}
+                pending = pending_mark = None
+                start, anchor, began = event.start_mark, event.anchor, count
                 continue
             elif kind is mapping_end or kind is sequence_end:
-                frame = stack.pop()
-                value, is_mapping, pending, _, start, anchor, began = frame
-                if is_mapping and pending is not None:
+                if pending is not None:
                     raise _Fallback
+                value = container
                 mark = (file, start.line + 1, start.column + 1, None, 0, start.index,
                         event.end_mark.index, text)
-                positions.add_container(value, mark)
+                marks_of[id(value)] = mark
+                keep(value)
                 if anchor is not None:
                     anchors[anchor] = (value, count - began + 1, mark)
-                if not stack:
+                (container, entries, is_mapping, pending, pending_mark, start, anchor,
+                 began) = stack.pop()
+                if container is None:
                     root = value
                     continue
+            elif kind is alias_event:
+                found = anchors.get(event.anchor)
+                if found is None:
+                    raise _Fallback
+                value, size, mark = found
+                count += size
+                if count > MAX_NODES or container is None:
+                    raise _Fallback
             elif kind is _EVENTS.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -548,20 +581,17 @@ class _EventBuilder:
                 break
             else:
                 continue
-            top = stack[-1]
-            if top[1]:
-                if top[2] is None:
-                    if not isinstance(value, str) or value in top[0]:
-                        raise _Fallback
-                    top[2], top[3] = value, mark
-                else:
-                    top[0][top[2]] = value
-                    positions.add_entry(top[0], top[2], top[3], mark)
-                    top[2] = None
-            else:
-                container = top[0]
-                positions.add_entry(container, len(container), mark, mark)
+            if not is_mapping:
+                entries[len(container)] = (mark, mark)
                 container.append(value)
+            elif pending is None:
+                if type(value) is not str or value in container:
+                    raise _Fallback
+                pending, pending_mark = value, mark
+            else:
+                container[pending] = value
+                entries[pending] = (pending_mark, mark)
+                pending = None
         return root if isinstance(root, dict) else None
 
 
