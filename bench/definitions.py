@@ -118,9 +118,10 @@ def deep_nesting(depth: int = 10_000) -> str:
 
 
 def _forget_compiled() -> None:
-    """Empty the CEL and template caches, so every timed run compiles from scratch."""
-    from bompao.definitions import expressions, templates  # noqa: PLC0415
+    """Empty the CEL, template and duration caches, so every timed run compiles from scratch."""
+    from bompao.definitions import durations, expressions, templates  # noqa: PLC0415
 
+    durations._parse_text.cache_clear()
     expressions.compile_expression.cache_clear()
     expressions._env.cache_clear()
     templates.check_template.cache_clear()
