@@ -469,11 +469,10 @@ class _EventBuilder:
 
     def _implicit(self, loader: Any, value: str, implicit: Any) -> Any:
         """An untagged plain scalar that may be of an implicit type (number, true/false,
-        null), resolved and built once per text: every such value is immutable."""
-        found = self._plain.get(value, _Fallback)
-        if found is _Fallback:
-            found = self._plain[value] = self._construct(
-                loader, _resolve(loader, yaml.ScalarNode, value, implicit), value)
+        null), resolved and built once per text (kept in ``_plain``: every such value
+        is immutable)."""
+        found = self._plain[value] = self._construct(
+            loader, _resolve(loader, yaml.ScalarNode, value, implicit), value)
         return found
 
     @staticmethod
@@ -492,7 +491,7 @@ class _EventBuilder:
         file, text = self.file, self.text
         entries_of, marks_of = self.positions._entries, self.positions._self
         keep = self.positions._alive.append
-        resolvers = loader.yaml_implicit_resolvers
+        resolvers, plain = loader.yaml_implicit_resolvers, self._plain
         scalar_event, alias_event = _EVENTS.ScalarEvent, _EVENTS.AliasEvent
         mapping_start, sequence_start = _EVENTS.MappingStartEvent, _EVENTS.SequenceStartEvent
         mapping_end, sequence_end = _EVENTS.MappingEndEvent, _EVENTS.SequenceEndEvent
@@ -521,7 +520,9 @@ class _EventBuilder:
                 if tag is None or tag == "!":
                     implicit = event.implicit
                     if implicit[0] and (not value or value[0] in resolvers):
-                        value = self._implicit(loader, value, implicit)
+                        found = plain.get(value, _Fallback)
+                        value = self._implicit(loader, value, implicit) \
+                            if found is _Fallback else found
                 else:
                     value = self._construct(loader, tag, value)
                 at = event.start_mark
