@@ -104,6 +104,7 @@ class _Checker:
         its consequences, reported only after the causes and only if they remain."""
         self.graph_findings: dict[int, tuple[str, str]] = {}
         self._base_marks: set[tuple[str, int, int]] | None = None
+        self._known_graph: tuple[dict[str, set[str]], set[str], set[str]] | None = None
         self._base_valid = False
 
     def problem(self, path: Path, message: str, *, key: bool = False, refers: Refers = (),
@@ -250,11 +251,17 @@ class _Checker:
         return result
 
     def _graph(self, *, mend: bool) -> tuple[dict[str, set[str]], set[str], set[str]]:
-        """(outgoing edges, stages with some way out, stages reached from the initial).
+        """(outgoing edges, stages with some way out, stages reached from the initial),
+        in one pass over the transitions (the one without ``mend`` is made once and
+        serves both the graph checks and the ordering of their findings).
 
-        With ``mend``, an unknown stage name reads as the closest known one, or, with
-        none close, still counts as a way out of its source.
+        ``from: "*"`` expands as the state machine expands it: every non-final stage
+        that is none of the transition's destinations. With ``mend``, an unknown stage
+        name reads as the closest known one, or, with none close, still counts as a
+        way out of its source.
         """
+        if not mend and self._known_graph is not None:
+            return self._known_graph
         stages = self.doc.stages
 
         def known(name: str) -> str | None:
@@ -266,15 +273,15 @@ class _Checker:
         outgoing: dict[str, set[str]] = {name: set() for name in stages}
         exits: set[str] = set()
         for transition in self.doc.transitions:
-            for dest in _dests(transition):
-                target = known(dest)
-                for name in expand_sources(self.doc, transition.from_, dest):
-                    source = known(name)
-                    if source is None or (target is None and not mend):
-                        continue
+            dests = _dests(transition)
+            targets = {target for target in map(known, dests) if target is not None}
+            if not targets and not mend:
+                continue
+            for name in expand_sources(self.doc, transition.from_, dests):
+                source = known(name)
+                if source is not None:
                     exits.add(source)
-                    if target is not None:
-                        outgoing[source].add(target)
+                    outgoing[source].update(targets)
         initial = next((name for name, stage in stages.items() if stage.initial), None)
         reached = {initial} if initial else set()
         frontier = list(reached)
@@ -283,6 +290,8 @@ class _Checker:
                 if nxt not in reached:
                     reached.add(nxt)
                     frontier.append(nxt)
+        if not mend:
+            self._known_graph = outgoing, exits, reached
         return outgoing, exits, reached
 
     def settings(self) -> None:
@@ -586,22 +595,10 @@ class _Checker:
 
     def graph(self) -> None:
         stages = self.doc.stages
-        outgoing: dict[str, set[str]] = {name: set() for name in stages}
-        for transition in self.doc.transitions:
-            dests = [to for to in _dests(transition) if to in stages]
-            for name in expand_sources(self.doc, transition.from_, _dests(transition)):
-                if name in outgoing:
-                    outgoing[name].update(dests)
         initial = next((name for name, stage in stages.items() if stage.initial), None)
         if initial is None:
             return
-        reached = {initial}
-        frontier = [initial]
-        while frontier:
-            for nxt in outgoing[frontier.pop()]:
-                if nxt not in reached:
-                    reached.add(nxt)
-                    frontier.append(nxt)
+        outgoing, _, reached = self._graph(mend=False)
         for name, stage in stages.items():
             if name not in reached:
                 self.problem(("stages", name), Message("unreachable", stage=name,
