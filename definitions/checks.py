@@ -105,6 +105,7 @@ class _Checker:
         self.graph_findings: dict[int, tuple[str, str]] = {}
         self._base_marks: set[tuple[str, int, int]] | None = None
         self._known_graph: tuple[dict[str, set[str]], set[str], set[str]] | None = None
+        self._triggers: dict[str, set[str]] | None = None
         self._base_valid = False
 
     def problem(self, path: Path, message: str, *, key: bool = False, refers: Refers = (),
@@ -454,7 +455,8 @@ class _Checker:
                     first_seen[pair] = index
             for kind in ("roles", "override_roles"):
                 for offset, role in enumerate(getattr(transition, kind) or []):
-                    self.role((*path, kind, offset), role)
+                    if role not in self.roles:  # the path only for a problem
+                        self.role((*path, kind, offset), role)
             if transition.gate is not None:
                 self.criterion((*path, "gate"), transition.gate)
 
@@ -500,7 +502,8 @@ class _Checker:
                 self.problem((*path, "evidence"),
                              _unknown("evidence item", criterion.evidence, self.doc.evidence),
                              refers=(("evidence", criterion.evidence),))
-        elif kind == "approval" and criterion.approval is not None:
+        elif kind == "approval" and criterion.approval is not None \
+                and criterion.approval.role not in self.roles:  # the path only for a problem
             self.role((*path, "approval", "role"), criterion.approval.role)
 
     def _is_list_gate(self, path: Path) -> bool:
@@ -571,10 +574,10 @@ class _Checker:
                              f"{spec.action!r}; it takes: "
                              f"{', '.join(sorted(_ACTION_KEYS[spec.action]))}", key=True)
         for offset, role in enumerate(spec.to):
-            self.role((*path, "to", offset), role)
+            if role not in self.roles:
+                self.role((*path, "to", offset), role)
         if spec.action == "transition" and spec.trigger is not None:
-            offered = {t.trigger for t in self.doc.transitions
-                       if stage in expand_sources(self.doc, t.from_, _dests(t))}
+            offered = self._offered().get(stage, set())
             if spec.trigger not in offered:
                 listing: str = ", ".join(sorted(offered)) if offered else Message(
                     "none_declared")
@@ -592,6 +595,16 @@ class _Checker:
                 except TemplateProblem as problem:
                     self.problem((*path, key, lang), f"{key} ({lang}): {problem.message} "
                                  f"(template line {problem.line})")
+
+    def _offered(self) -> dict[str, set[str]]:
+        """The triggers each stage offers, made in one pass over the transitions the first
+        time a follow-up fires one (not once per such follow-up)."""
+        if self._triggers is None:
+            self._triggers = {}
+            for transition in self.doc.transitions:
+                for name in expand_sources(self.doc, transition.from_, _dests(transition)):
+                    self._triggers.setdefault(name, set()).add(transition.trigger)
+        return self._triggers
 
     def graph(self) -> None:
         stages = self.doc.stages
