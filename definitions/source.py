@@ -293,7 +293,6 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = re.compile(r"""[\[\]{}"'\n]""")
 
 
@@ -346,21 +345,27 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
         LoadError: the text is too large, not UTF-8, not YAML, an alias bomb, too
             deep, has duplicate or non-string keys, or its root is not a mapping.
     """
-    size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
+    surrogate = -1  # a str's first lone surrogate: the one thing UTF-8 cannot encode
+    if isinstance(text, str):
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            size, surrogate = len(text.encode("utf-8", "surrogatepass")), exc.start
+    else:
+        size = len(text)
     if size > MAX_BYTES:
         raise LoadError.at(file, 1, 1, f"the document is {size:,} bytes; "
                            f"the limit is {MAX_BYTES:,} bytes")
     if isinstance(text, bytes):
-        try:
+        try:  # decoding refuses encoded surrogates too
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise LoadError.at(file, 1, 1, f"the document is not UTF-8 text "
                                f"(bad byte at offset {exc.start})") from None
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:
-        raise LoadError.at(file, *_position(text, surrogate.start()),
+    if surrogate >= 0:
+        raise LoadError.at(file, *_position(text, surrogate),
                            "the document contains a lone surrogate "
-                           f"(U+{ord(surrogate.group()):04X})")
+                           f"(U+{ord(text[surrogate]):04X})")
     fast = _EventBuilder(file, text)
     data = fast.run()
     if data is not None:
