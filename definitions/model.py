@@ -173,19 +173,14 @@ class Criterion(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Criterion:
-        values = self.__dict__
-        if (values["all_"] is not None) + (values["any_"] is not None) \
-                + (values["not_"] is not None) + (values["expr"] is not None) \
-                + (values["evidence"] is not None) + (values["approval"] is not None) \
-                + (values["min_time_in_stage"] is not None) == 1:
-            return self  # the common case, without building the list of kinds
         kinds = self.kinds()
-        if len(kinds) != 1:
-            got: Message | str = ", ".join(repr(k) for k in kinds) if kinds else \
-                Message("word.none")
-            raise ValueError(Message("criterion.one_kind", allowed=", ".join(CRITERION_KINDS),
-                                     got=got))
-        return self
+        if len(kinds) == 1:
+            self.__dict__["kind"] = kinds[0]  # where the cached property keeps it
+            return self
+        got: Message | str = ", ".join(repr(k) for k in kinds) if kinds else \
+            Message("word.none")
+        raise ValueError(Message("criterion.one_kind", allowed=", ".join(CRITERION_KINDS),
+                                 got=got))
 
     def kinds(self) -> list[str]:
         """The criterion kinds present (exactly one once validated)."""
