@@ -1,20 +1,12 @@
 """The definitions pipeline: load → extends → schema → checks → compile.
 
-Python's cyclic garbage collector is paused while a journey goes through it (as the
-dispatcher pauses it while a round keeps its books): loading a 200-stage journey makes
-some 25,000 containers, tuples and models that live until the step after, the
-collector's generation thresholds are crossed dozens of times on the way, and each
-crossing scans them (every few runs a collection scans every object of the process)
-without anything to free, since the pipeline builds no reference cycles. Whatever it
-leaves is freed by reference counting, or collected as usual afterwards. It is left
-alone when the process has disabled it.
+Python's cyclic garbage collector is paused while a journey goes through it (see
+:func:`~bompao.definitions.source.collector_paused`).
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from bompao.definitions.checks import check_document
@@ -22,24 +14,10 @@ from bompao.definitions.compiled import CompiledJourney, compile_document
 from bompao.definitions.document import parse_document
 from bompao.definitions.extends import Resolver, resolve_extends
 from bompao.definitions.functions import CelFunction
-from bompao.definitions.source import Source, load_yaml
+from bompao.definitions.source import Source, collector_paused, load_yaml
 from bompao.errors import CheckError
 
 __all__ = ["compile_journey", "compile_source", "load_path"]
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block, unless it is disabled already
-    (then the block nested in another, or the process turned it off: leave it be)."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def compile_source(source: Source, *, resolve: Resolver | None = None,
@@ -51,7 +29,7 @@ def compile_source(source: Source, *, resolve: Resolver | None = None,
         SchemaError: unknown or missing keys, wrong types.
         CheckError: every consistency problem found, at once.
     """
-    with _collector_paused():
+    with collector_paused():
         merged = resolve_extends(source, resolve)
         doc = parse_document(merged)
         problems = check_document(doc, merged, functions)
@@ -76,7 +54,7 @@ def compile_journey(text: str | bytes, *, file: str = "<journey>",
         DefinitionError: any problem, as a :class:`LoadError`, :class:`ExtendsError`,
             :class:`SchemaError` or :class:`CheckError` carrying positions.
     """
-    with _collector_paused():
+    with collector_paused():
         return compile_source(load_yaml(text, file), resolve=resolve, functions=functions)
 
 

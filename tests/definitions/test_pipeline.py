@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from bompao.definitions import compile_journey
-from bompao.definitions.source import Source, load_yaml
-from bompao.errors import CheckError
+from bompao.definitions.source import Source, collector_paused, load_yaml
+from bompao.errors import CheckError, LoadError
 
 BASE = """journey: base
 version: 1
@@ -76,3 +76,23 @@ def test_a_collector_the_process_turned_off_stays_off() -> None:
     compile_journey(PARTNER, file="partner.yaml", resolve=_resolver(seen))
     assert seen == [False]
     assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector")
+def test_nested_pauses_restore_the_collector_once_and_after_an_error() -> None:
+    with pytest.raises(LoadError):  # the composing fallback explains the refusal
+        load_yaml("a: [1\n", "bad.yaml")
+    assert gc.isenabled()
+    seen: list[bool] = []
+
+    def nested() -> None:
+        with collector_paused():
+            with collector_paused():
+                seen.append(gc.isenabled())
+            seen.append(gc.isenabled())  # the inner block left the outer pause alone
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        nested()
+    assert seen == [False, False]
+    assert gc.isenabled()
