@@ -11,6 +11,7 @@ expensive work.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Iterator
@@ -50,13 +51,32 @@ class Mark:
     """The whole text of ``file`` (shared, not copied)."""
 
 
-RawMark = tuple[str, int, int, "str | None", int, int, int, str]
-"""A :class:`Mark`'s fields as a plain tuple: what the loader stores, cheap to make."""
+RawMark = tuple[Any, int, "str | None", tuple[str, str]]
+"""A mark as the loader stores it, made with no work per node beyond the tuple: libyaml's
+start mark (0-based line, column and index), the end index, the scalar style ('' or
+None when plain) and the document's ``(file, text)``, shared by all its marks.
+:func:`as_mark` works out the rest when a position is asked for."""
 
 
 def as_mark(raw: Mark | RawMark) -> Mark:
     """A :class:`Mark` from a stored mark."""
-    return raw if isinstance(raw, Mark) else Mark(*raw)
+    if isinstance(raw, Mark):
+        return raw
+    start, end, style, (file, text) = raw
+    indent = 0
+    if style in ("|", ">"):  # a block scalar's text starts on the next line
+        lines = _lines_of(text)
+        if start.line + 1 < len(lines):
+            following = lines[start.line + 1]
+            indent = len(following) - len(following.lstrip(" "))
+    return Mark(file, start.line + 1, start.column + 1, style or None, indent, start.index,
+                end, text)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines_of(text: str) -> list[str]:
+    """The lines of a document (for block scalars' indents; asked for per diagnostic)."""
+    return text.splitlines()
 
 
 class Positions:
@@ -477,16 +497,7 @@ class _EventBuilder:
         self.file = file
         self.text = text
         self.positions = Positions()
-        self._lines: list[str] | None = None
         self._plain: dict[str, Any] = {}
-
-    def _indent(self, line: int) -> int:
-        if self._lines is None:
-            self._lines = self.text.splitlines()
-        if line + 1 < len(self._lines):
-            following = self._lines[line + 1]
-            return len(following) - len(following.lstrip(" "))
-        return 0
 
     def run(self) -> dict[str, Any] | None:
         """The document's data, or None when the composing builder must take over."""
@@ -519,7 +530,7 @@ class _EventBuilder:
             return value
 
     def _events(self, loader: Any) -> dict[str, Any] | None:  # noqa: PLR0915
-        file, text = self.file, self.text
+        doc = (self.file, self.text)
         entries_of, marks_of = self.positions._entries, self.positions._self
         keep = self.positions._alive.append
         resolvers, plain = loader.yaml_implicit_resolvers, self._plain
@@ -556,11 +567,7 @@ class _EventBuilder:
                             if found is _Fallback else found
                 else:
                     value = self._construct(loader, tag, value)
-                at = event.start_mark
-                style = event.style or None
-                mark: Any = (file, at.line + 1, at.column + 1, style,
-                             self._indent(at.line) if style in ("|", ">") else 0,
-                             at.index, event.end_mark.index, text)
+                mark: Any = (event.start_mark, event.end_mark.index, event.style, doc)
                 if event.anchor is not None:
                     if event.anchor in anchors:
                         raise _Fallback
@@ -585,8 +592,7 @@ class _EventBuilder:
                 if pending is not None:
                     raise _Fallback
                 value = container
-                mark = (file, start.line + 1, start.column + 1, None, 0, start.index,
-                        event.end_mark.index, text)
+                mark = (start, event.end_mark.index, None, doc)
                 marks_of[id(value)] = mark
                 keep(value)
                 if anchor is not None:
@@ -644,23 +650,12 @@ class _Builder:
         self.positions = Positions()
         self.count = 0
         self.built: dict[int, tuple[Any, int]] = {}
-        self._lines: list[str] | None = None
+        self._doc = (file, text)
 
     def mark(self, node: yaml.Node) -> RawMark:
-        start = node.start_mark
         style = getattr(node, "style", None)
-        if not (isinstance(style, str) and style):
-            return (self.file, start.line + 1, start.column + 1, None, 0, start.index,
-                    node.end_mark.index, self.text)
-        indent = 0
-        if style in ("|", ">"):
-            if self._lines is None:
-                self._lines = self.text.splitlines()
-            if start.line + 1 < len(self._lines):
-                line = self._lines[start.line + 1]
-                indent = len(line) - len(line.lstrip(" "))
-        return (self.file, start.line + 1, start.column + 1, style, indent, start.index,
-                node.end_mark.index, self.text)
+        return (node.start_mark, node.end_mark.index, style if isinstance(style, str) else None,
+                self._doc)
 
     def build(self, node: yaml.Node, depth: int) -> Any:
         """Build ``node``; an alias to a node built before reuses it (so an alias bomb
