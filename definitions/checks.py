@@ -104,6 +104,8 @@ class _Checker:
         its consequences, reported only after the causes and only if they remain."""
         self.graph_findings: dict[int, tuple[str, str]] = {}
         self._base_marks: set[tuple[str, int, int]] | None = None
+        self._known_graph: tuple[dict[str, set[str]], set[str], set[str]] | None = None
+        self._triggers: dict[str, set[str]] | None = None
         self._base_valid = False
 
     def problem(self, path: Path, message: str, *, key: bool = False, refers: Refers = (),
@@ -250,11 +252,17 @@ class _Checker:
         return result
 
     def _graph(self, *, mend: bool) -> tuple[dict[str, set[str]], set[str], set[str]]:
-        """(outgoing edges, stages with some way out, stages reached from the initial).
+        """(outgoing edges, stages with some way out, stages reached from the initial),
+        in one pass over the transitions (the one without ``mend`` is made once and
+        serves both the graph checks and the ordering of their findings).
 
-        With ``mend``, an unknown stage name reads as the closest known one, or, with
-        none close, still counts as a way out of its source.
+        ``from: "*"`` expands as the state machine expands it: every non-final stage
+        that is none of the transition's destinations. With ``mend``, an unknown stage
+        name reads as the closest known one, or, with none close, still counts as a
+        way out of its source.
         """
+        if not mend and self._known_graph is not None:
+            return self._known_graph
         stages = self.doc.stages
 
         def known(name: str) -> str | None:
@@ -266,15 +274,15 @@ class _Checker:
         outgoing: dict[str, set[str]] = {name: set() for name in stages}
         exits: set[str] = set()
         for transition in self.doc.transitions:
-            for dest in _dests(transition):
-                target = known(dest)
-                for name in expand_sources(self.doc, transition.from_, dest):
-                    source = known(name)
-                    if source is None or (target is None and not mend):
-                        continue
+            dests = _dests(transition)
+            targets = {target for target in map(known, dests) if target is not None}
+            if not targets and not mend:
+                continue
+            for name in expand_sources(self.doc, transition.from_, dests):
+                source = known(name)
+                if source is not None:
                     exits.add(source)
-                    if target is not None:
-                        outgoing[source].add(target)
+                    outgoing[source].update(targets)
         initial = next((name for name, stage in stages.items() if stage.initial), None)
         reached = {initial} if initial else set()
         frontier = list(reached)
@@ -283,6 +291,8 @@ class _Checker:
                 if nxt not in reached:
                     reached.add(nxt)
                     frontier.append(nxt)
+        if not mend:
+            self._known_graph = outgoing, exits, reached
         return outgoing, exits, reached
 
     def settings(self) -> None:
@@ -445,7 +455,8 @@ class _Checker:
                     first_seen[pair] = index
             for kind in ("roles", "override_roles"):
                 for offset, role in enumerate(getattr(transition, kind) or []):
-                    self.role((*path, kind, offset), role)
+                    if role not in self.roles:  # the path only for a problem
+                        self.role((*path, kind, offset), role)
             if transition.gate is not None:
                 self.criterion((*path, "gate"), transition.gate)
 
@@ -491,7 +502,8 @@ class _Checker:
                 self.problem((*path, "evidence"),
                              _unknown("evidence item", criterion.evidence, self.doc.evidence),
                              refers=(("evidence", criterion.evidence),))
-        elif kind == "approval" and criterion.approval is not None:
+        elif kind == "approval" and criterion.approval is not None \
+                and criterion.approval.role not in self.roles:  # the path only for a problem
             self.role((*path, "approval", "role"), criterion.approval.role)
 
     def _is_list_gate(self, path: Path) -> bool:
@@ -562,10 +574,10 @@ class _Checker:
                              f"{spec.action!r}; it takes: "
                              f"{', '.join(sorted(_ACTION_KEYS[spec.action]))}", key=True)
         for offset, role in enumerate(spec.to):
-            self.role((*path, "to", offset), role)
+            if role not in self.roles:
+                self.role((*path, "to", offset), role)
         if spec.action == "transition" and spec.trigger is not None:
-            offered = {t.trigger for t in self.doc.transitions
-                       if stage in expand_sources(self.doc, t.from_, _dests(t))}
+            offered = self._offered().get(stage, set())
             if spec.trigger not in offered:
                 listing: str = ", ".join(sorted(offered)) if offered else Message(
                     "none_declared")
@@ -584,24 +596,22 @@ class _Checker:
                     self.problem((*path, key, lang), f"{key} ({lang}): {problem.message} "
                                  f"(template line {problem.line})")
 
+    def _offered(self) -> dict[str, set[str]]:
+        """The triggers each stage offers, made in one pass over the transitions the first
+        time a follow-up fires one (not once per such follow-up)."""
+        if self._triggers is None:
+            self._triggers = {}
+            for transition in self.doc.transitions:
+                for name in expand_sources(self.doc, transition.from_, _dests(transition)):
+                    self._triggers.setdefault(name, set()).add(transition.trigger)
+        return self._triggers
+
     def graph(self) -> None:
         stages = self.doc.stages
-        outgoing: dict[str, set[str]] = {name: set() for name in stages}
-        for transition in self.doc.transitions:
-            dests = [to for to in _dests(transition) if to in stages]
-            for name in expand_sources(self.doc, transition.from_, _dests(transition)):
-                if name in outgoing:
-                    outgoing[name].update(dests)
         initial = next((name for name, stage in stages.items() if stage.initial), None)
         if initial is None:
             return
-        reached = {initial}
-        frontier = [initial]
-        while frontier:
-            for nxt in outgoing[frontier.pop()]:
-                if nxt not in reached:
-                    reached.add(nxt)
-                    frontier.append(nxt)
+        outgoing, _, reached = self._graph(mend=False)
         for name, stage in stages.items():
             if name not in reached:
                 self.problem(("stages", name), Message("unreachable", stage=name,

@@ -546,34 +546,35 @@ def _default_says(criterion: Criterion, doc: JourneyDoc) -> dict[str, str]:
     return {"en": "None of the following", "th": "ต้องไม่เป็นไปตามข้อต่อไปนี้"}
 
 
-def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any) -> CompiledCriterion:
+def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any,
+                       reads: set[str]) -> CompiledCriterion:
+    """The compiled form of ``criterion``; ``reads`` collects the indicators its
+    expressions read (so that the transition need not walk its gates again)."""
     says = dict(criterion.says) if criterion.says else _default_says(criterion, doc)
     kind = criterion.kind
     if kind in ("all", "any", "not"):
         children = criterion.all_ if kind == "all" else criterion.any_ if kind == "any" \
             else [criterion.not_]
         return CompiledCriterion(kind, says, tuple(
-            _compile_criterion(c, doc, env) for c in children or [] if c is not None))
+            _compile_criterion(c, doc, env, reads) for c in children or [] if c is not None))
     if kind == "expr":
         text = str(criterion.expr)
-        names = tuple(dict.fromkeys([
-            *(n for n in _IDENT.findall(text) if n in doc.fields or n in ("days_in_stage",)),
-            *(f"indicators.{m.group(1)}.{m.group(2)}" for m in _INDICATOR.finditer(text)),
-            *(re.sub(r"\s+", "", m.group(1)) for m in _INTAKE.finditer(text)
-              if doc.scoring is not None or doc.coaching is not None)]))
+        fields = doc.fields
+        names = [n for n in _IDENT.findall(text) if n in fields or n == "days_in_stage"]
+        if "indicators" in text:
+            for match in _INDICATOR.finditer(text):
+                reads.add(match.group(1))
+                names.append(f"indicators.{match.group(1)}.{match.group(2)}")
+        if doc.scoring is not None or doc.coaching is not None:
+            names.extend(re.sub(r"\s+", "", m.group(1)) for m in _INTAKE.finditer(text))
         return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
-                                 names=names)
+                                 names=tuple(dict.fromkeys(names)))
     if kind == "evidence":
         return CompiledCriterion(kind, says, evidence=criterion.evidence)
     if kind == "approval" and criterion.approval is not None:
         return CompiledCriterion(kind, says, role=criterion.approval.role,
                                  count=criterion.approval.count)
     return CompiledCriterion(kind, says, duration=criterion.min_time_in_stage)
-
-
-def _gate_names(criterion: CompiledCriterion) -> list[str]:
-    """Every name the expressions of a gate read."""
-    return [*criterion.names, *(n for c in criterion.children for n in _gate_names(c))]
 
 
 def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
@@ -603,19 +604,18 @@ def compile_document(doc: JourneyDoc, *, source: str = "", file: str = "",
     for item in doc.transitions:
         targets = item.targets()
         sources = tuple(expand_sources(doc, item.from_, [t.to for t in targets]))
+        reads: set[str] = set()
         branches = tuple(
-            CompiledBranch(index, target.to, _compile_criterion(target.gate, doc, env)
+            CompiledBranch(index, target.to, _compile_criterion(target.gate, doc, env, reads)
                            if target.gate is not None else None, target.title)
             for index, target in enumerate(targets))
-        read = frozenset(name.split(".")[1] for branch in branches if branch.gate is not None
-                         for name in _gate_names(branch.gate) if name.startswith("indicators."))
         transitions.append(CompiledTransition(
             item.trigger, sources, branches,
             frozenset(item.roles) if item.roles is not None else None,
             frozenset(item.override_roles) if item.override_roles is not None
             else override_default,
             item.title, wildcard=item.from_ == "*", branched=item.branches is not None,
-            indicators=read))
+            indicators=frozenset(reads)))
     return CompiledJourney(doc.journey, doc.version, doc, stages, transitions,
                            source=source, file=file)
 

@@ -94,7 +94,20 @@ def parse_duration(value: Any) -> Duration:
     """
     if isinstance(value, Duration):
         return value
-    match = _PATTERN.match(value) if isinstance(value, str) else None
+    if isinstance(value, str):
+        return _parse_text(value)
+    raise ValueError(Message("duration.bad", value=value, expected=Message("duration.expected")))
+
+
+@lru_cache(maxsize=1024)
+def _parse_text(value: str) -> Duration:
+    """:func:`parse_duration` of a text, once per text (a journey repeats a few
+    durations on every stage; a :class:`Duration` is immutable, so one serves all).
+
+    Raises:
+        ValueError: as :func:`parse_duration` (a refusal is not cached).
+    """
+    match = _PATTERN.match(value)
     if match is None:
         raise ValueError(Message("duration.bad", value=value,
                                  expected=Message("duration.expected")))

@@ -6,6 +6,7 @@ generated from these classes, so the schema and the parser accept the same keys.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -147,6 +148,12 @@ class Approval(_Strict):
     count: int = Field(1, ge=1, le=100)
 
 
+_KIND_FIELDS = (("all", "all_"), ("any", "any_"), ("not", "not_"), ("expr", "expr"),
+                ("evidence", "evidence"), ("approval", "approval"),
+                ("min_time_in_stage", "min_time_in_stage"))
+"""Each criterion kind and the field that holds it."""
+
+
 class Criterion(_Strict):
     """One gate criterion: exactly one of the kinds, plus an optional ``says`` text."""
 
@@ -167,23 +174,23 @@ class Criterion(_Strict):
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Criterion:
         kinds = self.kinds()
-        if len(kinds) != 1:
-            got: Message | str = ", ".join(repr(k) for k in kinds) if kinds else \
-                Message("word.none")
-            raise ValueError(Message("criterion.one_kind", allowed=", ".join(CRITERION_KINDS),
-                                     got=got))
-        return self
+        if len(kinds) == 1:
+            self.__dict__["kind"] = kinds[0]  # where the cached property keeps it
+            return self
+        got: Message | str = ", ".join(repr(k) for k in kinds) if kinds else \
+            Message("word.none")
+        raise ValueError(Message("criterion.one_kind", allowed=", ".join(CRITERION_KINDS),
+                                 got=got))
 
     def kinds(self) -> list[str]:
         """The criterion kinds present (exactly one once validated)."""
-        values = {"all": self.all_, "any": self.any_, "not": self.not_, "expr": self.expr,
-                  "evidence": self.evidence, "approval": self.approval,
-                  "min_time_in_stage": self.min_time_in_stage}
-        return [k for k, v in values.items() if v is not None]
+        values = self.__dict__
+        return [kind for kind, attribute in _KIND_FIELDS if values[attribute] is not None]
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
-        """The criterion's kind."""
+        """The criterion's kind (worked out once: the checks, the compile step and the
+        describers all ask, several times per criterion)."""
         return self.kinds()[0]
 
 
@@ -340,10 +347,16 @@ class TransitionSpec(_Strict):
 
     def targets(self) -> list[BranchSpec]:
         """The destinations in order: the branches, or the one ``to`` with its ``gate``."""
+        return list(self.destinations)
+
+    @functools.cached_property
+    def destinations(self) -> tuple[BranchSpec, ...]:
+        """:meth:`targets`, made once (the checks and the compile step ask for them
+        several times per transition)."""
         if self.branches is not None:
-            return list(self.branches)
+            return tuple(self.branches)
         assert self.to is not None
-        return [BranchSpec(to=self.to, gate=self.gate)]
+        return (BranchSpec(to=self.to, gate=self.gate),)
 
 
 class RemoveSpec(_Strict):

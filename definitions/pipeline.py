@@ -1,4 +1,8 @@
-"""The definitions pipeline: load → extends → schema → checks → compile."""
+"""The definitions pipeline: load → extends → schema → checks → compile.
+
+Python's cyclic garbage collector is paused while a journey goes through it (see
+:func:`~bompao.definitions.source.collector_paused`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from bompao.definitions.compiled import CompiledJourney, compile_document
 from bompao.definitions.document import parse_document
 from bompao.definitions.extends import Resolver, resolve_extends
 from bompao.definitions.functions import CelFunction
-from bompao.definitions.source import Source, load_yaml
+from bompao.definitions.source import Source, collector_paused, load_yaml
 from bompao.errors import CheckError
 
 __all__ = ["compile_journey", "compile_source", "load_path"]
@@ -25,12 +29,14 @@ def compile_source(source: Source, *, resolve: Resolver | None = None,
         SchemaError: unknown or missing keys, wrong types.
         CheckError: every consistency problem found, at once.
     """
-    merged = resolve_extends(source, resolve)
-    doc = parse_document(merged)
-    problems = check_document(doc, merged, functions)
-    if problems:
-        raise CheckError(problems)
-    return compile_document(doc, source=source.text, file=source.file, functions=functions)
+    with collector_paused():
+        merged = resolve_extends(source, resolve)
+        doc = parse_document(merged)
+        problems = check_document(doc, merged, functions)
+        if problems:
+            raise CheckError(problems)
+        return compile_document(doc, source=source.text, file=source.file,
+                                functions=functions)
 
 
 def compile_journey(text: str | bytes, *, file: str = "<journey>",
@@ -48,7 +54,8 @@ def compile_journey(text: str | bytes, *, file: str = "<journey>",
         DefinitionError: any problem, as a :class:`LoadError`, :class:`ExtendsError`,
             :class:`SchemaError` or :class:`CheckError` carrying positions.
     """
-    return compile_source(load_yaml(text, file), resolve=resolve, functions=functions)
+    with collector_paused():
+        return compile_source(load_yaml(text, file), resolve=resolve, functions=functions)
 
 
 def load_path(path: str | Path, *, resolve: Resolver | None = None,

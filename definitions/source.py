@@ -11,7 +11,11 @@ expensive work.
 
 from __future__ import annotations
 
+import functools
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -21,7 +25,7 @@ from bompao.definitions.messages import Message
 from bompao.errors import Diagnostic, LoadError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Cause", "Mark", "Positions", "Source",
-           "load_yaml"]
+           "collector_paused", "load_yaml"]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -47,13 +51,32 @@ class Mark:
     """The whole text of ``file`` (shared, not copied)."""
 
 
-RawMark = tuple[str, int, int, "str | None", int, int, int, str]
-"""A :class:`Mark`'s fields as a plain tuple: what the loader stores, cheap to make."""
+RawMark = tuple[Any, int, "str | None", tuple[str, str]]
+"""A mark as the loader stores it, made with no work per node beyond the tuple: libyaml's
+start mark (0-based line, column and index), the end index, the scalar style ('' or
+None when plain) and the document's ``(file, text)``, shared by all its marks.
+:func:`as_mark` works out the rest when a position is asked for."""
 
 
 def as_mark(raw: Mark | RawMark) -> Mark:
     """A :class:`Mark` from a stored mark."""
-    return raw if isinstance(raw, Mark) else Mark(*raw)
+    if isinstance(raw, Mark):
+        return raw
+    start, end, style, (file, text) = raw
+    indent = 0
+    if style in ("|", ">"):  # a block scalar's text starts on the next line
+        lines = _lines_of(text)
+        if start.line + 1 < len(lines):
+            following = lines[start.line + 1]
+            indent = len(following) - len(following.lstrip(" "))
+    return Mark(file, start.line + 1, start.column + 1, style or None, indent, start.index,
+                end, text)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines_of(text: str) -> list[str]:
+    """The lines of a document (for block scalars' indents; asked for per diagnostic)."""
+    return text.splitlines()
 
 
 class Positions:
@@ -293,7 +316,6 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = re.compile(r"""[\[\]{}"'\n]""")
 
 
@@ -332,6 +354,28 @@ def _flow_depth(text: str) -> tuple[int, int]:
     return deepest, where
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, unless it is disabled
+    already (the block is nested in another, or the process turned it off: leave it be).
+
+    Loading, checking and compiling a journey pause it (as the dispatcher pauses it
+    while a round keeps its books): a 200-stage journey makes some 25,000 containers,
+    tuples and models that live until the step after, the collector's thresholds are
+    crossed dozens of times on the way, and each crossing scans them (every few runs a
+    collection scans every object of the process) with nothing to free, since none of
+    it forms a reference cycle. Whatever is left is collected as usual afterwards.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
     """Parse one YAML document into plain data with positions.
 
@@ -346,40 +390,50 @@ def load_yaml(text: str | bytes, file: str = "<journey>") -> Source:
         LoadError: the text is too large, not UTF-8, not YAML, an alias bomb, too
             deep, has duplicate or non-string keys, or its root is not a mapping.
     """
-    size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
+    surrogate = -1  # a str's first lone surrogate: the one thing UTF-8 cannot encode
+    if isinstance(text, str):
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            size, surrogate = len(text.encode("utf-8", "surrogatepass")), exc.start
+    else:
+        size = len(text)
     if size > MAX_BYTES:
         raise LoadError.at(file, 1, 1, f"the document is {size:,} bytes; "
                            f"the limit is {MAX_BYTES:,} bytes")
     if isinstance(text, bytes):
-        try:
+        try:  # decoding refuses encoded surrogates too
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise LoadError.at(file, 1, 1, f"the document is not UTF-8 text "
                                f"(bad byte at offset {exc.start})") from None
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:
-        raise LoadError.at(file, *_position(text, surrogate.start()),
+    if surrogate >= 0:
+        raise LoadError.at(file, *_position(text, surrogate),
                            "the document contains a lone surrogate "
-                           f"(U+{ord(surrogate.group()):04X})")
+                           f"(U+{ord(text[surrogate]):04X})")
+    with collector_paused():
+        fast = _EventBuilder(file, text)
+        data = fast.run()
+        if data is not None:
+            return Source(file=file, data=data, positions=fast.positions, text=text)
+        return _load_composed(text, file)
+
+
+def _load_composed(text: str, file: str) -> Source:
+    """Compose the node graph and build from it: every refusal is explained here.
+
+    The event builder never recurses and stops at :data:`MAX_DEPTH` open containers,
+    so only this path, whose composer recurses, needs the nesting scan first.
+
+    Raises:
+        LoadError: as :func:`load_yaml`.
+    """
     # fewer brackets than the limit cannot nest deeper than it: skip the scan
     deepest, where = (_flow_depth(text) if text.count("[") + text.count("{") > MAX_DEPTH
                       else (0, 0))
     if deepest > MAX_DEPTH:
         raise LoadError.at(file, *_position(text, where),
                            f"the document nests deeper than {MAX_DEPTH} levels")
-    fast = _EventBuilder(file, text)
-    data = fast.run()
-    if data is not None:
-        return Source(file=file, data=data, positions=fast.positions, text=text)
-    return _load_composed(text, file)
-
-
-def _load_composed(text: str, file: str) -> Source:
-    """Compose the node graph and build from it: every refusal is explained here.
-
-    Raises:
-        LoadError: as :func:`load_yaml`.
-    """
     try:
         node, loader = _compose(_Loader, text)
     except yaml.YAMLError:
@@ -432,22 +486,18 @@ class _EventBuilder:
     duplicate anchors, duplicate or non-text keys, too many nodes, too deep, a root
     that is not a mapping, several documents — for :class:`_Builder`, whose
     composing path explains each of those precisely.
+
+    The loop does per event only what differs per event: the open container, its
+    positions table and its pending key are locals (not a stack frame looked up per
+    event), positions go straight into the :class:`Positions` tables, and a plain
+    scalar that may be a number, a boolean or null is resolved once per distinct text.
     """
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
         self.positions = Positions()
-        self._lines: list[str] | None = None
-        self._tags: dict[str, str] = {}
-
-    def _indent(self, line: int) -> int:
-        if self._lines is None:
-            self._lines = self.text.splitlines()
-        if line + 1 < len(self._lines):
-            following = self._lines[line + 1]
-            return len(following) - len(following.lstrip(" "))
-        return 0
+        self._plain: dict[str, Any] = {}
 
     def run(self) -> dict[str, Any] | None:
         """The document's data, or None when the composing builder must take over."""
@@ -459,17 +509,16 @@ class _EventBuilder:
         finally:
             loader.dispose()
 
-    def _scalar(self, loader: Any, event: Any) -> Any:
-        value = event.value
-        tag = event.tag
-        if tag is None or tag == "!":
-            if not event.implicit[0] or (value and value[0] not in
-                                         loader.yaml_implicit_resolvers):
-                return value
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = self._tags[value] = _resolve(loader, yaml.ScalarNode, value,
-                                                   event.implicit)
+    def _implicit(self, loader: Any, value: str, implicit: Any) -> Any:
+        """An untagged plain scalar that may be of an implicit type (number, true/false,
+        null), resolved and built once per text (kept in ``_plain``: every such value
+        is immutable)."""
+        found = self._plain[value] = self._construct(
+            loader, _resolve(loader, yaml.ScalarNode, value, implicit), value)
+        return found
+
+    @staticmethod
+    def _construct(loader: Any, tag: str, value: str) -> Any:
         method = _Builder._SCALARS.get(tag)
         if method is None:
             if tag == _MERGE:
@@ -481,14 +530,24 @@ class _EventBuilder:
             return value
 
     def _events(self, loader: Any) -> dict[str, Any] | None:  # noqa: PLR0915
-        file, text, positions = self.file, self.text, self.positions
+        doc = (self.file, self.text)
+        entries_of, marks_of = self.positions._entries, self.positions._self
+        keep = self.positions._alive.append
+        resolvers, plain = loader.yaml_implicit_resolvers, self._plain
         scalar_event, alias_event = _EVENTS.ScalarEvent, _EVENTS.AliasEvent
         mapping_start, sequence_start = _EVENTS.MappingStartEvent, _EVENTS.SequenceStartEvent
         mapping_end, sequence_end = _EVENTS.MappingEndEvent, _EVENTS.SequenceEndEvent
         anchors: dict[str, tuple[Any, int, RawMark]] = {}
-        # each open container: [container, is_mapping, pending key, its mark, start mark,
-        #                       anchor, node count at its start]
-        stack: list[list[Any]] = []
+        # the open container and what belongs to it; its parents' on ``stack``
+        container: Any = None
+        entries: dict[Any, tuple[RawMark, RawMark]] = {}
+        is_mapping = False
+        pending: Any = None  # a mapping's key waiting for its value
+        pending_mark: Any = None
+        start: Any = None  # the container's start mark, anchor, node count at its start
+        anchor: Any = None
+        began = 0
+        stack: list[tuple[Any, ...]] = []
         root: Any = None
         count = 0
         documents = 0
@@ -496,26 +555,24 @@ class _EventBuilder:
         while True:
             event = get_event()
             kind = type(event)
-            if kind is scalar_event or kind is alias_event:
-                if kind is alias_event:
-                    found = anchors.get(event.anchor)
-                    if found is None:
-                        raise _Fallback
-                    value, size, mark = found
-                    count += size
+            if kind is scalar_event:
+                count += 1
+                value = event.value
+                tag = event.tag
+                if tag is None or tag == "!":
+                    implicit = event.implicit
+                    if implicit[0] and (not value or value[0] in resolvers):
+                        found = plain.get(value, _Fallback)
+                        value = self._implicit(loader, value, implicit) \
+                            if found is _Fallback else found
                 else:
-                    count += 1
-                    value = self._scalar(loader, event)
-                    start = event.start_mark
-                    style = event.style or None
-                    mark = (file, start.line + 1, start.column + 1, style,
-                            self._indent(start.line) if style in ("|", ">") else 0,
-                            start.index, event.end_mark.index, text)
-                    if event.anchor is not None:
-                        if event.anchor in anchors:
-                            raise _Fallback
-                        anchors[event.anchor] = (value, 1, mark)
-                if count > MAX_NODES or not stack:
+                    value = self._construct(loader, tag, value)
+                mark: Any = (event.start_mark, event.end_mark.index, event.style, doc)
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _Fallback
+                    anchors[event.anchor] = (value, 1, mark)
+                if count > MAX_NODES or container is None:
                     raise _Fallback
             elif kind is mapping_start or kind is sequence_start:
                 count += 1
@@ -523,22 +580,36 @@ class _EventBuilder:
                     raise _Fallback
                 if event.anchor is not None and event.anchor in anchors:
                     raise _Fallback
-                stack.append([{} if kind is mapping_start else [], kind is mapping_start,
-                              None, None, event.start_mark, event.anchor, count])
+                stack.append((container, entries, is_mapping, pending, pending_mark, start,
+                              anchor, began))
+                is_mapping = kind is mapping_start
+                container = {} if is_mapping else []
+                entries = entries_of[id(container)] = {}
+                pending = pending_mark = None
+                start, anchor, began = event.start_mark, event.anchor, count
                 continue
             elif kind is mapping_end or kind is sequence_end:
-                frame = stack.pop()
-                value, is_mapping, pending, _, start, anchor, began = frame
-                if is_mapping and pending is not None:
+                if pending is not None:
                     raise _Fallback
-                mark = (file, start.line + 1, start.column + 1, None, 0, start.index,
-                        event.end_mark.index, text)
-                positions.add_container(value, mark)
+                value = container
+                mark = (start, event.end_mark.index, None, doc)
+                marks_of[id(value)] = mark
+                keep(value)
                 if anchor is not None:
                     anchors[anchor] = (value, count - began + 1, mark)
-                if not stack:
+                (container, entries, is_mapping, pending, pending_mark, start, anchor,
+                 began) = stack.pop()
+                if container is None:
                     root = value
                     continue
+            elif kind is alias_event:
+                found = anchors.get(event.anchor)
+                if found is None:
+                    raise _Fallback
+                value, size, mark = found
+                count += size
+                if count > MAX_NODES or container is None:
+                    raise _Fallback
             elif kind is _EVENTS.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -548,20 +619,17 @@ class _EventBuilder:
                 break
             else:
                 continue
-            top = stack[-1]
-            if top[1]:
-                if top[2] is None:
-                    if not isinstance(value, str) or value in top[0]:
-                        raise _Fallback
-                    top[2], top[3] = value, mark
-                else:
-                    top[0][top[2]] = value
-                    positions.add_entry(top[0], top[2], top[3], mark)
-                    top[2] = None
-            else:
-                container = top[0]
-                positions.add_entry(container, len(container), mark, mark)
+            if not is_mapping:
+                entries[len(container)] = (mark, mark)
                 container.append(value)
+            elif pending is None:
+                if type(value) is not str or value in container:
+                    raise _Fallback
+                pending, pending_mark = value, mark
+            else:
+                container[pending] = value
+                entries[pending] = (pending_mark, mark)
+                pending = None
         return root if isinstance(root, dict) else None
 
 
@@ -582,23 +650,12 @@ class _Builder:
         self.positions = Positions()
         self.count = 0
         self.built: dict[int, tuple[Any, int]] = {}
-        self._lines: list[str] | None = None
+        self._doc = (file, text)
 
     def mark(self, node: yaml.Node) -> RawMark:
-        start = node.start_mark
         style = getattr(node, "style", None)
-        if not (isinstance(style, str) and style):
-            return (self.file, start.line + 1, start.column + 1, None, 0, start.index,
-                    node.end_mark.index, self.text)
-        indent = 0
-        if style in ("|", ">"):
-            if self._lines is None:
-                self._lines = self.text.splitlines()
-            if start.line + 1 < len(self._lines):
-                line = self._lines[start.line + 1]
-                indent = len(line) - len(line.lstrip(" "))
-        return (self.file, start.line + 1, start.column + 1, style, indent, start.index,
-                node.end_mark.index, self.text)
+        return (node.start_mark, node.end_mark.index, style if isinstance(style, str) else None,
+                self._doc)
 
     def build(self, node: yaml.Node, depth: int) -> Any:
         """Build ``node``; an alias to a node built before reuses it (so an alias bomb

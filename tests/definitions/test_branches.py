@@ -208,6 +208,32 @@ def test_dead_ends_consider_every_branch() -> None:
     assert any("stage 'paused' is not final and has no way out" in line for line in lines)
 
 
+def test_a_branched_wildcard_does_not_lead_from_one_destination_to_another() -> None:
+    # from '*' excludes every destination of the transition, as the machine does: 'side'
+    # is not a way in from 'start', so 'side' cannot be reached, and that is reported
+    # (the ordering of findings once read the wildcard per branch and dropped it)
+    text = """journey: j
+version: 1
+stages:
+  start: {initial: true}
+  side: {}
+  done: {final: true}
+transitions:
+  - trigger: jump
+    from: "*"
+    branches:
+      - {to: side, gate: {expr: "days_in_stage > 3"}}
+      - {to: start}
+  - {trigger: finish, from: side, to: done}
+"""
+    lines = _problems(text)
+    assert any("stage 'side' cannot be reached" in line for line in lines), lines
+    journey = compile_journey(text.replace("  - {trigger: finish", "  - {trigger: go, from: "
+                                           "start, to: side}\n  - {trigger: finish"),
+                              file="j.yaml")
+    assert journey.machine.get_triggers("start") == ["go"]
+
+
 # the machine -------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from bompao.definitions.source import (
     Positions,
     _EventBuilder,
     _load_composed,
+    as_mark,
     load_yaml,
 )
 
@@ -45,13 +46,15 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _marks(data: Any, positions: Positions) -> Iterator[tuple[str, Any]]:
-    """Every stored mark, by the path of what it marks."""
+    """Every stored mark, by the path of what it marks, as the :class:`Mark` it reads as."""
     def walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
         if isinstance(node, dict | list):
-            yield path, positions.container(node)
+            yield path, as_mark(positions.container(node))
             keys = node if isinstance(node, dict) else range(len(node))
             for key in keys:
-                yield f"{path}/{key!r}", positions.entry(node, key)
+                entry = positions.entry(node, key)
+                assert entry is not None
+                yield f"{path}/{key!r}", tuple(as_mark(mark) for mark in entry)
                 yield from walk(node[key], f"{path}/{key!r}")
     return walk(data, "")
 

@@ -278,6 +278,16 @@ def test_characters_yaml_forbids_are_a_load_error(text: str) -> None:
     assert "\n" not in diagnostic.message
 
 
+def test_the_first_lone_surrogate_is_named_where_it_is() -> None:
+    with pytest.raises(LoadError) as caught:
+        load_yaml("a: 1\nb: xไ\udc80y \ud800\n", "s.yaml")
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "s.yaml:2:6: error: the document contains a lone surrogate (U+DC80)"]
+    with pytest.raises(LoadError) as caught:  # the size is refused first
+        load_yaml("a: \ud800\n" + "#" * (1024 * 1024), "s.yaml")
+    assert "bytes; the limit is" in str(caught.value.diagnostics[0])
+
+
 def test_the_same_characters_as_bytes_are_a_load_error() -> None:
     with pytest.raises(LoadError):
         load_yaml(b"journey: a\x00b\n", "chars.yaml")
