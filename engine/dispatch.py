@@ -265,15 +265,22 @@ class Dispatcher:
 
     def _claim(self, cursor: Any, now: datetime, batch: int
                ) -> tuple[list[dict[str, Any]], dict[int, dict[str, str]]]:
-        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in the
-        caller's transaction; also the per-channel outcomes recorded for the notify ones."""
+        """Up to ``batch`` follow-ups due at ``now`` and their projects, read in the
+        caller's transaction; also the per-channel outcomes recorded for the notify ones.
+
+        On PostgreSQL they are claimed (running under this daemon's lease); on SQLite,
+        whose write transaction has no other writer, only read: the round closes or
+        claims each in the same transaction (see :meth:`_round`)."""
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
         clock = self.engine.now()
         self._leased(clock + timedelta(seconds=self.config.lease))
-        claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
-                           lease_until=self._lease_until, limit=batch)
+        if hot.sqlite:
+            claims = hot.due(cursor, due_by=now, clock=clock, limit=batch)
+        else:
+            claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
+                               lease_until=self._lease_until, limit=batch)
         if not claims:
             return claims, {}
         channels = followups.channel_outcomes(
@@ -290,22 +297,28 @@ class Dispatcher:
         walk = _Walk(now, stop)
         runs: list[_Run] = []
         recorded: tuple[list[_Run], _Batch] | None = None
+        first = 0
         with hot.transaction() as cursor:
             claims, channels = self._claim(cursor, now, batch)
-            result.claimed = len(claims)
             if not claims:
                 return result
-            # on SQLite the claim's transaction is the only writer: the in-process runs
-            # at the head of the batch are run and recorded in it, before it commits
-            first = self._in_process(claims, runs, walk) if hot.sqlite else 0
-            whole = first == len(claims)
-            if runs or (whole and walk.released):
-                recorded = self._record_in(cursor, runs, walk.released if whole else [],
-                                           now, result, locks=self._locks)
+            if hot.sqlite:
+                # the only writer: the in-process runs at the head of the batch are run
+                # and closed in this transaction, never claimed (what the round gives
+                # back of them stays as it was); the rest is claimed
+                first = self._in_process(claims, runs, walk)
+                result.claimed = first - len(walk.released)
+                walk.released = []
+                if first < len(claims):
+                    hot.take(cursor, [c["id"] for c in claims[first:]], self.name,
+                             self._lease_until)
+                if runs:
+                    recorded = self._record_in(cursor, runs, [], now, result,
+                                               locks=self._locks, claimed=False)
+            result.claimed += len(claims) - first
         if recorded is not None:
             self._committed(*recorded)
-        if whole:
-            result.claimed -= len(walk.released)
+        if first == len(claims):
             return result
         runs = []
         window = self.config.record_within
@@ -500,18 +513,21 @@ class Dispatcher:
 
     def _record_in(self, cursor: Any, runs: list[_Run], released: list[dict[str, Any]],
                    now: datetime, result: RoundResult, *,
-                   locks: dict[int, int] | None = None) -> tuple[list[_Run], _Batch]:
+                   locks: dict[int, int] | None = None, claimed: bool = True
+                   ) -> tuple[list[_Run], _Batch]:
         """:meth:`_record` in the caller's transaction; return the runs recorded and their
         batch, for :meth:`_committed` once the transaction has committed.
 
         ``locks``: the projects' lock versions when the caller's transaction read them
-        itself (the claim's, on SQLite), else they are read (and locked) here."""
+        itself (the claim's, on SQLite), else they are read (and locked) here.
+        ``claimed``: False for runs whose follow-ups this transaction read but never
+        claimed (SQLite's in-process runs): they are closed straight from what they were."""
         hot = self.engine.hot
         pids = {r.claim["project_id"] for r in runs}
         if locks is None:
             locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
         fresh = self._fresh(cursor, pids, locks)
-        runs = self._finish(cursor, runs, fresh, now, result)
+        runs = self._finish(cursor, runs, fresh, now, result, claimed=claimed)
         batch = _Batch(fresh, locks, now)
         outcomes = result.outcomes
         for run in runs:
@@ -571,8 +587,10 @@ class Dispatcher:
         return fresh
 
     def _finish(self, cursor: Any, runs: list[_Run], fresh: dict[int, ProjectRow],
-                now: datetime, result: RoundResult) -> list[_Run]:
+                now: datetime, result: RoundResult, *, claimed: bool = True) -> list[_Run]:
         """Mark the runs' follow-ups done / failed / cancelled if still ours; return those.
+        Unless ``claimed``, the follow-ups were read in this (SQLite write) transaction
+        and are all ours.
 
         An internal action still to apply is cancelled if its project left the stage
         visit, else done (its gate refusing it is a done run too): its status is known
@@ -587,6 +605,9 @@ class Dispatcher:
             status = _STATUS[run.outcome]
             finishing.setdefault((status, run.detail if status == "failed" else None),
                                  []).append(run.claim["id"])
+        if not claimed:
+            self.engine.hot.close_due(cursor, now, finishing)
+            return runs
         mine = followups.finish_owned(self.engine.hot, cursor, self.name, now, finishing)
         if len(mine) == len(runs):
             return runs
