@@ -52,6 +52,7 @@ from bompao.storage.hotpath import ProjectRow
 __all__ = ["MAX_ATTEMPTS", "Dispatcher", "RoundResult"]
 
 log = logging.getLogger("bompao.scheduler")
+_SYSTEM = SYSTEM.name
 MAX_ATTEMPTS = 10
 """A follow-up claimed this many times without being recorded is marked failed."""
 _STATUS = {"pending": "done", "done": "done", "refused": "done", "failed": "failed",
@@ -96,16 +97,19 @@ class _Run:
     """One claimed follow-up on its way through a round (slots: thousands a second)."""
 
     __slots__ = ("after", "at_risk", "channels", "claim", "detail", "follow_up", "journey",
-                 "lang", "outcome", "project", "seconds")
+                 "lang", "outcome", "project", "recurring", "seconds")
 
-    def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
+    def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",  # noqa: PLR0917 - from a cached spec tuple
                  follow_up: CompiledFollowUp | None = None,
-                 journey: CompiledJourney | None = None) -> None:
+                 journey: CompiledJourney | None = None, lang: str = "en",
+                 recurring: bool = False) -> None:
         self.claim = claim
         self.outcome = outcome
         self.detail = detail
         self.follow_up = follow_up
         self.journey = journey
+        self.recurring = recurring
+        """Whether the follow-up runs again after each run."""
         self.seconds = 0.0
         self.channels: dict[str, str] | None = None
         """notify: each channel's outcome (those recorded earlier, then this run's)."""
@@ -115,7 +119,7 @@ class _Run:
         """An indicator reminder: flag the project at risk (see engine/reminders.py)."""
         self.project: ProjectRow | None = None
         """The project as the run found it (what an action sees)."""
-        self.lang = "en"
+        self.lang = lang
         """The language of the run's messages (see :meth:`Config.language_for`)."""
 
 
@@ -172,14 +176,21 @@ class _Batch:
     def updates(self) -> tuple[list[tuple[int, int, int, dict[str, Any]]], ...]:
         """(id, expected lock, new lock, values) for the projects whose state changed,
         and apart, for those that only gained events (lock and time only)."""
-        moved = [pid for pid in self.rows if self.lock[pid] != self.first[pid]]
-        full = [(pid, self.first[pid], self.lock[pid], {
-            "stage": self.rows[pid].stage, "visit": self.rows[pid].visit,
-            "flags": self.rows[pid].flags, "approvals": self.rows[pid].approvals,
-            "stage_entered_at": self.rows[pid].stage_entered_at, "updated_at": self.now})
-            for pid in moved if pid in self.changed]
-        light = [(pid, self.first[pid], self.lock[pid], {"updated_at": self.now})
-                 for pid in moved if pid not in self.changed]
+        full: list[tuple[int, int, int, dict[str, Any]]] = []
+        light: list[tuple[int, int, int, dict[str, Any]]] = []
+        time = {"updated_at": self.now}  # the same values for each light one: one dict
+        changed, first = self.changed, self.first
+        for pid, lock in self.lock.items():
+            if lock == first[pid]:
+                continue
+            if pid in changed:
+                row = self.rows[pid]
+                full.append((pid, first[pid], lock, {
+                    "stage": row.stage, "visit": row.visit, "flags": row.flags,
+                    "approvals": row.approvals, "stage_entered_at": row.stage_entered_at,
+                    "updated_at": self.now}))
+            else:
+                light.append((pid, first[pid], lock, time))
         return full, light
 
 
@@ -203,7 +214,7 @@ class Dispatcher:
         self._locks: dict[int, int] = {}
         """Their lock versions: what this daemon last read or committed."""
         self._specs: dict[tuple[str, int, str, str],
-                          tuple[CompiledFollowUp, CompiledJourney, str]] = {}
+                          tuple[CompiledFollowUp, CompiledJourney, str, bool]] = {}
         self._leased(datetime.max.replace(tzinfo=UTC))
         self._iso: dict[datetime, str] = {}
         self._paused = False
@@ -387,7 +398,7 @@ class Dispatcher:
         if follow_up is None or project is None:
             return run
         run.project = project
-        if follow_up.recurring:
+        if run.recurring:
             upcoming = self._upcoming(run, project, walk.now)
             if upcoming is not None and (horizon is None or upcoming < horizon):
                 walk.horizon = upcoming
@@ -466,10 +477,9 @@ class Dispatcher:
                 return _Run(claim, "cancelled", f"{journey.ref} has no follow-up "
                             f"{claim['spec']!r} in stage {project.stage!r}")
             # a published version never changes; nor does the operator's config
-            found = self._specs[key] = (spec, journey, self.config.language_for(journey))
-        run = _Run(claim, "pending", "", found[0], found[1])
-        run.lang = found[2]
-        return run
+            found = self._specs[key] = (spec, journey, self.config.language_for(journey),
+                                        spec.recurring)
+        return _Run(claim, "pending", "", *found)
 
     def _deliver(self, run: _Run, now: datetime, *, collect: bool = True) -> None:
         """Run a plugin or external action; its outcome (redacted by the registry) lands
@@ -530,6 +540,7 @@ class Dispatcher:
         runs = self._finish(cursor, runs, fresh, now, result, claimed=claimed)
         batch = _Batch(fresh, locks, now)
         outcomes = result.outcomes
+        info = log.isEnabledFor(logging.INFO)
         for run in runs:
             pid = run.claim["project_id"]
             if run.outcome == "pending":
@@ -546,9 +557,9 @@ class Dispatcher:
                     batch.append(pid, {"kind": "flagged", "actor": SYSTEM.name,
                                        "payload": reminders.at_risk_payload(run.follow_up)},
                                  flags=sorted({*batch.rows[pid].flags, reminders.AT_RISK}))
-                if run.follow_up is not None and run.follow_up.recurring:
+                if run.recurring:
                     self._next(run, pid, batch)
-            outcomes.append(self._log(run))
+            outcomes.append(self._log(run, info))
         result.count(run.outcome for run in runs)
         if released:
             self._release(cursor, released, batch)
@@ -698,8 +709,12 @@ class Dispatcher:
                    "daemon": self.name}
         if run.channels:
             payload["channels"] = run.channels
-        batch.append(project_id, {"kind": "follow_up", "actor": SYSTEM.name,
-                                  "from_stage": claim["stage"], "payload": payload})
+        # Batch.append without values, inline: one of these per run
+        seq = batch.lock[project_id] + 1
+        batch.lock[project_id] = seq
+        batch.events.append({"kind": "follow_up", "actor": _SYSTEM, "from_stage": claim["stage"],
+                             "payload": payload, "project_id": project_id, "seq": seq,
+                             "at": batch.now})
 
     def _next(self, run: _Run, project_id: int, batch: _Batch) -> None:
         row = batch.rows[project_id]
@@ -711,12 +726,13 @@ class Dispatcher:
         if found is not None:
             batch.plans.append(found)
 
-    def _log(self, run: _Run) -> dict[str, Any]:
+    def _log(self, run: _Run, info: bool) -> dict[str, Any]:
+        """The run's outcome line (logged as JSON when ``info``)."""
         line = {"follow_up": run.claim["id"], "project": run.claim["project_id"],
                 "spec": run.claim["spec"], "occurrence": run.claim["occurrence"],
                 "action": run.claim["action"], "outcome": run.outcome,
                 "duration_ms": round(run.seconds * 1000, 2), "detail": run.detail,
                 "daemon": self.name}
-        if log.isEnabledFor(logging.INFO):
+        if info:
             log.info(json.dumps(line, ensure_ascii=False))
         return line

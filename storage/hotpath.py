@@ -567,11 +567,17 @@ class HotPath:
         """Claimed or due rows as dicts, ``due_at`` decoded, ``attempt`` added to
         ``attempts``."""
         read_time = self._read_time
-        return [{"id": fid, "project_id": pid, "stage": stage, "visit": visit, "spec": spec,
-                 "occurrence": occurrence, "action": action, "due_at": read_time(due_at),
-                 "attempts": attempts + attempt, "idempotency_key": key}
-                for (fid, pid, stage, visit, spec, occurrence, action, due_at, attempts, key)
-                in rows]
+        times: dict[Any, datetime] = {}  # a catch-up claims many due at the same time
+        found = []
+        for fid, pid, stage, visit, spec, occurrence, action, due_at, attempts, key in rows:
+            due = times.get(due_at)
+            if due is None:
+                due = times[due_at] = read_time(due_at)
+            found.append({"id": fid, "project_id": pid, "stage": stage, "visit": visit,
+                          "spec": spec, "occurrence": occurrence, "action": action,
+                          "due_at": due, "attempts": attempts + attempt,
+                          "idempotency_key": key})
+        return found
 
     def take(self, cursor: Any, ids: Sequence[int], owner: str, lease_until: datetime
              ) -> None:

@@ -175,7 +175,7 @@ def test_in_process_runs_are_claimed_run_and_recorded_in_one_transaction(
             raise ActionFailed(f"no sevens ({ctx.project.id})")
         return None
 
-    engine.actions.register("tally", tally, in_process=in_process)
+    engine.register_action("tally", tally, in_process=in_process)  # the Engine method
     kill = True
     with pytest.raises(Killed):
         Dispatcher(engine, Config(daemon_name="d", lease=60)).run_due(clock.now)
