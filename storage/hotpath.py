@@ -71,14 +71,6 @@ def _entry(event: Mapping[str, Any]) -> bool:
         kind != "migrated" or event.get("from_stage") != event.get("to_stage"))
 
 
-def _due_conditions(m: str, due: Any, expired: Any
-                    ) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """The two kinds of due follow-up, each a (WHERE condition, parameters): pending
-    ones due by ``due``, and running ones whose lease ran out before ``expired``."""
-    return ((f"status = 'pending' AND due_at <= {m}", (due,)),
-            (f"status = 'running' AND lease_until < {m} AND due_at <= {m}", (expired, due)))
-
-
 _CHUNK = 10_000
 """Ids per ``IN (...)`` list: well under SQLite's 32,766 parameters."""
 
@@ -125,6 +117,11 @@ class HotPath:
         self._open_visit = ("INSERT INTO stage_visits (project_id, seq, journey_key, stage, "  # noqa: S608
                             f"entered_at) SELECT {m}, {m}, journey_key, {m}, {m} "
                             f"FROM projects WHERE id = {m}")
+        self._due_kinds = (f"status = 'pending' AND due_at <= {m}",
+                           f"status = 'running' AND lease_until < {m} AND due_at <= {m}")
+        """What is due: pending follow-ups due by a time, and running ones due by it
+        whose lease ran out before the real time (parameters: ``(due,)``, ``(expired,
+        due)``)."""
         self._updates: dict[tuple[str, ...], str] = {}
         self._last_time: tuple[Any, Any] = (None, None)
 
@@ -522,7 +519,8 @@ class HotPath:
         claimed: list[dict[str, Any]] = []
         due = self._encode("due_at", due_by)
         expired = self._encode("lease_until", clock)
-        for condition, params in _due_conditions(m, due, expired):
+        for condition in self._due_kinds:
+            params = (due,) if condition is self._due_kinds[0] else (expired, due)
             room = limit - len(claimed)
             if room <= 0:
                 break
@@ -549,7 +547,8 @@ class HotPath:
         due = self._encode("due_at", due_by)
         expired = self._encode("lease_until", clock)
         kinds = 0
-        for condition, params in _due_conditions(m, due, expired):
+        for condition in self._due_kinds:
+            params = (due,) if condition is self._due_kinds[0] else (expired, due)
             room = limit - len(found)
             if room <= 0:
                 break
