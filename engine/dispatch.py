@@ -52,6 +52,7 @@ from bompao.storage.hotpath import ProjectRow
 __all__ = ["MAX_ATTEMPTS", "Dispatcher", "RoundResult"]
 
 log = logging.getLogger("bompao.scheduler")
+_SYSTEM = SYSTEM.name
 MAX_ATTEMPTS = 10
 """A follow-up claimed this many times without being recorded is marked failed."""
 _STATUS = {"pending": "done", "done": "done", "refused": "done", "failed": "failed",
@@ -96,16 +97,19 @@ class _Run:
     """One claimed follow-up on its way through a round (slots: thousands a second)."""
 
     __slots__ = ("after", "at_risk", "channels", "claim", "detail", "follow_up", "journey",
-                 "lang", "outcome", "project", "seconds")
+                 "lang", "outcome", "project", "recurring", "seconds")
 
-    def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",
+    def __init__(self, claim: dict[str, Any], outcome: str = "pending", detail: str = "",  # noqa: PLR0917 - from a cached spec tuple
                  follow_up: CompiledFollowUp | None = None,
-                 journey: CompiledJourney | None = None) -> None:
+                 journey: CompiledJourney | None = None, lang: str = "en",
+                 recurring: bool = False) -> None:
         self.claim = claim
         self.outcome = outcome
         self.detail = detail
         self.follow_up = follow_up
         self.journey = journey
+        self.recurring = recurring
+        """Whether the follow-up runs again after each run."""
         self.seconds = 0.0
         self.channels: dict[str, str] | None = None
         """notify: each channel's outcome (those recorded earlier, then this run's)."""
@@ -115,7 +119,7 @@ class _Run:
         """An indicator reminder: flag the project at risk (see engine/reminders.py)."""
         self.project: ProjectRow | None = None
         """The project as the run found it (what an action sees)."""
-        self.lang = "en"
+        self.lang = lang
         """The language of the run's messages (see :meth:`Config.language_for`)."""
 
 
@@ -172,14 +176,21 @@ class _Batch:
     def updates(self) -> tuple[list[tuple[int, int, int, dict[str, Any]]], ...]:
         """(id, expected lock, new lock, values) for the projects whose state changed,
         and apart, for those that only gained events (lock and time only)."""
-        moved = [pid for pid in self.rows if self.lock[pid] != self.first[pid]]
-        full = [(pid, self.first[pid], self.lock[pid], {
-            "stage": self.rows[pid].stage, "visit": self.rows[pid].visit,
-            "flags": self.rows[pid].flags, "approvals": self.rows[pid].approvals,
-            "stage_entered_at": self.rows[pid].stage_entered_at, "updated_at": self.now})
-            for pid in moved if pid in self.changed]
-        light = [(pid, self.first[pid], self.lock[pid], {"updated_at": self.now})
-                 for pid in moved if pid not in self.changed]
+        full: list[tuple[int, int, int, dict[str, Any]]] = []
+        light: list[tuple[int, int, int, dict[str, Any]]] = []
+        time = {"updated_at": self.now}  # the same values for each light one: one dict
+        changed, first = self.changed, self.first
+        for pid, lock in self.lock.items():
+            if lock == first[pid]:
+                continue
+            if pid in changed:
+                row = self.rows[pid]
+                full.append((pid, first[pid], lock, {
+                    "stage": row.stage, "visit": row.visit, "flags": row.flags,
+                    "approvals": row.approvals, "stage_entered_at": row.stage_entered_at,
+                    "updated_at": self.now}))
+            else:
+                light.append((pid, first[pid], lock, time))
         return full, light
 
 
@@ -203,7 +214,7 @@ class Dispatcher:
         self._locks: dict[int, int] = {}
         """Their lock versions: what this daemon last read or committed."""
         self._specs: dict[tuple[str, int, str, str],
-                          tuple[CompiledFollowUp, CompiledJourney, str]] = {}
+                          tuple[CompiledFollowUp, CompiledJourney, str, bool]] = {}
         self._leased(datetime.max.replace(tzinfo=UTC))
         self._iso: dict[datetime, str] = {}
         self._paused = False
@@ -265,15 +276,22 @@ class Dispatcher:
 
     def _claim(self, cursor: Any, now: datetime, batch: int
                ) -> tuple[list[dict[str, Any]], dict[int, dict[str, str]]]:
-        """Claim up to ``batch`` follow-ups due at ``now`` and read their projects, in the
-        caller's transaction; also the per-channel outcomes recorded for the notify ones."""
+        """Up to ``batch`` follow-ups due at ``now`` and their projects, read in the
+        caller's transaction; also the per-channel outcomes recorded for the notify ones.
+
+        On PostgreSQL they are claimed (running under this daemon's lease); on SQLite,
+        whose write transaction has no other writer, only read: the round closes or
+        claims each in the same transaction (see :meth:`_round`)."""
         hot = self.engine.hot
         # the lease runs on the engine's clock, not on --now: a catch-up run "at" a
         # future time that crashes must not lock its claims until then
         clock = self.engine.now()
         self._leased(clock + timedelta(seconds=self.config.lease))
-        claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
-                           lease_until=self._lease_until, limit=batch)
+        if hot.sqlite:
+            claims = hot.due(cursor, due_by=now, clock=clock, limit=batch)
+        else:
+            claims = hot.claim(cursor, self.name, due_by=now, clock=clock,
+                               lease_until=self._lease_until, limit=batch)
         if not claims:
             return claims, {}
         channels = followups.channel_outcomes(
@@ -290,22 +308,28 @@ class Dispatcher:
         walk = _Walk(now, stop)
         runs: list[_Run] = []
         recorded: tuple[list[_Run], _Batch] | None = None
+        first = 0
         with hot.transaction() as cursor:
             claims, channels = self._claim(cursor, now, batch)
-            result.claimed = len(claims)
             if not claims:
                 return result
-            # on SQLite the claim's transaction is the only writer: the in-process runs
-            # at the head of the batch are run and recorded in it, before it commits
-            first = self._in_process(claims, runs, walk) if hot.sqlite else 0
-            whole = first == len(claims)
-            if runs or (whole and walk.released):
-                recorded = self._record_in(cursor, runs, walk.released if whole else [],
-                                           now, result, locks=self._locks)
+            if hot.sqlite:
+                # the only writer: the in-process runs at the head of the batch are run
+                # and closed in this transaction, never claimed (what the round gives
+                # back of them stays as it was); the rest is claimed
+                first = self._in_process(claims, runs, walk)
+                result.claimed = first - len(walk.released)
+                walk.released = []
+                if first < len(claims):
+                    hot.take(cursor, [c["id"] for c in claims[first:]], self.name,
+                             self._lease_until)
+                if runs:
+                    recorded = self._record_in(cursor, runs, [], now, result,
+                                               locks=self._locks, claimed=False)
+            result.claimed += len(claims) - first
         if recorded is not None:
             self._committed(*recorded)
-        if whole:
-            result.claimed -= len(walk.released)
+        if first == len(claims):
             return result
         runs = []
         window = self.config.record_within
@@ -374,7 +398,7 @@ class Dispatcher:
         if follow_up is None or project is None:
             return run
         run.project = project
-        if follow_up.recurring:
+        if run.recurring:
             upcoming = self._upcoming(run, project, walk.now)
             if upcoming is not None and (horizon is None or upcoming < horizon):
                 walk.horizon = upcoming
@@ -453,10 +477,9 @@ class Dispatcher:
                 return _Run(claim, "cancelled", f"{journey.ref} has no follow-up "
                             f"{claim['spec']!r} in stage {project.stage!r}")
             # a published version never changes; nor does the operator's config
-            found = self._specs[key] = (spec, journey, self.config.language_for(journey))
-        run = _Run(claim, "pending", "", found[0], found[1])
-        run.lang = found[2]
-        return run
+            found = self._specs[key] = (spec, journey, self.config.language_for(journey),
+                                        spec.recurring)
+        return _Run(claim, "pending", "", *found)
 
     def _deliver(self, run: _Run, now: datetime, *, collect: bool = True) -> None:
         """Run a plugin or external action; its outcome (redacted by the registry) lands
@@ -500,20 +523,24 @@ class Dispatcher:
 
     def _record_in(self, cursor: Any, runs: list[_Run], released: list[dict[str, Any]],
                    now: datetime, result: RoundResult, *,
-                   locks: dict[int, int] | None = None) -> tuple[list[_Run], _Batch]:
+                   locks: dict[int, int] | None = None, claimed: bool = True
+                   ) -> tuple[list[_Run], _Batch]:
         """:meth:`_record` in the caller's transaction; return the runs recorded and their
         batch, for :meth:`_committed` once the transaction has committed.
 
         ``locks``: the projects' lock versions when the caller's transaction read them
-        itself (the claim's, on SQLite), else they are read (and locked) here."""
+        itself (the claim's, on SQLite), else they are read (and locked) here.
+        ``claimed``: False for runs whose follow-ups this transaction read but never
+        claimed (SQLite's in-process runs): they are closed straight from what they were."""
         hot = self.engine.hot
         pids = {r.claim["project_id"] for r in runs}
         if locks is None:
             locks = hot.locks(cursor, sorted(pids.union(c["project_id"] for c in released)))
         fresh = self._fresh(cursor, pids, locks)
-        runs = self._finish(cursor, runs, fresh, now, result)
+        runs = self._finish(cursor, runs, fresh, now, result, claimed=claimed)
         batch = _Batch(fresh, locks, now)
         outcomes = result.outcomes
+        info = log.isEnabledFor(logging.INFO)
         for run in runs:
             pid = run.claim["project_id"]
             if run.outcome == "pending":
@@ -530,9 +557,9 @@ class Dispatcher:
                     batch.append(pid, {"kind": "flagged", "actor": SYSTEM.name,
                                        "payload": reminders.at_risk_payload(run.follow_up)},
                                  flags=sorted({*batch.rows[pid].flags, reminders.AT_RISK}))
-                if run.follow_up is not None and run.follow_up.recurring:
+                if run.recurring:
                     self._next(run, pid, batch)
-            outcomes.append(self._log(run))
+            outcomes.append(self._log(run, info))
         result.count(run.outcome for run in runs)
         if released:
             self._release(cursor, released, batch)
@@ -571,8 +598,10 @@ class Dispatcher:
         return fresh
 
     def _finish(self, cursor: Any, runs: list[_Run], fresh: dict[int, ProjectRow],
-                now: datetime, result: RoundResult) -> list[_Run]:
+                now: datetime, result: RoundResult, *, claimed: bool = True) -> list[_Run]:
         """Mark the runs' follow-ups done / failed / cancelled if still ours; return those.
+        Unless ``claimed``, the follow-ups were read in this (SQLite write) transaction
+        and are all ours.
 
         An internal action still to apply is cancelled if its project left the stage
         visit, else done (its gate refusing it is a done run too): its status is known
@@ -587,6 +616,9 @@ class Dispatcher:
             status = _STATUS[run.outcome]
             finishing.setdefault((status, run.detail if status == "failed" else None),
                                  []).append(run.claim["id"])
+        if not claimed:
+            self.engine.hot.close_due(cursor, now, finishing)
+            return runs
         mine = followups.finish_owned(self.engine.hot, cursor, self.name, now, finishing)
         if len(mine) == len(runs):
             return runs
@@ -677,8 +709,12 @@ class Dispatcher:
                    "daemon": self.name}
         if run.channels:
             payload["channels"] = run.channels
-        batch.append(project_id, {"kind": "follow_up", "actor": SYSTEM.name,
-                                  "from_stage": claim["stage"], "payload": payload})
+        # Batch.append without values, inline: one of these per run
+        seq = batch.lock[project_id] + 1
+        batch.lock[project_id] = seq
+        batch.events.append({"kind": "follow_up", "actor": _SYSTEM, "from_stage": claim["stage"],
+                             "payload": payload, "project_id": project_id, "seq": seq,
+                             "at": batch.now})
 
     def _next(self, run: _Run, project_id: int, batch: _Batch) -> None:
         row = batch.rows[project_id]
@@ -690,12 +726,13 @@ class Dispatcher:
         if found is not None:
             batch.plans.append(found)
 
-    def _log(self, run: _Run) -> dict[str, Any]:
+    def _log(self, run: _Run, info: bool) -> dict[str, Any]:
+        """The run's outcome line (logged as JSON when ``info``)."""
         line = {"follow_up": run.claim["id"], "project": run.claim["project_id"],
                 "spec": run.claim["spec"], "occurrence": run.claim["occurrence"],
                 "action": run.claim["action"], "outcome": run.outcome,
                 "duration_ms": round(run.seconds * 1000, 2), "detail": run.detail,
                 "daemon": self.name}
-        if log.isEnabledFor(logging.INFO):
+        if info:
             log.info(json.dumps(line, ensure_ascii=False))
         return line

@@ -210,13 +210,24 @@ class Engine:
         self._journeys.clear()
         self._routes.clear()
 
-    def register_action(self, name: str, action: Callable[..., str | None]) -> None:
+    def register_action(self, name: str, action: Callable[..., str | None], *,
+                        in_process: bool = False) -> None:
         """Register a plugin follow-up action: ``action(ctx: ActionContext) -> str | None``.
 
         Raise :class:`~bompao.engine.actions.ActionFailed` from it to fail the run.
         Plugins can also be published through the ``bompao.actions`` entry point group.
+
+        Args:
+            name: the action's name in journeys.
+            action: the callable.
+            in_process: the action changes nothing outside this process (no message,
+                no request, no file): on SQLite it is run and recorded in one transaction,
+                so a kill before that commits leaves no trace and the run happens again,
+                once. Leave it False for anything with an effect outside: such a run's
+                outcome is committed right after it, and a kill in between repeats it
+                (with the same idempotency key).
         """
-        self.actions.register(name, action)
+        self.actions.register(name, action, in_process=in_process)
 
     def _emit(self, kind: str, /, **data: Any) -> None:
         """Call the listeners of ``kind``; the change is committed, so a listener's error

@@ -71,6 +71,16 @@ def _entry(event: Mapping[str, Any]) -> bool:
         kind != "migrated" or event.get("from_stage") != event.get("to_stage"))
 
 
+_CHUNK = 10_000
+"""Ids per ``IN (...)`` list: well under SQLite's 32,766 parameters."""
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    """``ids`` in slices of at most :data:`_CHUNK`."""
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
 class HotPath:
     """Project, event and follow-up reads and writes on the raw driver connection.
 
@@ -107,6 +117,11 @@ class HotPath:
         self._open_visit = ("INSERT INTO stage_visits (project_id, seq, journey_key, stage, "  # noqa: S608
                             f"entered_at) SELECT {m}, {m}, journey_key, {m}, {m} "
                             f"FROM projects WHERE id = {m}")
+        self._due_kinds = (f"status = 'pending' AND due_at <= {m}",
+                           f"status = 'running' AND lease_until < {m} AND due_at <= {m}")
+        """What is due: pending follow-ups due by a time, and running ones due by it
+        whose lease ran out before the real time (parameters: ``(due,)``, ``(expired,
+        due)``)."""
         self._updates: dict[tuple[str, ...], str] = {}
         self._last_time: tuple[Any, Any] = (None, None)
 
@@ -504,10 +519,8 @@ class HotPath:
         claimed: list[dict[str, Any]] = []
         due = self._encode("due_at", due_by)
         expired = self._encode("lease_until", clock)
-        for condition, params in (
-                (f"status = 'pending' AND due_at <= {m}", (due,)),
-                (f"status = 'running' AND lease_until < {m} AND due_at <= {m}",
-                 (expired, due))):
+        for condition in self._due_kinds:
+            params = (due,) if condition is self._due_kinds[0] else (expired, due)
             room = limit - len(claimed)
             if room <= 0:
                 break
@@ -517,12 +530,83 @@ class HotPath:
                    f"RETURNING {', '.join(_CLAIMED)}")
             cursor.execute(sql, (owner, self._encode("lease_until", lease_until), *params,
                                  room))
-            for row in cursor.fetchall():
-                found = dict(zip(_CLAIMED, row, strict=True))
-                found["due_at"] = self._read_time(found["due_at"])
-                claimed.append(found)
+            claimed.extend(self._claims(cursor.fetchall(), 0))
         claimed.sort(key=lambda r: (r["due_at"], r["id"]))
         return claimed
+
+    def due(self, cursor: Any, *, due_by: datetime, clock: datetime, limit: int
+            ) -> list[dict[str, Any]]:
+        """What :meth:`claim` would claim, read without writing anything: for a caller
+        holding SQLite's write lock (``BEGIN IMMEDIATE``), which then closes each row with
+        :meth:`close_due` or claims it with :meth:`take` in the same transaction.
+
+        Each row's ``attempts`` counts the attempt being made (as a claim's does).
+        """
+        m = self._mark
+        found: list[dict[str, Any]] = []
+        due = self._encode("due_at", due_by)
+        expired = self._encode("lease_until", clock)
+        kinds = 0
+        for condition in self._due_kinds:
+            params = (due,) if condition is self._due_kinds[0] else (expired, due)
+            room = limit - len(found)
+            if room <= 0:
+                break
+            cursor.execute(f"SELECT {', '.join(_CLAIMED)} FROM follow_ups "  # noqa: S608
+                           f"WHERE {condition} ORDER BY due_at, id LIMIT {m}", (*params, room))
+            rows = cursor.fetchall()
+            if rows:
+                kinds += 1
+                found.extend(self._claims(rows, 1))
+        if kinds > 1:  # pending ones and expired leases: one due order
+            found.sort(key=lambda r: (r["due_at"], r["id"]))
+        return found
+
+    def _claims(self, rows: list[Any], attempt: int) -> list[dict[str, Any]]:
+        """Claimed or due rows as dicts, ``due_at`` decoded, ``attempt`` added to
+        ``attempts``."""
+        read_time = self._read_time
+        times: dict[Any, datetime] = {}  # a catch-up claims many due at the same time
+        found = []
+        for fid, pid, stage, visit, spec, occurrence, action, due_at, attempts, key in rows:
+            due = times.get(due_at)
+            if due is None:
+                due = times[due_at] = read_time(due_at)
+            found.append({"id": fid, "project_id": pid, "stage": stage, "visit": visit,
+                          "spec": spec, "occurrence": occurrence, "action": action,
+                          "due_at": due, "attempts": attempts + attempt,
+                          "idempotency_key": key})
+        return found
+
+    def take(self, cursor: Any, ids: Sequence[int], owner: str, lease_until: datetime
+             ) -> None:
+        """Claim follow-ups :meth:`due` read in this transaction: running under ``owner``
+        until ``lease_until``, their attempt counted."""
+        m = self._mark
+        until = self._encode("lease_until", lease_until)
+        for chunk in _chunks(ids):
+            cursor.execute(f"UPDATE follow_ups SET status = 'running', lease_owner = {m}, "  # noqa: S608
+                           f"lease_until = {m}, attempts = attempts + 1 WHERE id IN "
+                           f"({', '.join([m] * len(chunk))})", (owner, until, *chunk))
+
+    def close_due(self, cursor: Any, finished_at: datetime,
+                  groups: Mapping[tuple[str, str | None], Sequence[int]]) -> None:
+        """Finish follow-ups :meth:`due` read in this transaction, never claimed: each group
+        (status, last_error) → ids gets its status, error and finish time, its attempt
+        counted and any (expired) lease cleared, in one statement per group.
+
+        Straight from pending to done, a follow-up's row and index entries change once
+        (claiming then finishing it would change them twice, and add and remove a lease).
+        """
+        m = self._mark
+        when = self._encode("finished_at", finished_at)
+        for (status, error), ids in groups.items():
+            for chunk in _chunks(ids):
+                cursor.execute(
+                    f"UPDATE follow_ups SET status = {m}, finished_at = {m}, "  # noqa: S608
+                    f"last_error = {m}, attempts = attempts + 1, lease_owner = NULL, "
+                    f"lease_until = NULL WHERE id IN ({', '.join([m] * len(chunk))})",
+                    (status, when, error, *chunk))
 
     def owned(self, cursor: Any, ids: list[int], owner: str) -> set[int]:
         """Which of ``ids`` this owner still holds (locked on PostgreSQL)."""

@@ -211,6 +211,29 @@ def test_email_goes_over_real_smtp_with_the_idempotency_key_in_the_message_id(
         "done", "emailed 2 recipient(s)")
 
 
+def test_the_message_id_is_on_the_configured_domain_else_the_senders(
+        engine: Engine, clock: MutableClock, smtp: SmtpBox, tmp_path: Path) -> None:
+    key = engine.publish(journey("domains", [
+        '{id: letter, after: 1 day, action: email, to: [coach], message: {en: "Hi"}}']))[0]
+    smtp_section = (f'[smtp]\nhost = "{smtp.host}"\nport = {smtp.port}\n'
+                    f'username = "bompao"\npassword = "{smtp.password}"\n'
+                    'sender = "Bompao <ops@sender.example>"\ntimeout = 5\n')
+    people = '[people]\nMalee = "malee@example.org"\n'
+    for name, extra, domain in (
+            ("configured", 'message_id_domain = "mail.incubator.example"\n',
+             "mail.incubator.example"),
+            ("default", "", "sender.example")):  # the From address's, display name aside
+        project = engine.create_project(key, name)
+        engine.assign(project.id, role="coach", person="Malee")
+        config = make_config(tmp_path, smtp_section + extra + people, f"{name}.toml")
+        assert dispatch(engine, config, clock).done == 1
+        row = follow_ups(engine, project.id)["letter"]
+        mail = smtp.mails[-1]
+        assert mail.message["Message-ID"] == f"<{row['idempotency_key']}@{domain}>"
+        assert parsedate_to_datetime(mail.message["Date"]) == clock.now
+    assert len(smtp.mails) == 2
+
+
 def test_notify_delivers_through_the_email_channel_too(
         engine: Engine, clock: MutableClock, smtp: SmtpBox, tmp_path: Path) -> None:
     key = engine.publish(journey("notify-mail", [

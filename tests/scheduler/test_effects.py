@@ -175,7 +175,7 @@ def test_in_process_runs_are_claimed_run_and_recorded_in_one_transaction(
             raise ActionFailed(f"no sevens ({ctx.project.id})")
         return None
 
-    engine.actions.register("tally", tally, in_process=in_process)
+    engine.register_action("tally", tally, in_process=in_process)  # the Engine method
     kill = True
     with pytest.raises(Killed):
         Dispatcher(engine, Config(daemon_name="d", lease=60)).run_due(clock.now)
@@ -232,3 +232,50 @@ def test_in_process_runs_ahead_of_an_external_one_are_committed_before_it_happen
         # the ten in-process runs were recorded with the claim, before the first webhook
         assert seen[0]["done"] == 10
         assert seen[0]["running"] == 3
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_on_sqlite_in_process_runs_go_straight_from_pending_to_done(
+        engine: Engine, clock: MutableClock, store_url: str) -> None:
+    """Each in-process run changes its row once (pending → done, or failed), never passing
+    through running; the external one after them is claimed, then finished."""
+    import sqlite3  # noqa: PLC0415
+
+    local = local_journey(engine, "local", "tally", 6)
+    outside = local_journey(engine, "outside", "look", 1)
+
+    def tally(ctx: ActionContext) -> None:
+        if ctx.project.id == local[2]:
+            raise ActionFailed("not this one")
+
+    engine.register_action("tally", tally, in_process=True)
+    engine.register_action("look", lambda ctx: "looked")
+    # a trigger, on the real file, writes down every status change the dispatcher makes
+    path = engine.db.engine.url.database
+    assert path is not None
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            "CREATE TABLE status_log (seq INTEGER PRIMARY KEY, follow_up INTEGER, "
+            "old TEXT, new TEXT); CREATE TRIGGER log_status AFTER UPDATE OF status ON "
+            "follow_ups WHEN OLD.status IS NOT NEW.status BEGIN INSERT INTO status_log "
+            "(follow_up, old, new) VALUES (OLD.id, OLD.status, NEW.status); END;")
+    raw.close()
+    result = Dispatcher(engine, Config(daemon_name="d")).run_due(clock.now)
+    assert (result.claimed, result.done, result.failed) == (7, 6, 1)
+    ids = {p: row["id"] for p in local + outside
+           for row in engine.list_follow_ups(project=p, limit=None)}
+    with sqlite3.connect(path) as raw:
+        changes = raw.execute("SELECT follow_up, old, new FROM status_log "
+                              "ORDER BY seq").fetchall()
+    raw.close()
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for follow_up, old, new in changes:
+        by_row.setdefault(follow_up, []).append((old, new))
+    expected = {ids[p]: [("pending", "failed" if p == local[2] else "done")] for p in local}
+    expected[ids[outside[0]]] = [("pending", "running"), ("running", "done")]
+    assert by_row == expected
+    with engine.db.begin(write=False) as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(follow_ups))}
+    assert {r.attempts for r in rows.values()} == {1}
+    assert all(r.lease_owner is None and r.lease_until is None for r in rows.values())
+    assert rows[ids[local[2]]].last_error == "not this one"
