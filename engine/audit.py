@@ -367,7 +367,7 @@ class _Project:
 
     def __init__(self, row: Any, log: list[Event], planned: list[Any],  # noqa: PLR0917
                  journeys: _Journeys, report: AuditReport, stale: datetime,
-                 visits: list[tuple[int, str, datetime, datetime | None]]) -> None:
+                 visits: list[reads.Visit]) -> None:
         self.row = row
         self.visits = visits
         self.log = log
