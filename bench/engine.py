@@ -7,8 +7,9 @@ ratios hold on a noisy shared machine; absolute rates vary.
 - minimal: plain sqlite3 doing the minimal work on a minimal two-table schema — read
   the row, versioned update, insert an event, commit: the floor of what SQLite costs
   (the baseline of the targets).
-- plain: the same by hand on bompao's own schema, with the stage visit the reports
-  read: what the schema itself costs.
+- plain: exactly the statements of bompao's advance, by hand on bompao's own schema
+  (the full row read, the same columns updated, the event with its gate report and
+  the stage visit it ends): what the schema itself costs.
 - naive: one ``transitions.Machine`` per project plus the SQLAlchemy ORM.
 - bompao: ``Engine.advance`` — gate evaluated (CEL), optimistic lock, event appended,
   stage visit kept, in its own transaction.
@@ -58,12 +59,19 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+_GATE = ('{"override":false,"gate":[{"kind":"expr","says":"n > 1","met":true,'
+         '"seen":{"n":5}}]}')
+"""The payload bompao's advance writes for :data:`JOURNEY`'s gate (its gate report)."""
+
+
 def plain_rate(path: Path, n: int) -> float:
     """Advances per second by hand with sqlite3 on bompao's own schema and rows.
 
-    The same work as an advance: read the row, update it with a version check,
-    insert the event, close and open the stage visit, commit; no gate, no JSON
-    decoding, no checks.
+    Exactly the statements an ``Engine.advance`` runs (``bompao.storage.hotpath``):
+    read the row, update the columns an advance changes under the version check,
+    insert the event with its gate report and the stage visit it ends (the previous
+    entry's time, read by the same subquery), commit; no gate, no JSON decoding, no
+    checks.
     """
     engine = _engine(f"sqlite:///{path}")
     ids = _bulk_projects(engine, 200)
@@ -77,20 +85,26 @@ def plain_rate(path: Path, n: int) -> float:
         pid = ids[i % 200]
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
         conn.execute("BEGIN IMMEDIATE")
-        stage, lock = conn.execute("SELECT stage, lock_version FROM projects WHERE id = ?",
-                                   (pid,)).fetchone()
+        row = conn.execute(
+            "SELECT id, journey_key, journey_version, partner, cohort, name, stage, visit, "
+            "fields, flags, assignments, evidence, approvals, lock_version, "
+            "stage_entered_at, created_at, updated_at FROM projects WHERE id = ?",
+            (pid,)).fetchone()
+        stage, visit, lock = row[6], row[7], row[13]
         dest = "b" if stage == "a" else "a"
-        conn.execute("UPDATE projects SET stage = ?, stage_entered_at = ?, updated_at = ?, "
-                     "lock_version = ? WHERE id = ? AND lock_version = ?",
-                     (dest, now, now, lock + 1, pid, lock))
-        conn.execute("INSERT INTO events (project_id, seq, kind, at, from_stage, to_stage, "
-                     "trigger, payload) VALUES (?, ?, 'advanced', ?, ?, ?, ?, '{}')",
-                     (pid, lock + 1, now, stage, dest, "go"))
-        conn.execute("UPDATE stage_visits SET left_at = ?, days = julianday(?) - "
-                     "julianday(entered_at) WHERE project_id = ? AND left_at IS NULL",
-                     (now, now, pid))
-        conn.execute("INSERT INTO stage_visits (project_id, seq, journey_key, stage, "
-                     "entered_at) VALUES (?, ?, 'bench', ?, ?)", (pid, lock + 1, dest, now))
+        conn.execute("UPDATE projects SET stage = ?, visit = ?, approvals = ?, "
+                     "stage_entered_at = ?, updated_at = ?, lock_version = ? "
+                     "WHERE id = ? AND lock_version = ?",
+                     (dest, visit + 1, "{}", now, now, lock + 1, pid, lock))
+        conn.execute("INSERT INTO events (project_id, seq, kind, at, actor, role, from_stage, "
+                     "to_stage, trigger, payload, from_entered_at) VALUES (?, ?, 'advanced', "
+                     "?, NULL, NULL, ?, ?, ?, ?, CASE WHEN ? THEN (SELECT p.at FROM events p "
+                     "WHERE p.project_id = ? AND p.seq < ? AND p.to_stage IS NOT NULL "
+                     "AND p.kind IN ('created', 'advanced', 'migrated') "
+                     "AND (p.kind <> 'migrated' OR p.from_stage IS NOT p.to_stage) "
+                     "ORDER BY p.seq DESC LIMIT 1) END)",
+                     (pid, lock + 1, now, stage, dest, "go" if dest == "b" else "back", _GATE,
+                      True, pid, lock + 1))
         conn.execute("COMMIT")
     rate = n / (time.perf_counter() - start)
     conn.close()

@@ -181,7 +181,8 @@ def load_sqlite(path: Path, data: Iterator[tuple[tuple[Any, ...], list[tuple[Any
     conn.executemany(projects_sql, batch_p)
     conn.executemany(events_sql, batch_e)
     n_projects, n_events = n_projects + len(batch_p), n_events + len(batch_e)
-    rebuild_stage_visits(conn.cursor(), "sqlite")  # loaded around the write path
+    rebuild_stage_visits(conn.cursor(), "sqlite")  # loaded around the write path: the
+    # events' from_entered_at (the stage visits) from the log
     conn.execute("COMMIT")
     if analyze:
         conn.execute("ANALYZE")
@@ -222,7 +223,6 @@ def load_postgres(url: str, data: Callable[[], Iterator[tuple[tuple[Any, ...],
         conn.autocommit = True
         cur.execute("ANALYZE projects")
         cur.execute("ANALYZE events")
-        cur.execute("ANALYZE stage_visits")
     return n_projects, n_events
 
 

@@ -31,9 +31,10 @@ transaction on SQLite), with its events and follow-ups, and checks:
     event with a matching outcome and key, nothing else has one, and every run event
     names a follow-up of its project;
 ``visits``
-    ``stage_visits`` (which the reports read) holds exactly one row per stage entry
-    in the log — ``created``, ``advanced``, a ``migrated`` that changes the stage —
-    with its stage and times, each closed when the next entry happened.
+    the stage visits the reports read (``events.from_entered_at``, on the event that
+    ends each visit) are exactly one per stage entry in the log — ``created``,
+    ``advanced``, a ``migrated`` that changes the stage — with its stage and times,
+    each closed when the next entry happened.
 
 and warns (``stuck_running``) about follow-ups still ``running`` whose lease ended
 more than ``grace`` ago: the dispatcher takes those over by itself when a daemon
@@ -75,7 +76,7 @@ INVARIANTS: Mapping[str, str] = {
     "pending": "pending follow-ups belong to the current stage visit, one per follow-up",
     "ran_twice": "no follow-up occurrence ran more than once",
     "run_record": "run events and follow-up rows agree (status, outcome, key)",
-    "visits": "stage_visits holds exactly the stage entries of the event log",
+    "visits": "the stored stage visits are exactly the stage entries of the event log",
 }
 """The invariants :func:`audit` checks, by the name its findings carry."""
 
@@ -366,7 +367,7 @@ class _Project:
 
     def __init__(self, row: Any, log: list[Event], planned: list[Any],  # noqa: PLR0917
                  journeys: _Journeys, report: AuditReport, stale: datetime,
-                 visits: list[tuple[int, str, datetime, datetime | None]]) -> None:
+                 visits: list[reads.Visit]) -> None:
         self.row = row
         self.visits = visits
         self.log = log
@@ -401,7 +402,7 @@ class _Project:
             want = {v[0]: v for v in expected}
             wrong = sorted(seq for seq in have.keys() | want.keys()
                            if have.get(seq) != want.get(seq))
-            self.add("visits", f"stage_visits disagrees with the log at entry seq "
+            self.add("visits", f"stage visits disagree with the log at entry seq "
                                f"{_listing(wrong)}: stored {[have.get(q) for q in wrong][:3]}, "
                                f"the log says {[want.get(q) for q in wrong][:3]}")
 

@@ -5,9 +5,9 @@ followed for ``months`` months (of :data:`MONTH_DAYS` days), ``runs`` times. Eac
 stage moves its projects on by one of two models:
 
 - **history** — the stage has at least :data:`MIN_HISTORY` finished visits in the event
-  log (``stage_visits``): each stay is one of them, drawn at random, giving both the
-  days spent and the stage entered next (so "stalled after 12 months" and "presented
-  after 7" keep their own timing).
+  log (each held by the event that ended it): each stay is one of them, drawn at
+  random, giving both the days spent and the stage entered next (so "stalled after
+  12 months" and "presented after 7" keep their own timing).
 - **expected_duration** — otherwise, a stay lasts the stage's ``minimum`` (the
   ``min_time_in_stage`` of the main way out, if any) plus an exponential time, so
   that its mean is the stage's ``expected_duration``; the project then takes the main

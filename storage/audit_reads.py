@@ -17,14 +17,15 @@ from sqlalchemy.engine import Connection
 
 from bompao.storage.database import Database
 from bompao.storage.faults import DRIVER_ERRORS
-from bompao.storage.tables import events, follow_ups, projects, stage_visits
+from bompao.storage.tables import events, follow_ups, projects
 from bompao.storage.urls import connect_failure
+from bompao.storage.visits import entry_condition
 
 __all__ = ["Visit", "events_between", "follow_ups_between", "project_batch", "snapshot",
            "visits_between"]
 
-Visit = tuple[int, str, datetime, datetime | None]
-"""A stored stage visit: ``(seq, stage, entered_at, left_at)``."""
+Visit = tuple[int, str | None, datetime | None, datetime | None]
+"""A stored stage visit: ``(seq, stage, entered_at, left_at)``, keyed by its entry seq."""
 
 
 @contextmanager
@@ -65,14 +66,34 @@ def events_between(conn: Connection, first: int, last: int) -> Iterator[Any]:
 
 
 def visits_between(conn: Connection, first: int, last: int) -> dict[int, list[Visit]]:
-    """The stage visits of projects ``first..last``, per project in sequence order."""
+    """The stage visits of projects ``first..last`` as stored, per project by entry seq.
+
+    A completed visit is what the event ending it holds (``from_stage``,
+    ``from_entered_at``, its ``at``), keyed by the seq of the entry before; the open
+    one is the last entry's. An event holding a visit it does not end (not an entry,
+    or a project's first) is a visit of its own, keyed by its seq, so that it shows.
+    """
+    entry = entry_condition().label("entry")
+    query = (sa.select(events.c.project_id, events.c.seq, events.c.from_stage,
+                       events.c.to_stage, events.c.at, events.c.from_entered_at, entry)
+             .where(events.c.project_id.between(first, last),
+                    sa.or_(entry_condition(), events.c.from_entered_at.is_not(None)))
+             .order_by(events.c.project_id, events.c.seq))
     found: dict[int, list[Visit]] = defaultdict(list)
-    query = (sa.select(stage_visits.c.project_id, stage_visits.c.seq, stage_visits.c.stage,
-                       stage_visits.c.entered_at, stage_visits.c.left_at)
-             .where(stage_visits.c.project_id.between(first, last))
-             .order_by(stage_visits.c.project_id, stage_visits.c.seq))
+    opened: dict[int, Any] = {}
     for row in conn.execute(query):
-        found[row.project_id].append((row.seq, row.stage, row.entered_at, row.left_at))
+        visits, before = found[row.project_id], opened.get(row.project_id)
+        if not row.entry or before is None:
+            if row.from_entered_at is not None:  # holds a visit that nothing began
+                visits.append((row.seq, row.from_stage, row.from_entered_at, row.at))
+        else:
+            visits.append((before.seq, row.from_stage, row.from_entered_at, row.at))
+        if row.entry:
+            opened[row.project_id] = row
+    for pid, row in opened.items():
+        found[pid].append((row.seq, row.to_stage, row.at, None))
+    for visits in found.values():
+        visits.sort(key=lambda visit: visit[0])
     return found
 
 

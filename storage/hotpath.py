@@ -12,9 +12,10 @@ data, and every value is a bound parameter, encoded by :mod:`bompao.storage.code
 Reading projects goes through here too, so every caller gets the same
 :class:`~bompao.storage.records.Project` record, decoded the same way.
 
-Stage visits (the ``stage_visits`` table the reports read) are kept here, in the
-transaction that appends the entry event: every writer appends events through
-:meth:`HotPath.append_events`.
+Stage visits (what the reports read) are kept here, in the row of the event that ends
+one: an event entering a stage gets ``from_entered_at``, the time of the project's
+previous entry, read by a subquery on the events index in the same statement. Every
+writer appends events through :meth:`HotPath.append_events`.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ ProjectRow = Project
 
 PROJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in projects.c)
 """The ``projects`` columns in table order (the fields of :class:`Project`)."""
-EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.c if not c.primary_key)
-"""The columns an appended event sets, in table order (the order of ``Event``)."""
+EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.c
+                                       if not c.primary_key and c.name != "from_entered_at")
+"""The columns an appended event sets, in table order (the order of ``Event``); the
+write path derives ``from_entered_at`` itself."""
 FOLLOW_UP_COLUMNS: tuple[str, ...] = tuple(c.name for c in follow_ups.c
                                            if not c.primary_key and not c.nullable)
 """The columns a planned follow-up sets (lease, error and finish come later)."""
@@ -101,22 +104,25 @@ class HotPath:
         self._insert_project = (
             f"INSERT INTO projects ({', '.join(_INSERTABLE)}) "  # noqa: S608
             f"VALUES ({', '.join([m] * len(_INSERTABLE))}) RETURNING id")
-        self._insert_event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
-                              f"VALUES ({', '.join([m] * len(EVENT_COLUMNS))})")
         self._insert_follow_up = (
             f"INSERT INTO follow_ups ({', '.join(FOLLOW_UP_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join([m] * len(FOLLOW_UP_COLUMNS))})")
         self._cancel = (f"UPDATE follow_ups SET status = 'cancelled', "  # noqa: S608
                         f"finished_at = {m} WHERE project_id = {m} AND status = 'pending'")
         self._cancel_spec = f"{self._cancel} AND spec = {m}"
-        days = ("julianday({0}) - julianday(entered_at)" if self.sqlite
-                else "EXTRACT(EPOCH FROM {0} - entered_at) / 86400.0").format(
-            m if self.sqlite else f"{m}::timestamptz")
-        self._close_visit = (f"UPDATE stage_visits SET left_at = {m}, days = {days} "  # noqa: S608
-                             f"WHERE project_id = {m} AND left_at IS NULL")
-        self._open_visit = ("INSERT INTO stage_visits (project_id, seq, journey_key, stage, "  # noqa: S608
-                            f"entered_at) SELECT {m}, {m}, journey_key, {m}, {m} "
-                            f"FROM projects WHERE id = {m}")
+        # ``from_entered_at``: for an entry event (the flag, the test of :func:`_entry`),
+        # the ``at`` of the project's previous entry (None for its first); the subquery
+        # runs only for entries
+        differs = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
+        previous = ("(SELECT p.at FROM events p "  # noqa: S608
+                    f"WHERE p.project_id = {m} AND p.seq < {m} AND p.to_stage IS NOT NULL "
+                    "AND p.kind IN ('created', 'advanced', 'migrated') "
+                    f"AND (p.kind <> 'migrated' OR p.from_stage {differs} p.to_stage) "
+                    "ORDER BY p.seq DESC LIMIT 1)")
+        self._insert_event = (
+            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}, from_entered_at) "  # noqa: S608
+            f"VALUES ({', '.join([m] * len(EVENT_COLUMNS))}, "
+            f"CASE WHEN {m} THEN {previous} END)")
         self._due_kinds = (f"status = 'pending' AND due_at <= {m}",
                            f"status = 'running' AND lease_until < {m} AND due_at <= {m}")
         """What is due: pending follow-ups due by a time, and running ones due by it
@@ -369,40 +375,26 @@ class HotPath:
 
     def _event_params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         get = row.get
-        return (row["project_id"], row["seq"], row["kind"], self._encode("at", row["at"]),
+        pid, seq = row["project_id"], row["seq"]
+        return (pid, seq, row["kind"], self._encode("at", row["at"]),
                 get("actor"), get("role"), get("from_stage"), get("to_stage"), get("trigger"),
-                codec.dumps(get("payload") or {}, "the event payload"))
+                codec.dumps(get("payload") or {}, "the event payload"), _entry(row), pid, seq)
 
     def append_events(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append events (``seq`` given by the caller), keeping stage visits.
+        """Append events (``seq`` given by the caller), in order, keeping stage visits.
 
         An event entering a stage (``created``, ``advanced``, a ``migrated`` that
-        changes the stage) closes the project's open visit and opens one.
+        changes the stage) records when the project entered the stage it leaves
+        (``from_entered_at``, read from the events before it): the visit it ends. A
+        project may enter twice in one batch.
 
         Raises:
             InvalidValue: a payload a database cannot hold (NaN, infinity).
         """
-        if not rows:
-            return
-        params = [self._event_params(row) for row in rows]
-        if len(params) == 1:
-            cursor.execute(self._insert_event, params[0])
-        else:
-            cursor.executemany(self._insert_event, params)
-        entries = [(row, p) for row, p in zip(rows, params, strict=True) if _entry(row)]
-        if not entries:
-            return
-        closes = [(p[_EVENT_TIME_AT], p[_EVENT_TIME_AT], row["project_id"])
-                  for row, p in entries]
-        opens = [(row["project_id"], row["seq"], row["to_stage"], p[_EVENT_TIME_AT],
-                  row["project_id"]) for row, p in entries]
-        if len(entries) == 1:
-            cursor.execute(self._close_visit, closes[0])
-            cursor.execute(self._open_visit, opens[0])
-            return
-        for close, open_ in zip(closes, opens, strict=True):  # in order: a project may
-            cursor.execute(self._close_visit, close)          # enter twice in one batch
-            cursor.execute(self._open_visit, open_)
+        if len(rows) == 1:
+            cursor.execute(self._insert_event, self._event_params(rows[0]))
+        elif rows:
+            cursor.executemany(self._insert_event, [self._event_params(row) for row in rows])
 
     def append_event(self, cursor: Any, values: Mapping[str, Any]) -> None:
         """Append one event (``seq`` given by the caller); see :meth:`append_events`.
@@ -410,13 +402,7 @@ class HotPath:
         Raises:
             InvalidValue: a payload a database cannot hold (NaN, infinity).
         """
-        params = self._event_params(values)
-        execute = cursor.execute
-        execute(self._insert_event, params)
-        if _entry(values):
-            pid, at = values["project_id"], params[_EVENT_TIME_AT]
-            execute(self._close_visit, (at, at, pid))
-            execute(self._open_visit, (pid, values["seq"], values["to_stage"], at, pid))
+        cursor.execute(self._insert_event, self._event_params(values))
 
     def list_events(self, cursor: Any, project_id: int, until: datetime | None = None
                     ) -> list[tuple[Any, ...]]:

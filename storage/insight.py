@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bompao.storage.database import Database
-from bompao.storage.tables import follow_ups, projects, stage_visits
+from bompao.storage.tables import events, follow_ups, projects
+from bompao.storage.visits import completed_days, entry_condition
 
 __all__ = ["Filters", "at_risk_rows", "coach_loads", "funnel_counts", "visit_days"]
 
@@ -43,23 +44,29 @@ class Filters:
         return query
 
 
-def _visits(filters: Filters, *, completed: bool = False) -> Any:
+def _visits(filters: Filters, dialect: str, *, completed: bool = False) -> Any:
     """The stage visits the filters cover, as a subquery (project_id, stage, days).
 
-    A visit belongs to the date range by when it began; it may end after it.
-    ``projects`` is joined only when a filter needs its columns.
+    Every visit is read from the event that begins it (its entry, ``days`` NULL);
+    ``completed`` reads the completed ones from the event that ends it instead (its
+    ``from_stage``, from ``from_entered_at`` to its ``at``). A visit belongs to the
+    date range by when it began; it may end after it.
     """
-    query = (sa.select(stage_visits.c.project_id, stage_visits.c.stage, stage_visits.c.days)
-             .where(stage_visits.c.journey_key == filters.journey))
-    if any(v is not None for v in (filters.version, filters.partner, filters.cohort)):
-        query = filters.projects(query.join(
-            projects, projects.c.id == stage_visits.c.project_id))
     if completed:
-        query = query.where(stage_visits.c.days.is_not(None))
+        query = (sa.select(events.c.project_id, events.c.from_stage.label("stage"),
+                           completed_days(dialect).label("days"))
+                 .where(events.c.from_entered_at.is_not(None)))
+        began = events.c.from_entered_at
+    else:
+        query = (sa.select(events.c.project_id, events.c.to_stage.label("stage"),
+                           sa.null().label("days"))
+                 .where(entry_condition()))
+        began = events.c.at
+    query = filters.projects(query.join(projects, projects.c.id == events.c.project_id))
     if filters.since is not None:
-        query = query.where(stage_visits.c.entered_at >= filters.since)
+        query = query.where(began >= filters.since)
     if filters.until is not None:
-        query = query.where(stage_visits.c.entered_at < filters.until)
+        query = query.where(began < filters.until)
     return query.subquery("visits")
 
 
@@ -70,7 +77,7 @@ def funnel_counts(db: Database, filters: Filters) -> tuple[dict[str, int], dict[
     Raises:
         DatabaseError: the database failed.
     """
-    visits = _visits(filters)
+    visits = _visits(filters, db.dialect)
     reached_q = (sa.select(visits.c.stage, sa.func.count(sa.distinct(visits.c.project_id)))
                  .group_by(visits.c.stage))
     now_q = filters.projects(sa.select(projects.c.stage, sa.func.count())
@@ -87,7 +94,7 @@ def visit_days(db: Database, filters: Filters) -> dict[str, tuple[Any, ...]]:
     Raises:
         DatabaseError: the database failed.
     """
-    visits = _visits(filters, completed=True)
+    visits = _visits(filters, db.dialect, completed=True)
     ranked = sa.select(
         visits.c.stage, visits.c.days,
         sa.func.row_number().over(partition_by=visits.c.stage,

@@ -6,13 +6,13 @@ They may raise ``sqlalchemy.exc.SQLAlchemyError`` when the database refuses a st
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import projects, stage_visits
+from .tables import events, projects
+from .visits import completed_days
 
 __all__ = ["Visit", "coach_counts", "completed_visits"]
 
@@ -30,21 +30,20 @@ def completed_visits(conn: Connection, journey_key: str,
                      partner: str | None = None) -> list[Visit]:
     """Every finished visit of the journey's projects with the stage entered next.
 
-    A visit is finished when the project left the stage (``stage_visits.days`` is set);
-    the next stage is the project's following visit.
+    A visit is finished when the project left the stage: the event that left it holds
+    the visit (``from_stage``, ``from_entered_at``) and the stage entered next
+    (``to_stage``).
     """
-    query = (sa.select(stage_visits.c.project_id, stage_visits.c.stage, stage_visits.c.days)
-             .where(stage_visits.c.journey_key == journey_key)
-             .order_by(stage_visits.c.project_id, stage_visits.c.seq))
+    days = completed_days(conn.dialect.name).label("days")
+    query = (sa.select(events.c.from_stage, days, events.c.to_stage)
+             .join(projects, projects.c.id == events.c.project_id)
+             .where(projects.c.journey_key == journey_key,
+                    events.c.from_entered_at.is_not(None))
+             .order_by(events.c.project_id, events.c.seq))
     if partner is not None:
-        query = query.join(projects, projects.c.id == stage_visits.c.project_id).where(
-            projects.c.partner == partner)
-    rows = conn.execute(query).all()
-    visits: list[Visit] = []
-    for row, following in itertools.pairwise(rows):
-        if row.days is not None and following.project_id == row.project_id:
-            visits.append(Visit(row.stage, max(0.0, float(row.days)), following.stage))
-    return visits
+        query = query.where(projects.c.partner == partner)
+    return [Visit(str(stage), max(0.0, float(spent)), str(following))
+            for stage, spent, following in conn.execute(query)]
 
 
 def coach_counts(conn: Connection, journey_key: str, role: str,

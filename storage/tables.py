@@ -33,12 +33,11 @@ __all__ = [
     "journeys",
     "metadata",
     "projects",
-    "stage_visits",
     "throttle_hits",
     "users",
 ]
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """The schema version this bompao writes to ``bompao_meta``; one step per migration."""
 
 FOLLOW_UP_STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -104,7 +103,9 @@ projects = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_projects_partner", "partner"),
     sa.Index("ix_projects_cohort", "cohort"),
-    sa.Index("ix_projects_journey_key_stage", "journey_key", "stage"),
+    # on ``journey_key`` alone (migration 0010): every report filters by journey, and
+    # an index that held ``stage`` too was rewritten by every advance
+    sa.Index("ix_projects_journey_key", "journey_key"),
 )
 
 events = sa.Table(
@@ -121,6 +122,13 @@ events = sa.Table(
     sa.Column("to_stage", sa.String, nullable=True),
     sa.Column("trigger", sa.String, nullable=True),
     sa.Column("payload", ExactJSON, nullable=False, default=_empty_dict),
+    # The stage visits the reports read (migration 0010): on an event entering a stage
+    # (``created``, ``advanced``, a ``migrated`` that changes the stage) that closes a
+    # visit, when the project entered the stage it leaves (``from_stage``), i.e. the
+    # ``at`` of the previous entry; NULL on every other event. The write path
+    # (storage/hotpath.py) fills it in the event's own row, so a visit costs an advance
+    # no b-tree of its own; storage/visits.py recomputes it after a bulk load.
+    sa.Column("from_entered_at", UTCDateTime, nullable=True),
     # Unique: the per-project sequence has no duplicates (and, written by
     # repository.append_event, no gaps).
     sa.Index("ix_events_project_id_seq", "project_id", "seq", unique=True),
@@ -169,24 +177,6 @@ follow_ups = sa.Table(
         sqlite_where=sa.text("status = 'running'"),
         postgresql_where=sa.text("status = 'running'"),
     ),
-)
-
-stage_visits = sa.Table(
-    "stage_visits",
-    metadata,
-    # One row per stage entry: written by the write path (storage/hotpath.py) in the
-    # transaction appending the entry event; every writer appends events through it.
-    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("journey_key", sa.String, nullable=False),
-    sa.Column("stage", sa.String, nullable=False),
-    sa.Column("entered_at", UTCDateTime, nullable=False),
-    sa.Column("left_at", UTCDateTime, nullable=True),
-    sa.Column("days", sa.Float, nullable=True),
-    # No secondary index: each would cost every advance a b-tree, and the reports
-    # read a journey's visits in one pass. On SQLite the rows live in the primary key
-    # (no rowid), so closing a visit and opening the next touch one leaf page.
-    sqlite_with_rowid=False,
 )
 
 daemons = sa.Table(
@@ -286,7 +276,7 @@ application_receipts = sa.Table(
 
 
 # the sign-in's and the application form's throttles, shared by every worker and machine
-# (migration 0012, storage/accounts.py) ----------------------------------------------------
+# (migration 0011, storage/accounts.py) ----------------------------------------------------
 
 throttle_hits = sa.Table(
     "throttle_hits",

@@ -1166,7 +1166,7 @@ SQL_ALLOWED: dict[tuple[str, str], str] = {
 """(file, function) whose SQL text has a part the scan cannot prove constant, and why it is."""
 
 _CONSTRUCTS = frozenset({"sa", "sqlalchemy", "op", "projects", "events", "follow_ups",
-                         "journeys", "daemons", "bompao_meta", "stage_visits"})
+                         "journeys", "daemons", "bompao_meta"})
 _Scope = ast.FunctionDef | ast.AsyncFunctionDef | None
 
 

@@ -22,7 +22,7 @@ from bompao.engine.config import Config
 from bompao.engine.dispatch import Dispatcher
 from bompao.errors import UsageError
 from bompao.storage import Database
-from bompao.storage.tables import events, follow_ups, projects, stage_visits
+from bompao.storage.tables import events, follow_ups, projects
 
 AUDITED = """\
 journey: audited
@@ -229,8 +229,6 @@ def test_a_stage_not_in_the_pinned_journey_version(engine: Engine, ids: dict[str
     # stored and logged alike, so only the stage invariant can see it
     sql(engine, sa.update(projects).where(projects.c.id == bare).values(stage="nowhere"))
     sql(engine, sa.update(events).where(events.c.id == created.id).values(to_stage="nowhere"))
-    sql(engine, sa.update(stage_visits).where(stage_visits.c.project_id == bare).values(
-        stage="nowhere"))
     [finding] = only(audit(engine), "stage")
     assert finding.project == bare
     assert finding.message == "stage 'nowhere' is not a stage of bare@1; stages: s, t"
@@ -240,8 +238,6 @@ def test_a_stage_not_in_the_pinned_journey_version(engine: Engine, ids: dict[str
         stage="s", journey_version=7))
     set_payload(engine, created, {**created.payload, "version": 7})
     sql(engine, sa.update(events).where(events.c.id == created.id).values(to_stage="s"))
-    sql(engine, sa.update(stage_visits).where(stage_visits.c.project_id == bare).values(
-        stage="s"))
     [finding] = only(audit(engine.db), "stage")
     assert (finding.project, finding.message) == (bare, "journey bare@7 is not published")
 
@@ -272,8 +268,6 @@ def test_a_replay_difference_in_the_log_itself(engine: Engine, ids: dict[str, in
     hush = event_of(engine, quiet, kind="advanced")
     # the log says the project went somewhere else than the row says
     sql(engine, sa.update(events).where(events.c.id == hush.id).values(to_stage="a"))
-    sql(engine, sa.update(stage_visits).where(stage_visits.c.project_id == quiet,
-                                              stage_visits.c.seq == hush.seq).values(stage="a"))
     report = audit(engine)
     assert found(report) == [("gate", quiet), ("replay", quiet)]
     messages = sorted(f.message for f in report.violations)
@@ -427,18 +421,25 @@ def test_a_follow_up_stuck_running_is_a_warning(
 
 
 def test_stage_visits_that_disagree_with_the_log(engine: Engine, ids: dict[str, int]) -> None:
-    moved, quiet = ids["moved"], ids["quiet"]
+    """The visits the reports read live in the events that end them
+    (``from_entered_at``): one that begins at another time, one lost, and one held by
+    an event that ends no visit are each found."""
+    moved, quiet, bare = ids["moved"], ids["quiet"], ids["bare"]
+    go = event_of(engine, moved, kind="advanced")
+    hush = event_of(engine, quiet, kind="advanced")
+    created = event_of(engine, bare, kind="created")
     with engine.db.begin(write=False) as conn:
-        first = conn.execute(sa.select(stage_visits).where(stage_visits.c.project_id == moved)
-                             .order_by(stage_visits.c.seq)).first()
-    assert first is not None
-    sql(engine, sa.update(stage_visits).where(
-        stage_visits.c.project_id == moved, stage_visits.c.seq == first.seq).values(
-        left_at=first.left_at + timedelta(days=1)))
-    sql(engine, sa.delete(stage_visits).where(stage_visits.c.project_id == quiet))
+        began = conn.execute(sa.select(events.c.from_entered_at)
+                             .where(events.c.id == go.id)).scalar_one()
+    assert began is not None
+    sql(engine, sa.update(events).where(events.c.id == go.id).values(
+        from_entered_at=began + timedelta(days=1)))
+    sql(engine, sa.update(events).where(events.c.id == hush.id).values(from_entered_at=None))
+    sql(engine, sa.update(events).where(events.c.id == created.id).values(
+        from_entered_at=created.at))
     findings = only(audit(engine), "visits")
-    assert sorted(f.project for f in findings) == sorted([moved, quiet])
-    assert all("stage_visits disagrees with the log at entry seq" in f.message
+    assert sorted(f.project for f in findings) == sorted([moved, quiet, bare])
+    assert all("stage visits disagree with the log at entry seq" in f.message
                for f in findings)
 
 

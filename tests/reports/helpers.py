@@ -28,7 +28,7 @@ from bompao.engine import Actor, Engine
 from bompao.engine.history import Event, ProjectState, replay
 from bompao.engine.reports import Filters, main_path
 from bompao.errors import GateRefused
-from bompao.storage.tables import events, follow_ups, projects, stage_visits
+from bompao.storage.tables import events, follow_ups, projects
 
 __all__ = [
     "BOMPAO",
@@ -91,9 +91,10 @@ def bompao(*args: str, db: str | None = None, cwd: Path | None = None,
 
 
 def clear_projects(engine: Engine) -> None:
-    """Delete every project, event, stage visit and follow-up (journeys stay published)."""
+    """Delete every project, event (with the stage visits they hold) and follow-up
+    (journeys stay published)."""
     with engine.db.begin() as conn:
-        for table in (follow_ups, stage_visits, events, projects):
+        for table in (follow_ups, events, projects):
             conn.execute(sa.delete(table))
 
 

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import SCHEMA_VERSION, Database, metadata
 
-HEAD = "0012"
+HEAD = "0011"
 """The newest migration shipped (an oracle: written here, not read from the code)."""
 V = SCHEMA_VERSION
 
 BOMPAO_TABLES = {"api_tokens", "application_receipts", "bompao_meta", "coaches", "daemons",
-                 "events", "feed_tokens", "follow_ups", "journeys", "projects", "stage_visits",
+                 "events", "feed_tokens", "follow_ups", "journeys", "projects",
                  "throttle_hits", "users"}
 
 

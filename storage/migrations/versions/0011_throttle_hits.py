@@ -1,13 +1,12 @@
-"""The sign-in's and the application form's throttles, shared (schema version 10 on this
-branch; its number follows the migrations it is linked after).
+"""The sign-in's and the application form's throttles, shared (schema version 11).
 
 ``throttle_hits`` holds one row per counted attempt (a failed sign-in, an application
 posted) under its ``SCOPE:KEY``, so that every worker process and every machine of one
 install counts the same attempts; rows older than their throttle's window are deleted
 as new ones come.
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -16,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision: str | None = "0009"
+revision = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | None = None
 depends_on: str | None = None
 
