@@ -20,8 +20,7 @@ transaction that appends the entry event: every writer appends events through
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -71,6 +70,73 @@ def _entry(event: Mapping[str, Any]) -> bool:
         kind != "migrated" or event.get("from_stage") != event.get("to_stage"))
 
 
+class _Transaction:
+    """The context manager of :meth:`HotPath.transaction` (a class: a generator-based
+    one costs a generator and two more calls in every transaction)."""
+
+    __slots__ = ("connections", "hot", "item", "token", "write")
+
+    def __init__(self, hot: HotPath, write: bool) -> None:
+        self.hot = hot
+        self.write = write
+        self.connections = hot.db.connections
+
+    def __enter__(self) -> Any:
+        hot = self.hot
+        try:
+            item = self.connections.get()
+        except DRIVER_ERRORS as exc:
+            raise hot.db.open_failure(exc) from None
+        self.item = item
+        raw, cursor, _ = item
+        if hot.sqlite:
+            try:
+                if self.write:
+                    enter = getattr(raw, "enter_gate", None)  # the file's writer gate
+                    if enter is not None:
+                        enter()
+                    cursor.execute("BEGIN IMMEDIATE")
+                else:
+                    cursor.execute("BEGIN DEFERRED")
+            except BaseException as exc:
+                self._discard(raw)
+                if isinstance(exc, DRIVER_ERRORS):
+                    raise hot.db.fault(exc) from None
+                raise
+        self.token = _OPEN.set((hot, cursor))
+        return cursor
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 _tb: Any) -> None:
+        _OPEN.reset(self.token)
+        item = self.item
+        raw = item[0]
+        if kind is None:
+            try:
+                raw.commit()
+            except DRIVER_ERRORS as failed:
+                self._discard(raw)
+                raise self.hot.db.fault(failed) from None
+            except BaseException:
+                self._discard(raw)
+                raise
+            self.connections.put(item)
+            return
+        try:
+            raw.rollback()
+        except DRIVER_ERRORS:
+            self.connections.put(item, discard=True)
+        else:
+            self.connections.put(item, discard=isinstance(exc, DRIVER_ERRORS))
+        if isinstance(exc, DRIVER_ERRORS) and not isinstance(exc, BompaoError):
+            raise self.hot.db.fault(exc) from None
+
+    def _discard(self, raw: Any) -> None:
+        with contextlib.suppress(Exception):
+            raw.rollback()
+        self.connections.put(self.item, discard=True)
+
+
 class HotPath:
     """Project, event and follow-up reads and writes on the raw driver connection.
 
@@ -116,11 +182,12 @@ class HotPath:
 
     # transactions ------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Any]:
-        """A DBAPI cursor inside a transaction; commit on success, else roll back.
+    def transaction(self, write: bool = True) -> _Transaction:
+        """A DBAPI cursor inside a transaction (``with hot.transaction() as cursor``);
+        commit on success, else roll back.
 
-        The connection is checked out of the pool for this transaction and given back
+        The connection is checked out of the database's
+        :class:`~bompao.storage.database.Connections` for this transaction and given back
         at its end; one that failed is discarded.
 
         Args:
@@ -134,37 +201,7 @@ class HotPath:
                 PostgreSQL chose this transaction as a deadlock's or a serialization
                 failure's victim (nothing was written; try again).
         """
-        try:
-            raw = self.db.engine.raw_connection()
-        except DRIVER_ERRORS as exc:
-            raise self.db.open_failure(exc) from None
-        token = None
-        try:
-            try:
-                cursor = raw.cursor()
-                if self.sqlite:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-                token = _OPEN.set((self, cursor))
-                yield cursor
-            except BaseException:
-                try:
-                    raw.rollback()
-                except DRIVER_ERRORS:
-                    raw.invalidate()
-                raise
-            raw.commit()
-        except BompaoError:
-            raise
-        except DRIVER_ERRORS as exc:
-            with contextlib.suppress(Exception):
-                if raw.is_valid:  # not yet discarded by the failed rollback
-                    raw.invalidate()
-            raise self.db.fault(exc) from None
-        finally:
-            if token is not None:
-                _OPEN.reset(token)
-            with contextlib.suppress(Exception):
-                raw.close()
+        return _Transaction(self, write)
 
     def open_cursor(self) -> Any:
         """The cursor of the transaction this thread has open on this path, or None.

@@ -1,7 +1,8 @@
 """One Engine shared by many threads, as a web server uses it: a connection per transaction.
 
-Nothing is held per thread: each transaction checks a connection out of SQLAlchemy's
-pool (default size, 5 + 10 overflow) and gives it back, so 200 short-lived threads
+Nothing is held per thread: each transaction checks a connection out of the database's
+connections (SQLAlchemy's pool on PostgreSQL; on SQLite a list of connections opened
+through it, with the same limit, 5 + 10) and gives it back, so 200 short-lived threads
 never wait for one (with connections kept per thread, the 16th timed out).
 """
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from bompao.engine import Engine
 from bompao.storage import Database
+from bompao.storage.database import Connections
 
 THREADS = 200
 
@@ -57,6 +59,7 @@ def test_two_hundred_short_lived_threads_each_advance_their_project(
                for project in moved.values())
     assert [engine.get(i).stage for i in ids] == ["b"] * THREADS
     assert _all_returned(pool)  # every connection went back
+    assert engine.db.connections.checked_out() == 0
 
 
 # a cold engine: the first changes compile the journeys ------------------------------------
@@ -111,6 +114,21 @@ def test_threads_advancing_through_a_cold_engine_never_hold_two_connections(
 
     sa.event.listen(pool, "checkout", checkout)
     sa.event.listen(pool, "checkin", checkin)
+    sa.event.listen(pool, "detach", checkin)  # handed to the write path's connections
+    connections = cold.db.connections
+    get, put = connections.get, connections.put
+
+    def counted_get() -> Any:  # the write path's own checkouts, counted the same way
+        item = get()
+        checkout()
+        return item
+
+    def counted_put(item: Any, *, discard: bool = False) -> None:
+        checkin()
+        put(item, discard=discard)
+
+    if isinstance(connections, Connections):  # PostgreSQL's are the pool's own checkouts
+        connections.get, connections.put = counted_get, counted_put  # type: ignore[method-assign]
     start = threading.Barrier(threads, timeout=60)
     errors: list[BaseException] = []
     moved: dict[int, Any] = {}
@@ -137,6 +155,7 @@ def test_threads_advancing_through_a_cold_engine_never_hold_two_connections(
         assert took < 10  # nobody waited out a pool timeout
         assert {(k, v) for k, v in cold._journeys} == set(refs)
         assert _all_returned(pool)
+        assert connections.checked_out() == 0
     finally:
         cold.close()
 
