@@ -58,6 +58,11 @@ _FOLLOW_UP_READ = tuple(c.name for c in follow_ups.c)
 _CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
             "attempts", "idempotency_key")
 _ENTRY_KINDS = frozenset({"created", "advanced", "migrated"})
+_JSON_KIND, _TIME_KIND = "json", "time"
+_KINDS = {**dict.fromkeys(_TIMES, _TIME_KIND), **dict.fromkeys(_JSON, _JSON_KIND)}
+"""How :meth:`HotPath.encode` stores each column's values (absent: as they are)."""
+_NAIVE = codec.SQLITE_TIME_LENGTH
+_from_iso = datetime.fromisoformat
 _OPEN: ContextVar[tuple[Any, Any] | None] = ContextVar("bompao_open_transaction",
                                                       default=None)
 """The (HotPath, cursor) of the transaction this thread (or task) has open, if any."""
@@ -249,21 +254,29 @@ class HotPath:
     def _encode(self, column: str, value: Any) -> Any:
         if value is None:
             return None
-        if column in _JSON:
+        kind = _KINDS.get(column)
+        if kind is None:
+            return value
+        if kind is _JSON_KIND:
             return codec.dumps(value, f"the value of {column!r}")
-        if column in _TIMES:
-            if value is self._last_time[0]:
-                return self._last_time[1]
-            encoded = self._time(value)
-            self._last_time = (value, encoded)
-            return encoded
-        return value
+        if value is self._last_time[0]:  # an advance stores one time in three columns
+            return self._last_time[1]
+        encoded = self._time(value)
+        self._last_time = (value, encoded)
+        return encoded
 
     def _row(self, values: Sequence[Any]) -> Project:
         if self.sqlite:  # JSON as text, times as naive UTC text: decode straight
             (pid, key, version, partner, cohort, name, stage, visit, fields, flags,
              assignments, evidence, approvals, lock, entered, created, updated) = values
-            loads, utc = codec.loads, codec.from_sqlite_time
+            loads = codec.decode
+            if len(entered) == len(created) == len(updated) == _NAIVE:  # as bompao writes
+                return Project(pid, key, version, partner, cohort, name, stage, visit,
+                               loads(fields), loads(flags), loads(assignments),
+                               loads(evidence), loads(approvals), lock,
+                               _from_iso(entered + "+00:00"), _from_iso(created + "+00:00"),
+                               _from_iso(updated + "+00:00"))
+            utc = codec.from_sqlite_time
             return Project(pid, key, version, partner, cohort, name, stage, visit,
                            loads(fields), loads(flags), loads(assignments), loads(evidence),
                            loads(approvals), lock, utc(entered), utc(created), utc(updated))
