@@ -110,6 +110,8 @@ def to_sqlite_time(value: datetime) -> str:
     Raises:
         ValueError: ``value`` is naive.
     """
+    if value.tzinfo is UTC:  # the engine's clock, already in UTC: "...ffffff+00:00"
+        return value.isoformat(" ", "microseconds")[:SQLITE_TIME_LENGTH]
     return utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

@@ -244,12 +244,13 @@ class Connections:
             generation = self._generation
         try:
             fairy = self._engine.raw_connection()  # runs the connect hooks
-            connection = fairy.dbapi_connection
+            connection: Any = fairy.dbapi_connection
             fairy.detach()  # the pool forgets it; it is ours until closed
+            cursor = connection.cursor(sqlite3.Cursor)
         except BaseException:
             self._give_back(None)
             raise
-        return connection, connection.cursor(sqlite3.Cursor), generation
+        return connection, cursor, generation
 
     def _wait(self) -> None:
         """Wait (holding the lock) until a connection is given back.
