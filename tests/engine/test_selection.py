@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from checkouts import count_checkouts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from bompao.engine.selection import (
 )
 from bompao.errors import ConflictError, GateRefused, InvalidValue, PermissionDenied
 from bompao.storage.accounts import insert_user
-from bompao.storage.database import Connections
 
 CALL = Path(__file__).resolve().parents[1] / "fixtures" / "intake" / "call.yaml"
 
@@ -196,24 +195,7 @@ def test_a_gate_reading_rank_inside_an_advance_holds_one_connection(call: Engine
         if threading.get_ident() == me:
             held[0] -= 1
 
-    pool = call.db.engine.pool
-    for name, listener in (("checkout", checkout), ("checkin", checkin),
-                           ("detach", checkin)):
-        sa.event.listen(pool, name, listener)
-    connections = call.db.connections
-    get, put = connections.get, connections.put
-
-    def counted_get() -> Any:
-        item = get()
-        checkout()
-        return item
-
-    def counted_put(item: Any, *, discard: bool = False) -> None:
-        checkin()
-        put(item, discard=discard)
-
-    if isinstance(connections, Connections):  # PostgreSQL's are the pool's own checkouts
-        connections.get, connections.put = counted_get, counted_put  # type: ignore[method-assign]
+    count_checkouts(call.db, checkout, checkin)
     moved = call.advance(1, "select")
     assert moved.stage == "selected"
     assert most[0] == 1  # one connection at a time: the gate read through the change's

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from checkouts import count_checkouts
 
 from bompao.engine import Engine
 from bompao.storage import Database
-from bompao.storage.database import Connections
 
 THREADS = 200
 
@@ -112,23 +112,8 @@ def test_threads_advancing_through_a_cold_engine_never_hold_two_connections(
         with lock:
             held[me] = held.get(me, 0) - 1
 
-    sa.event.listen(pool, "checkout", checkout)
-    sa.event.listen(pool, "checkin", checkin)
-    sa.event.listen(pool, "detach", checkin)  # handed to the write path's connections
+    count_checkouts(cold.db, checkout, checkin)  # the pool's and the write path's own
     connections = cold.db.connections
-    get, put = connections.get, connections.put
-
-    def counted_get() -> Any:  # the write path's own checkouts, counted the same way
-        item = get()
-        checkout()
-        return item
-
-    def counted_put(item: Any, *, discard: bool = False) -> None:
-        checkin()
-        put(item, discard=discard)
-
-    if isinstance(connections, Connections):  # PostgreSQL's are the pool's own checkouts
-        connections.get, connections.put = counted_get, counted_put  # type: ignore[method-assign]
     start = threading.Barrier(threads, timeout=60)
     errors: list[BaseException] = []
     moved: dict[int, Any] = {}
