@@ -19,6 +19,10 @@ ratios hold on a noisy shared machine; absolute rates vary.
   set): ``Engine.advance`` beside plain psycopg doing the minimal work on the minimal
   schema, side by side on the same server.
 
+``--profile`` adds a cProfile of ``Engine.advance`` on SQLite (calls and µs per
+advance, by own time). The CPU time of an advance (``time.process_time``) moves less
+with the machine's load than its rate does.
+
 Every SQLite connection runs with bompao's settings (WAL, ``synchronous=NORMAL``), the
 naive one included. The table's title line gives the machine's load average at the
 start and the end of the run: the absolute rates move with it, the ratios much less.
@@ -215,14 +219,45 @@ def _bulk_projects(engine: Any, count: int) -> list[int]:
 
 def bompao_rate(url: str, n: int) -> float:
     """Gate-checked, persisted advances per second through ``Engine.advance``."""
+    return bompao_run(url, n)[0]
+
+
+def bompao_run(url: str, n: int, profile: bool = False) -> tuple[float, float]:
+    """(advances a second, CPU µs an advance) through ``Engine.advance``; with
+    ``profile``, print where the time goes (cProfile, by own time, per advance)."""
     engine = _engine(url)
     ids = _bulk_projects(engine, 200)
-    start = time.perf_counter()
+    profiler = None
+    if profile:
+        import cProfile  # noqa: PLC0415
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    cpu, start = time.process_time(), time.perf_counter()
     for i in range(n):
         engine.advance(ids[i % 200], "go" if (i // 200) % 2 == 0 else "back")
-    rate = n / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if profiler is not None:
+        profiler.disable()
+        _print_profile(profiler, n)
     engine.close()
-    return rate
+    return n / wall, cpu / n * 1e6
+
+
+def _print_profile(profiler: Any, n: int, top: int = 30) -> None:
+    """The ``top`` functions by own time: calls and µs per advance (cProfile's figures,
+    inflated by its own cost per call; the ranking is what they are for)."""
+    import pstats  # noqa: PLC0415
+
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = sorted(((tottime, calls, cumtime, f"{Path(f).name}:{line}({name})")
+                   for (f, line, name), (_, calls, tottime, cumtime, _) in stats.items()),
+                  reverse=True)
+    total = sum(calls for _, calls, _, _ in rows) / n
+    print(f"profile of Engine.advance: {total:.0f} Python calls an advance")
+    print(f"{'calls':>6} {'own µs':>7} {'cum µs':>7}  function")
+    for tottime, calls, cumtime, where in rows[:top]:
+        print(f"{calls / n:6.1f} {tottime / n * 1e6:7.2f} {cumtime / n * 1e6:7.1f}  {where}")
 
 
 def fire_us(n: int) -> float:
@@ -285,12 +320,15 @@ def main(argv: list[str] | None = None) -> list[Row]:
         base = Path(tmp)
         # Five rounds, each running all four side by side, so that a burst of load on
         # this shared machine falls on every contender rather than on one of them.
-        rounds: dict[str, list[float]] = {"minimal": [], "plain": [], "naive": [], "ours": []}
+        rounds: dict[str, list[float]] = {"minimal": [], "plain": [], "naive": [], "ours": [],
+                                          "cpu": []}
         for i in range(5):
             rounds["minimal"].append(plain_minimal_rate(base / f"minimal{i}.db", n))
             rounds["plain"].append(plain_rate(base / f"plain{i}.db", n))
             rounds["naive"].append(naive_rate(base / f"naive{i}.db", n // 4))
-            rounds["ours"].append(bompao_rate(f"sqlite:///{base / f'bompao{i}.db'}", n))
+            rate, cpu = bompao_run(f"sqlite:///{base / f'bompao{i}.db'}", n)
+            rounds["ours"].append(rate)
+            rounds["cpu"].append(cpu)
         minimal, plain, naive, ours = (statistics.median(rounds[k])
                                        for k in ("minimal", "plain", "naive", "ours"))
         rows += [
@@ -300,6 +338,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
                 digits=0),
             Row("advances/s, naive Machine per project + ORM (baseline)", naive, "/s", digits=0),
             Row("advances/s, bompao Engine.advance (SQLite)", ours, "/s", digits=0),
+            Row("CPU µs an advance, bompao Engine.advance (SQLite)",
+                statistics.median(rounds["cpu"]), "µs", digits=1),
             Row("advances: bompao / plain sqlite3 minimal", ours / minimal, "x",
                 TARGETS["vs_minimal"], ">=", 2),
             Row("advances: bompao / plain sqlite3 on bompao's schema", ours / plain, "x",
@@ -329,6 +369,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
             Row("advances: bompao / plain psycopg minimal (PostgreSQL)", pg_ours / pg_minimal,
                 "x", digits=2),
         ]
+    if "--profile" in args:
+        with tempfile.TemporaryDirectory() as tmp:
+            bompao_run(f"sqlite:///{Path(tmp) / 'profile.db'}", n, profile=True)
     load = os.getloadavg()[0]
     print_table(rows, f"engine (load average {started:.1f} at the start, {load:.1f} at the "
                       "end, on 2 cores)")

@@ -123,6 +123,9 @@ class CompiledCriterion:
     role: str | None = None
     count: int = 1
     duration: Duration | None = None
+    reads: frozenset[str] | None = None
+    """Every identifier in ``expr`` (a superset of the variables it reads): the
+    activation built for it holds only these. None: all of them."""
 
     def evaluate(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
         """Evaluate against ``ctx``; never raises for missing data (it is simply unmet)."""
@@ -152,9 +155,15 @@ class CompiledCriterion:
             "entered_at": ctx.entered_at.isoformat(), "passable_at": ready.isoformat()})
 
     def _expression(self, ctx: GateContext, journey: CompiledJourney) -> CriterionResult:
-        activation = journey.activation(ctx)
-        seen = {name: _plain(activation[name]) for name in self.names if name in activation}
-        missing = [name for name in self.names if name not in activation]
+        activation = journey.activation(ctx, self.reads)
+        seen = {}
+        missing = []
+        for name in self.names:
+            if name in activation:
+                value = activation[name]
+                seen[name] = value if type(value) in _SCALARS else _plain(value)
+            else:
+                missing.append(name)
         try:
             value = self.program.eval(data=activation)
         except RuntimeError as exc:  # over CEL's iteration budget, for one
@@ -167,6 +176,10 @@ class CompiledCriterion:
                 seen["error"] = str(value.value())
             return CriterionResult(self.kind, self.says, False, seen)
         return CriterionResult(self.kind, self.says, value.value() is True, seen)
+
+
+_SCALARS = frozenset({int, str, float, bool})
+"""Types a gate's ``seen`` holds as they are (:func:`_plain` is the identity on them)."""
 
 
 def _plain(value: Any) -> Any:
@@ -504,21 +517,34 @@ class CompiledJourney:
         return {name: coerce(spec.type, spec.default) for name, spec in self.doc.fields.items()
                 if spec.default is not None}
 
-    def activation(self, ctx: GateContext) -> dict[str, Any]:
-        """The variables CEL sees for ``ctx``."""
-        data = {name: to_cel(self.doc.fields[name].type, value, self.timezone)
-                for name, value in ctx.fields.items()
-                if value is not None and name in self.doc.fields}
-        data["evidence"] = dict.fromkeys(ctx.evidence, True)
-        data["approvals"] = {role: int(n) for role, n in ctx.approvals.items()}
-        data["days_in_stage"] = max(0, (ctx.now - ctx.entered_at).days)
-        data["now"] = ctx.now
-        for name, summary in ctx.indicators.items():
-            for view in VIEWS:
-                value = summary.get(view)
-                if value is not None:
-                    data[f"indicators.{name}.{view}"] = value
-        data.update({k: v for k, v in ctx.intake.items() if v is not None})
+    def activation(self, ctx: GateContext, reads: frozenset[str] | None = None
+                   ) -> dict[str, Any]:
+        """The variables CEL sees for ``ctx``; with ``reads`` (the identifiers of one
+        expression), only the fields, ``evidence``, ``approvals``, ``days_in_stage`` and
+        ``now`` it names: a gate's activation is built at every advance."""
+        specs = self.doc.fields
+        data: dict[str, Any] = {}
+        for name, value in ctx.fields.items():
+            if value is not None and (reads is None or name in reads):
+                spec = specs.get(name)
+                if spec is not None:
+                    data[name] = to_cel(spec.type, value, self.doc.timezone)
+        if reads is None or "evidence" in reads:
+            data["evidence"] = dict.fromkeys(ctx.evidence, True)
+        if reads is None or "approvals" in reads:
+            data["approvals"] = {role: int(n) for role, n in ctx.approvals.items()}
+        if reads is None or "days_in_stage" in reads:
+            data["days_in_stage"] = max(0, (ctx.now - ctx.entered_at).days)
+        if reads is None or "now" in reads:
+            data["now"] = ctx.now
+        if ctx.indicators:
+            for name, summary in ctx.indicators.items():
+                for view in VIEWS:
+                    value = summary.get(view)
+                    if value is not None:
+                        data[f"indicators.{name}.{view}"] = value
+        if ctx.intake:
+            data.update({k: v for k, v in ctx.intake.items() if v is not None})
         return data
 
 
@@ -568,7 +594,8 @@ def _compile_criterion(criterion: Criterion, doc: JourneyDoc, env: Any,
         if doc.scoring is not None or doc.coaching is not None:
             names.extend(re.sub(r"\s+", "", m.group(1)) for m in _INTAKE.finditer(text))
         return CompiledCriterion(kind, says, expr=text, program=compile_expression(env, text),
-                                 names=tuple(dict.fromkeys(names)))
+                                 names=tuple(dict.fromkeys(names)),
+                                 reads=frozenset(_IDENT.findall(text)))
     if kind == "evidence":
         return CompiledCriterion(kind, says, evidence=criterion.evidence)
     if kind == "approval" and criterion.approval is not None:

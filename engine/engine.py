@@ -134,7 +134,9 @@ class Engine:
         self.clock: Clock = clock or _utc_now
         self.catalog = catalog or JourneyCatalog()
         self._journeys: dict[tuple[str, int], CompiledJourney] = {}
-        self._routes: dict[tuple[str, int, str, str], _Route] = {}
+        self._routes: dict[tuple[int, str, str], tuple[CompiledJourney, _Route]] = {}
+        """By (id of the compiled journey, stage, trigger); the journey is kept with its
+        route, so that its id is not another's while the entry lives."""
         self._listeners: dict[str, list[Listener]] = {kind: [] for kind in LISTENER_KINDS}
         self.actions = ActionRegistry()
 
@@ -1021,8 +1023,8 @@ class Engine:
             candidates = sorted(set(candidates) & transition.override_roles) or sorted(
                 roles & transition.override_roles)
         acting_role = role or (candidates[0] if candidates else None)
-        after = self._moved(row, firing, trigger, actor)
-        if refused is not None:
+        after = self._moved(row, firing, trigger, actor) if self._listened() else []
+        if refused is not None and after:
             after.insert(0, ("override", {"trigger": trigger, "reason": reason,
                                           "report": refused, "actor": actor}))
         return self._move(row, compiled, firing, refused, reason,
@@ -1035,14 +1037,22 @@ class Engine:
         Raises:
             NotFound: the trigger is unknown, or not offered from ``stage``.
         """
-        key = (compiled.key, compiled.version, stage, trigger)
-        route = self._routes.get(key)
-        if route is None or self._journeys.get(key[:2]) is not compiled:
-            route = _Route(compiled.transition(stage, trigger),
-                           compiled.doc.scoring is not None or compiled.doc.coaching is not None)
-            if self._journeys.get(key[:2]) is compiled:  # a dry run's target is not kept
-                self._routes[key] = route
+        key = (id(compiled), stage, trigger)
+        found = self._routes.get(key)
+        if found is not None and found[0] is compiled:
+            return found[1]
+        route = _Route(compiled.transition(stage, trigger),
+                       compiled.doc.scoring is not None or compiled.doc.coaching is not None)
+        if self._journeys.get((compiled.key, compiled.version)) is compiled:
+            self._routes[key] = (compiled, route)  # a dry run's target is not kept
         return route
+
+    def _listened(self) -> bool:
+        """Whether a listener waits for a stage's exit or entry or an override (when none
+        does, an advance builds no listener calls)."""
+        listeners = self._listeners
+        return bool(listeners["stage_exited"] or listeners["stage_entered"]
+                    or listeners["override"])
 
     @staticmethod
     def _moved(row: Any, firing: Firing, trigger: str, actor: Actor | None
@@ -1074,7 +1084,8 @@ class Engine:
             firing = compiled.fire(row.stage, trigger, context, force=True)
         return self._move(row, compiled, firing, refused, reason,
                           {"actor": SYSTEM.name, "role": None, "trigger": trigger,
-                           "follow_up": True}, self._moved(row, firing, trigger, SYSTEM))
+                           "follow_up": True},
+                          self._moved(row, firing, trigger, SYSTEM) if self._listened() else [])
 
     @staticmethod
     def _move(row: Any, compiled: CompiledJourney, firing: Firing,  # noqa: PLR0917
@@ -1100,9 +1111,12 @@ class Engine:
         event = {"kind": "advanced", "actor": who["actor"], "role": who["role"],
                  "from_stage": row.stage, "to_stage": taken.dest, "trigger": who["trigger"],
                  "payload": payload}
-        return _Change({"stage": taken.dest, "visit": row.visit + 1, "approvals": {},
-                        "stage_entered_at": firing.context.now}, event, after,
-                       cancel=firing.cancel, plan=compiled if firing.plan else None)
+        values = {"stage": taken.dest, "visit": row.visit + 1,
+                  "stage_entered_at": firing.context.now}
+        if row.approvals:  # a stage's approvals end with it (no column to write if none)
+            values["approvals"] = {}
+        return _Change(values, event, after, cancel=firing.cancel,
+                       plan=compiled if firing.plan else None)
 
     def advance_many(self, project_ids: Sequence[int], trigger: str,
                      actor: Actor | None = None, *, role: str | None = None) -> list[Project]:

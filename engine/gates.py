@@ -40,17 +40,22 @@ def _leaves(result: CriterionResult, lang: str) -> tuple[Criterion, ...]:
 
 
 def _leaf_nodes(result: CriterionResult) -> list[CriterionResult]:
+    """The leaves of ``result`` in order (``all``/``any`` opened, ``not`` kept whole)."""
+    if not (result.children and result.kind in ("all", "any")):
+        return [result]
     leaves: list[CriterionResult] = []
-
-    def walk(node: CriterionResult) -> None:
-        if node.children and node.kind in ("all", "any"):
-            for child in node.children:
-                walk(child)
-        else:
-            leaves.append(node)
-
-    walk(result)
+    _collect(result, leaves)
     return leaves
+
+
+def _collect(node: CriterionResult, leaves: list[CriterionResult]) -> None:
+    # a module function, not a closure: a recursive closure is a reference cycle, left
+    # for the garbage collector at every advance
+    if node.children and node.kind in ("all", "any"):
+        for child in node.children:
+            _collect(child, leaves)
+    else:
+        leaves.append(node)
 
 
 @dataclass(frozen=True)

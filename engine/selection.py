@@ -366,26 +366,28 @@ def score(engine: Any, project_id: int, reviewer: str, scores: Mapping[str, Any]
 
 
 def rank(engine: Any, journey: str, cohort: str | None, *,
-         actor: Actor | None = None) -> list[dict[str, Any]]:
+         actor: Actor | None = None, cursor: Any = None) -> list[dict[str, Any]]:
     """The cohort's ranking (see :func:`ranking`): its projects that have scores or are
-    in the scoring stage.
+    in the scoring stage; read in ``cursor``'s transaction when given (a gate inside an
+    advance), else in a transaction of its own.
 
     Raises:
         NotFound: the journey is unknown.
         InvalidValue: it declares no scoring.
     """
-    from bompao.storage.coaches import cohort_events  # noqa: PLC0415
-
     compiled = engine.journey(journey)
     spec = _scoring(compiled)
     stage = scoring_stage(compiled)
-    with engine.db.begin(write=False) as conn:
-        rows = cohort_events(conn, compiled.key, cohort, ("scored",))
+    if cursor is None:
+        with engine.hot.transaction(write=False) as reading:
+            return rank(engine, journey, cohort, actor=actor, cursor=reading)
+    rows = engine.hot.cohort_events(cursor, compiled.key, cohort, ("scored",))
     sets = effective_sets(rows)
     scored = {s.project for s in sets}
-    projects = {p.id: p.name for p in engine.list_projects(journey=compiled.key,
-                                                           cohort=cohort, actor=actor)
-                if p.stage == stage or p.id in scored}
+    partner = actor.partner if actor is not None else None
+    projects = {p.id: p.name for p in engine.hot.list_projects(
+        cursor, journey=compiled.key, cohort=cohort, partner=partner)
+        if p.stage == stage or p.id in scored}
     return ranking(spec, sets, projects)
 
 
@@ -420,7 +422,7 @@ def gate_values(engine: Any, cursor: Any, row: Any, compiled: CompiledJourney,
     if scores and compiled.doc.scoring is not None:
         ranked = (_RANKED.get() or {}).get((compiled.key, row.cohort))
         if ranked is None:
-            ranked = rank(engine, compiled.key, row.cohort)
+            ranked = rank(engine, compiled.key, row.cohort, cursor=cursor)
         found = next((entry for entry in ranked if entry["id"] == row.id), None)
         values["score.count"] = found["count"] if found else 0
         if found is not None and found["score"] is not None:

@@ -25,9 +25,19 @@ import orjson
 
 from ..errors import InvalidValue
 
-__all__ = ["dumps", "dumps_bytes", "from_sqlite_time", "loads", "to_sqlite_time", "utc"]
+__all__ = ["SQLITE_TIME_LENGTH", "decode", "dumps", "dumps_bytes", "from_sqlite_time", "loads",
+           "to_sqlite_time", "utc"]
 
 _NULL = b"null"
+SQLITE_TIME_LENGTH = len("2026-01-01 00:00:00.000000")
+"""The length of a time as bompao stores it on SQLite (naive UTC with microseconds)."""
+decode = orjson.loads
+"""What :func:`loads` calls, without the call around it: for the write path, which
+decodes five JSON columns of every row it reads.
+
+Raises:
+    orjson.JSONDecodeError: the text is not JSON (a ``ValueError``).
+"""
 
 
 def dumps_bytes(value: Any, what: str = "the value") -> bytes:
@@ -100,6 +110,8 @@ def to_sqlite_time(value: datetime) -> str:
     Raises:
         ValueError: ``value`` is naive.
     """
+    if value.tzinfo is UTC:  # the engine's clock, already in UTC: "...ffffff+00:00"
+        return value.isoformat(" ", "microseconds")[:SQLITE_TIME_LENGTH]
     return utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -107,6 +119,6 @@ def from_sqlite_time(value: str | datetime) -> datetime:
     """A time as SQLite holds it (naive UTC text) as an aware UTC datetime."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if len(value) <= 26:  # no offset: parsing one in is three times faster than replace()
+    if len(value) <= SQLITE_TIME_LENGTH:  # no offset: parsing one in beats replace() 3x
         return datetime.fromisoformat(value + "+00:00")
     return from_sqlite_time(datetime.fromisoformat(value))

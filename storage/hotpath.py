@@ -21,11 +21,10 @@ writer appends events through :meth:`HotPath.append_events`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import BompaoError
 from . import codec
@@ -34,7 +33,8 @@ from .faults import DRIVER_ERRORS
 from .records import Project
 from .tables import JSONType, UTCDateTime, events, follow_ups, metadata, projects
 
-__all__ = ["EVENT_COLUMNS", "FOLLOW_UP_COLUMNS", "PROJECT_COLUMNS", "HotPath", "ProjectRow"]
+__all__ = ["EVENT_COLUMNS", "FOLLOW_UP_COLUMNS", "PROJECT_COLUMNS", "CohortEvent", "HotPath",
+           "ProjectRow"]
 
 ProjectRow = Project
 """The record the dispatcher reads (the same :class:`Project`)."""
@@ -62,6 +62,11 @@ _FOLLOW_UP_READ = tuple(c.name for c in follow_ups.c)
 _CLAIMED = ("id", "project_id", "stage", "visit", "spec", "occurrence", "action", "due_at",
             "attempts", "idempotency_key")
 _ENTRY_KINDS = frozenset({"created", "advanced", "migrated"})
+_JSON_KIND, _TIME_KIND = "json", "time"
+_KINDS = {**dict.fromkeys(_TIMES, _TIME_KIND), **dict.fromkeys(_JSON, _JSON_KIND)}
+"""How :meth:`HotPath.encode` stores each column's values (absent: as they are)."""
+_NAIVE = codec.SQLITE_TIME_LENGTH
+_from_iso = datetime.fromisoformat
 _OPEN: ContextVar[tuple[Any, Any] | None] = ContextVar("bompao_open_transaction",
                                                       default=None)
 """The (HotPath, cursor) of the transaction this thread (or task) has open, if any."""
@@ -82,6 +87,82 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     """``ids`` in slices of at most :data:`_CHUNK`."""
     for start in range(0, len(ids), _CHUNK):
         yield ids[start:start + _CHUNK]
+
+
+class CohortEvent(NamedTuple):
+    """One event of :meth:`HotPath.cohort_events`."""
+
+    project_id: int
+    seq: int
+    actor: str | None
+    payload: Any
+
+
+class _Transaction:
+    """The context manager of :meth:`HotPath.transaction` (a class: a generator-based
+    one costs a generator and two more calls in every transaction)."""
+
+    __slots__ = ("connections", "hot", "item", "token", "write")
+
+    def __init__(self, hot: HotPath, write: bool) -> None:
+        self.hot = hot
+        self.write = write
+        self.connections = hot.db.connections
+
+    def __enter__(self) -> Any:
+        hot = self.hot
+        try:
+            item = self.connections.get()
+        except DRIVER_ERRORS as exc:
+            raise hot.db.open_failure(exc) from None
+        self.item = item
+        raw, cursor, _ = item
+        if hot.sqlite:
+            try:
+                if self.write:
+                    enter = getattr(raw, "enter_gate", None)  # the file's writer gate
+                    if enter is not None:
+                        enter()
+                    cursor.execute("BEGIN IMMEDIATE")
+                else:
+                    cursor.execute("BEGIN DEFERRED")
+            except BaseException as exc:
+                self._discard(raw)
+                if isinstance(exc, DRIVER_ERRORS):
+                    raise hot.db.fault(exc) from None
+                raise
+        self.token = _OPEN.set((hot, cursor))
+        return cursor
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 _tb: Any) -> None:
+        _OPEN.reset(self.token)
+        item = self.item
+        raw = item[0]
+        if kind is None:
+            try:
+                raw.commit()
+            except DRIVER_ERRORS as failed:
+                self._discard(raw)
+                raise self.hot.db.fault(failed) from None
+            except BaseException:
+                self._discard(raw)
+                raise
+            self.connections.put(item)
+            return
+        try:
+            raw.rollback()
+        except DRIVER_ERRORS:
+            self.connections.put(item, discard=True)
+        else:
+            self.connections.put(item, discard=isinstance(exc, DRIVER_ERRORS))
+        if isinstance(exc, DRIVER_ERRORS) and not isinstance(exc, BompaoError):
+            raise self.hot.db.fault(exc) from None
+
+    def _discard(self, raw: Any) -> None:
+        with contextlib.suppress(Exception):
+            raw.rollback()
+        self.connections.put(self.item, discard=True)
 
 
 class HotPath:
@@ -137,11 +218,12 @@ class HotPath:
 
     # transactions ------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Any]:
-        """A DBAPI cursor inside a transaction; commit on success, else roll back.
+    def transaction(self, write: bool = True) -> _Transaction:
+        """A DBAPI cursor inside a transaction (``with hot.transaction() as cursor``);
+        commit on success, else roll back.
 
-        The connection is checked out of the pool for this transaction and given back
+        The connection is checked out of the database's
+        :class:`~bompao.storage.database.Connections` for this transaction and given back
         at its end; one that failed is discarded.
 
         Args:
@@ -155,37 +237,7 @@ class HotPath:
                 PostgreSQL chose this transaction as a deadlock's or a serialization
                 failure's victim (nothing was written; try again).
         """
-        try:
-            raw = self.db.engine.raw_connection()
-        except DRIVER_ERRORS as exc:
-            raise self.db.open_failure(exc) from None
-        token = None
-        try:
-            try:
-                cursor = raw.cursor()
-                if self.sqlite:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-                token = _OPEN.set((self, cursor))
-                yield cursor
-            except BaseException:
-                try:
-                    raw.rollback()
-                except DRIVER_ERRORS:
-                    raw.invalidate()
-                raise
-            raw.commit()
-        except BompaoError:
-            raise
-        except DRIVER_ERRORS as exc:
-            with contextlib.suppress(Exception):
-                if raw.is_valid:  # not yet discarded by the failed rollback
-                    raw.invalidate()
-            raise self.db.fault(exc) from None
-        finally:
-            if token is not None:
-                _OPEN.reset(token)
-            with contextlib.suppress(Exception):
-                raw.close()
+        return _Transaction(self, write)
 
     def open_cursor(self) -> Any:
         """The cursor of the transaction this thread has open on this path, or None.
@@ -233,21 +285,29 @@ class HotPath:
     def _encode(self, column: str, value: Any) -> Any:
         if value is None:
             return None
-        if column in _JSON:
+        kind = _KINDS.get(column)
+        if kind is None:
+            return value
+        if kind is _JSON_KIND:
             return codec.dumps(value, f"the value of {column!r}")
-        if column in _TIMES:
-            if value is self._last_time[0]:
-                return self._last_time[1]
-            encoded = self._time(value)
-            self._last_time = (value, encoded)
-            return encoded
-        return value
+        if value is self._last_time[0]:  # an advance stores one time in three columns
+            return self._last_time[1]
+        encoded = self._time(value)
+        self._last_time = (value, encoded)
+        return encoded
 
     def _row(self, values: Sequence[Any]) -> Project:
         if self.sqlite:  # JSON as text, times as naive UTC text: decode straight
             (pid, key, version, partner, cohort, name, stage, visit, fields, flags,
              assignments, evidence, approvals, lock, entered, created, updated) = values
-            loads, utc = codec.loads, codec.from_sqlite_time
+            loads = codec.decode
+            if len(entered) == len(created) == len(updated) == _NAIVE:  # as bompao writes
+                return Project(pid, key, version, partner, cohort, name, stage, visit,
+                               loads(fields), loads(flags), loads(assignments),
+                               loads(evidence), loads(approvals), lock,
+                               _from_iso(entered + "+00:00"), _from_iso(created + "+00:00"),
+                               _from_iso(updated + "+00:00"))
+            utc = codec.from_sqlite_time
             return Project(pid, key, version, partner, cohort, name, stage, visit,
                            loads(fields), loads(flags), loads(assignments), loads(evidence),
                            loads(approvals), lock, utc(entered), utc(created), utc(updated))
@@ -425,6 +485,25 @@ class HotPath:
                 payload, str | bytes) else payload
             result.append(tuple(values))
         return result
+
+    def cohort_events(self, cursor: Any, journey: str, cohort: str | None,
+                      kinds: Sequence[str]) -> list[CohortEvent]:
+        """The events of ``kinds`` of a journey's projects in ``cohort`` (None: every
+        cohort), in project and seq order, payload decoded: what
+        :func:`bompao.storage.coaches.cohort_events` reads, in ``cursor``'s transaction
+        (a gate reading ``rank`` inside an advance opens no second connection)."""
+        m = self._mark
+        kinds = list(kinds)
+        sql = ("SELECT e.project_id, e.seq, e.actor, e.payload FROM events e "  # noqa: S608
+               "JOIN projects p ON p.id = e.project_id "
+               f"WHERE p.journey_key = {m} AND e.kind IN ({', '.join([m] * len(kinds))})")
+        params: list[Any] = [journey, *kinds]
+        if cohort is not None:
+            sql += f" AND p.cohort = {m}"
+            params.append(cohort)
+        cursor.execute(sql + " ORDER BY e.project_id, e.seq", tuple(params))
+        return [CohortEvent(pid, seq, actor, codec.loads(payload) if isinstance(
+            payload, str | bytes) else payload) for pid, seq, actor, payload in cursor.fetchall()]
 
     # follow-ups --------------------------------------------------------------------------
 

@@ -4,10 +4,12 @@ on SQLite and PostgreSQL through the real engine; the ranking against a brute fo
 from __future__ import annotations
 
 import statistics
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from checkouts import count_checkouts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,6 +174,34 @@ def test_the_gate_sees_rank_and_score(call: Engine) -> None:
     score(call, 1, "bua", {"need": 5, "team": 4})
     assert call.check(1, "select").passable
     call.advance(1, "select")
+
+
+def test_a_gate_reading_rank_inside_an_advance_holds_one_connection(call: Engine) -> None:
+    """The ranking a gate reads (``rank``, ``score.*``) is read through the advance's own
+    transaction: reading it through a second connection while the first held the write
+    lock is how a pool runs dry (and on SQLite it read the state before the change)."""
+    call.assign(1, "reviewer", "bua")
+    score(call, 1, "bua", {"need": 5, "team": 4})
+    held = [0]
+    most = [0]
+    me = threading.get_ident()  # not the notifier's thread, which NOTIFYs after commits
+
+    def checkout(*_: Any) -> None:
+        if threading.get_ident() == me:
+            held[0] += 1
+            most[0] = max(most[0], held[0])
+
+    def checkin(*_: Any) -> None:
+        if threading.get_ident() == me:
+            held[0] -= 1
+
+    count_checkouts(call.db, checkout, checkin)
+    moved = call.advance(1, "select")
+    assert moved.stage == "selected"
+    assert most[0] == 1  # one connection at a time: the gate read through the change's
+    assert held[0] == 0
+    event = call.history(1)[-1]
+    assert event.payload["gate"][0]["seen"]["rank"] == 1
 
 
 # the ranking against a brute force -----------------------------------------------------

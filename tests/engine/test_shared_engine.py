@@ -1,7 +1,8 @@
 """One Engine shared by many threads, as a web server uses it: a connection per transaction.
 
-Nothing is held per thread: each transaction checks a connection out of SQLAlchemy's
-pool (default size, 5 + 10 overflow) and gives it back, so 200 short-lived threads
+Nothing is held per thread: each transaction checks a connection out of the database's
+connections (SQLAlchemy's pool on PostgreSQL; on SQLite a list of connections opened
+through it, with the same limit, 5 + 10) and gives it back, so 200 short-lived threads
 never wait for one (with connections kept per thread, the 16th timed out).
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from checkouts import count_checkouts
 
 from bompao.engine import Engine
 from bompao.storage import Database
@@ -57,6 +59,7 @@ def test_two_hundred_short_lived_threads_each_advance_their_project(
                for project in moved.values())
     assert [engine.get(i).stage for i in ids] == ["b"] * THREADS
     assert _all_returned(pool)  # every connection went back
+    assert engine.db.connections.checked_out() == 0
 
 
 # a cold engine: the first changes compile the journeys ------------------------------------
@@ -109,8 +112,8 @@ def test_threads_advancing_through_a_cold_engine_never_hold_two_connections(
         with lock:
             held[me] = held.get(me, 0) - 1
 
-    sa.event.listen(pool, "checkout", checkout)
-    sa.event.listen(pool, "checkin", checkin)
+    count_checkouts(cold.db, checkout, checkin)  # the pool's and the write path's own
+    connections = cold.db.connections
     start = threading.Barrier(threads, timeout=60)
     errors: list[BaseException] = []
     moved: dict[int, Any] = {}
@@ -137,6 +140,7 @@ def test_threads_advancing_through_a_cold_engine_never_hold_two_connections(
         assert took < 10  # nobody waited out a pool timeout
         assert {(k, v) for k, v in cold._journeys} == set(refs)
         assert _all_returned(pool)
+        assert connections.checked_out() == 0
     finally:
         cold.close()
 

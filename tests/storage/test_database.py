@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from bompao.errors import DatabaseError, SchemaVersionError
 from bompao.storage import Database
+from bompao.storage.hotpath import HotPath
 
 POSTGRES_ENV = "BOMPAO_TEST_POSTGRES_URL"
 
@@ -159,3 +163,95 @@ def test_begin_commits_on_success_and_rolls_back_on_error(db: Database) -> None:
         keys = set(conn.execute(sa.select(table.c.key)).scalars())
     assert "kept" in keys
     assert "dropped" not in keys
+
+
+# the write path's SQLite connections ------------------------------------------------------
+
+def _connections(tmp_path: Path, *, limit: int, keep: int, timeout: float) -> Any:
+    from bompao.storage.database import Connections  # noqa: PLC0415
+
+    database = Database.from_url(f"sqlite:///{tmp_path / 'pool.db'}")
+    return database, Connections(database.engine, limit=limit, keep=keep, timeout=timeout)
+
+
+def test_sqlite_write_path_connections_are_set_up_by_the_engine_and_not_the_pools(
+        tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'set_up.db'}")
+    hot = HotPath(database)
+    with hot.transaction() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1  # the engine's connect hook ran on it
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == 30_000
+        assert database.connections.checked_out() == 1
+        assert database.engine.pool.checkedout() == 0  # detached from SQLAlchemy's pool
+    assert database.connections.checked_out() == 0
+    database.dispose()
+
+
+def test_sqlite_connections_wait_for_one_given_back_then_time_out(tmp_path: Path) -> None:
+    database, connections = _connections(tmp_path, limit=2, keep=1, timeout=0.3)
+    first, second = connections.get(), connections.get()
+    began = time.monotonic()
+    with pytest.raises(sa.exc.TimeoutError):
+        connections.get()
+    assert time.monotonic() - began >= 0.3
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(connections.get()))
+    waiter.start()
+    time.sleep(0.05)
+    connections.put(first)
+    waiter.join(timeout=5)
+    assert len(got) == 1
+    assert got[0][0] is first[0]  # the one given back, not a third
+    assert connections.checked_out() == 2
+    connections.put(second)  # kept idle
+    connections.put(got[0])  # one more than keep=1: closed
+    assert second[0].execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(sqlite3.ProgrammingError):
+        got[0][0].execute("SELECT 1")
+    assert connections.checked_out() == 0
+    database.dispose()
+
+
+def test_sqlite_connections_close_a_discarded_one_and_the_idle_ones_on_dispose(
+        tmp_path: Path) -> None:
+    database, connections = _connections(tmp_path, limit=3, keep=3, timeout=1)
+    kept, failed = connections.get(), connections.get()
+    connections.put(failed, discard=True)
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        failed[0].execute("SELECT 1")
+    out = connections.get()
+    assert out[0] is not failed[0]
+    connections.put(kept)
+    connections.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        kept[0].execute("SELECT 1")
+    connections.put(out)  # out during the dispose: closed when given back
+    with pytest.raises(sqlite3.ProgrammingError):
+        out[0].execute("SELECT 1")
+    assert connections.checked_out() == 0
+    database.dispose()
+
+
+def test_a_failed_sqlite_transaction_discards_its_connection(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'failed.db'}")
+    hot = HotPath(database)
+    with hot.transaction() as cursor:
+        cursor.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    with hot.transaction() as cursor:
+        used = cursor.connection
+    taken: list[Any] = []
+
+    def fail() -> None:
+        with hot.transaction() as cursor:
+            taken.append(cursor.connection)
+            cursor.execute("INSERT INTO nowhere VALUES (1)")
+
+    with pytest.raises(DatabaseError):
+        fail()
+    assert taken == [used]  # the idle one, taken again
+    with hot.transaction() as cursor:
+        assert cursor.connection is not used
+    assert database.connections.checked_out() == 0
+    database.dispose()
