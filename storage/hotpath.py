@@ -21,7 +21,7 @@ writer appends events through :meth:`HotPath.append_events`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
