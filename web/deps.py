@@ -28,7 +28,7 @@ from bompao.errors import PermissionDenied
 from bompao.web.accounts import User
 from bompao.web.security import authenticate
 
-__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "Writers",
+__all__ = ["HAND_BACK_BATCH", "TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "Writers",
            "cached_token_user", "cached_user", "current_engine", "current_user",
            "in_engine_thread", "partner_scope", "token_key", "writer_pool", "writer_threads"]
 
@@ -38,6 +38,9 @@ POSTGRES_WRITERS = 8
 """Threads per worker for writing engine calls on PostgreSQL (within the pool's 5 + 10
 connections, leaving some for reads); ``BOMPAO_WRITER_THREADS`` overrides it."""
 WRITERS_ENV = "BOMPAO_WRITER_THREADS"
+HAND_BACK_BATCH = 8
+"""At most this many outcomes of the one writer thread (SQLite) wait to go back to the
+loop together (while more calls are queued; when none are, they go back at once)."""
 _CACHE_SIZE = 10_000
 _cache: dict[tuple[int, str], tuple[float, User]] = {}
 _cache_lock = threading.Lock()
@@ -122,23 +125,31 @@ class Writers(Executor):
         self._threads = [threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
                          for n in range(count)]
         self._closed = False
+        # one thread (SQLite) hands outcomes back in batches; several (PostgreSQL) wait on
+        # the network, where holding an outcome while the next call runs only adds latency
+        self._batch = HAND_BACK_BATCH if count == 1 else 1
         for thread in self._threads:
             thread.start()
 
     def _work(self) -> None:
-        get = self._queue.get
+        get, empty = self._queue.get, self._queue.empty
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         while (item := get()) is not None:
             future, fn, args = item
             if future is None:
                 fn(*args)
                 continue
             try:
-                result, exc = fn(*args), None
+                done.append((future, fn(*args), None))
             except BaseException as error:  # handed to the caller
-                result, exc = None, error
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                future.get_loop().call_soon_threadsafe(_settle, future, result, exc)
-            del item, future, result, exc
+                done.append((future, None, error))
+            del item, future
+            # the outcomes of calls queued together go back in one wake-up of the loop
+            # (call_soon_threadsafe: a system call with the GIL held), not one each
+            if len(done) >= self._batch or empty():
+                _hand_back(done)
+                done = []
+        _hand_back(done)
 
     def call(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any
              ) -> asyncio.Future[T]:
@@ -185,13 +196,24 @@ class Writers(Executor):
                 thread.join()
 
 
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if exc is None:
-        future.set_result(result)
-    else:
-        future.set_exception(exc)
+def _hand_back(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Settle each future of ``done`` on its own loop (one wake-up per loop)."""
+    loops: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for outcome in done:
+        loops.setdefault(outcome[0].get_loop(), []).append(outcome)
+    for loop, outcomes in loops.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, exc in outcomes:
+        if future.cancelled():
+            continue  # its caller went away
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
 
 
 def writer_threads(request: Request) -> Writers:
