@@ -2,8 +2,9 @@
 
 The engine checks a connection out per transaction and is safe to share between the
 worker threads FastAPI runs plain ``def`` routes in; one app (one engine, one pool) runs
-per worker process. Middleware, outermost first: the hot API writes
-(:mod:`bompao.web.fastpath`), security headers, signed sessions.
+per worker process. In front of FastAPI itself, the hot API writes
+(:mod:`bompao.web.fastpath`); then the middleware, outermost first: security headers,
+signed sessions.
 """
 
 from __future__ import annotations

@@ -1,17 +1,19 @@
-"""The API's hot write routes served in plain ASGI, before sessions, routing and
-dependency solving.
+"""The API's hot write routes served in plain ASGI, in front of FastAPI itself.
 
-FastAPI's way through a request (the session middleware, the headers middleware, the
-router's path matching, the dependency solving, the body's validation, the response
-model, then five layers of ``send`` on the way out) cost more CPU than the engine's
-advance itself (``bench/web.py``, ``docs/web.md`` section 9). :class:`FastWrites` sits
-outside all of that and answers the common case of each route of :data:`WRITES` itself:
-a bearer token whose user the token cache holds (:func:`~bompao.web.deps.cached_token_user`),
-no cookie, a JSON body that the route's pydantic model accepts. It then calls the very
-function the FastAPI route calls (``do_advance``, ``do_set_fields`` ...) on the app's
-writer threads and answers its JSON with the same headers, the security headers
-included; a :class:`~bompao.errors.BompaoError` is answered by the same problem handler
-the app installs.
+FastAPI's way through a request (its telemetry check, Starlette's error middleware,
+the body limit, the session middleware, the headers middleware, the router's path
+matching, the dependency solving, the body's validation, the response model, then five
+layers of ``send`` on the way out) cost more CPU than the engine's advance itself
+(``bench/web.py``, ``docs/web.md`` section 9). :class:`FastWrites` is the app's own
+``__call__`` (``web/app.py``), before all of that, and answers the common case of each
+route of :data:`WRITES` itself: a bearer token whose user the token cache holds
+(:func:`~bompao.web.deps.cached_token_user`), no cookie, a JSON body that the route's
+pydantic model accepts. It then calls the very function the FastAPI route calls
+(``do_advance``, ``do_set_fields`` ...) on the app's writer threads
+(:class:`~bompao.web.deps.Writers`) and answers its JSON with the same headers, the
+security headers included; a :class:`~bompao.errors.BompaoError` is answered by the
+same problem handler the app installs, any other error by the app's 500 problem
+document and then re-raised, as Starlette's error middleware does.
 
 Every other request, and every one the fast path is not sure of (no token or one not
 cached yet, a cookie, another content type, a body that is not JSON or that the model
