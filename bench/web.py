@@ -1,15 +1,17 @@
 """Advances through the HTTP API against the same advances through the library.
 
 Run from the repository root: ``python -m bench web [--quick] [--postgres URL]
-[--access-log]`` (or
-``python bench/web.py``). A real ``bompao serve`` (uvicorn, in its own process) and
-:data:`CLIENTS` concurrent clients (asyncio tasks, each with its own keep-alive
-connection and its own projects, speaking HTTP/1.1 in a few lines of asyncio so the
-load generator takes little CPU) post ``/api/v1/projects/{id}/advance`` with a bearer
-token; the baseline is :data:`CLIENTS` threads calling ``Engine.advance`` on one shared
-engine in one process, on the same database with the same settings. Rounds alternate
-(API, library, API, ...) so a burst of load on this shared machine falls on both; the
-medians are compared.
+[--access-log] [--against ROOT]`` (or ``python bench/web.py``). A real ``bompao serve``
+(uvicorn, in its own process) and :data:`CLIENTS` concurrent clients (asyncio tasks,
+each with its own keep-alive connection and its own projects, speaking HTTP/1.1 in a few
+lines of asyncio so the load generator takes little CPU) post
+``/api/v1/projects/{id}/advance`` with a bearer token; the baseline is :data:`CLIENTS`
+threads calling ``Engine.advance`` on one shared engine in one process, on the same
+database with the same settings. Rounds alternate (API, library, API, ...) so a burst
+of load on this shared machine falls on both; the
+medians are compared. ``--against ROOT`` instead runs this code's server and the one of
+the bompao package under ``ROOT`` (an export of other code) side by side on SQLite and
+compares their server CPU per API advance, rounds alternating.
 
 On PostgreSQL (``--postgres URL`` or ``BOMPAO_TEST_POSTGRES_URL``) the server runs
 with two workers, in a fresh schema dropped afterwards.
@@ -356,6 +358,42 @@ def compare(url: str, label: str, workers: int, rounds: int, per_client: int,
     ]
 
 
+def against(root: str, rounds: int, per_client: int, folder: Path) -> list[Row]:
+    """Server CPU per API advance of this code and of the bompao under ``root`` (a
+    folder holding a ``bompao`` package: an export of other code), two servers side by
+    side on SQLite, API rounds alternating between them: the rows (medians of rounds)."""
+    sides: dict[str, tuple[str, int, str, list[list[int]], Stages, list[float]]] = {}
+    with contextlib.ExitStack() as stack:
+        for name, path in (("other", root), ("this", None)):
+            url = f"sqlite:///{folder / f'{name}.db'}"
+            ids, token = prepare(url)
+            stages = Stages(ids)
+            saved = os.environ.pop("PYTHONPATH", None)
+            if path is not None:
+                os.environ["PYTHONPATH"] = path
+            try:
+                base, pid = stack.enter_context(serving(url, 1, folder))
+            finally:
+                os.environ.pop("PYTHONPATH", None)
+                if saved is not None:
+                    os.environ["PYTHONPATH"] = saved
+            _sequential_warm(base, token, ids, stages)
+            api_round(base, token, ids, stages, 10)
+            sides[name] = (base, pid, token, ids, stages, [])
+        for n in range(rounds * 2):
+            for name in ("other", "this") if n % 2 == 0 else ("this", "other"):
+                base, pid, token, ids, stages, cpu = sides[name]
+                began = _cpu_seconds(pid)
+                _, times = api_round(base, token, ids, stages, per_client)
+                cpu.append((_cpu_seconds(pid) - began) * 1000 / len(times))
+    this, other = statistics.median(sides["this"][5]), statistics.median(sides["other"][5])
+    return [Row("server CPU per API advance, this code (SQLite, side by side)", this, "ms",
+                digits=3),
+            Row(f"server CPU per API advance, {root} (SQLite, side by side)", other, "ms",
+                digits=3),
+            Row("this / other server CPU per API advance", this / other, "x", digits=2)]
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     """Run the web benchmarks; print and return the rows."""
     args = sys.argv[1:] if argv is None else argv
@@ -371,6 +409,16 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rounds, per_client = (3, 25) if quick else (5, 100)
     options = ("--access-log",) if "--access-log" in args else ()
     rows: list[Row] = []
+    if "--against" in args:
+        at = args.index("--against")
+        if at + 1 >= len(args):
+            raise SystemExit("error: --against needs a folder holding a bompao package")
+        with tempfile.TemporaryDirectory() as tmp:
+            # 2,000 advances a round at least: /proc counts CPU in 10 ms ticks
+            rows = against(args[at + 1], rounds, max(per_client, 100), Path(tmp))
+        print_table(rows, f"web: server CPU per API advance, side by side (load "
+                          f"{os.getloadavg()[0]:.1f})" + (" (--quick)" if quick else ""))
+        return rows
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows += compare(f"sqlite:///{folder / 'web.db'}", "SQLite", 1, rounds, per_client,

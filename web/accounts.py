@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -83,14 +84,27 @@ class User:
                    bool(row.disabled), row.created_at)
 
     def actor(self) -> Actor:
-        """The engine's actor for this user: display name, roles, partner scope."""
+        """The engine's actor for this user: display name, roles, partner scope.
+
+        Raises:
+            InvalidValue: as :func:`parse_roles`.
+        """
+        return self._actor
+
+    @cached_property
+    def _actor(self) -> Actor:
+        # built once per User (the token cache keeps one per token): both are frozen
         names, partner = parse_roles(self.roles)
         return Actor(self.display_name, roles=names, partner=partner)
 
     @property
     def partner(self) -> str | None:
-        """The partner whose projects this user sees (``None``: every partner)."""
-        return parse_roles(self.roles)[1]
+        """The partner whose projects this user sees (``None``: every partner).
+
+        Raises:
+            InvalidValue: as :func:`parse_roles`.
+        """
+        return self._actor.partner
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (no secret)."""

@@ -2,12 +2,14 @@
 
 The engine checks a connection out per transaction and is safe to share between the
 worker threads FastAPI runs plain ``def`` routes in; one app (one engine, one pool) runs
-per worker process. Middleware, outermost first: the hot API writes
-(:mod:`bompao.web.fastpath`), security headers, signed sessions.
+per worker process. In front of FastAPI itself, the hot API writes
+(:mod:`bompao.web.fastpath`); then the middleware, outermost first: security headers,
+signed sessions.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from bompao.engine.config import Config
 from bompao.engine.engine import Engine
@@ -66,8 +69,8 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
         accounts: users and tokens (default: in the engine's database).
     """
     web = config.web
-    app = FastAPI(title="bompao", version="1", openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None)
+    app = _App(title="bompao", version="1", openapi_url="/api/v1/openapi.json",
+               docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.accounts = accounts or Accounts(engine.db)
     # counted in the database: one throttle for every worker and machine
@@ -89,9 +92,22 @@ def create_app(engine: Engine, config: Config, *, secret_key: str,
                        max_age=web.session_lifetime, same_site="lax",
                        https_only=web.secure_cookies)
     app.add_middleware(HeadersMiddleware)
-    app.add_middleware(FastWrites)  # outermost: the hot API writes, before all the above
     _routes(app)
     return app
+
+
+class _App(FastAPI):
+    """The FastAPI app behind its fast path (:mod:`bompao.web.fastpath`): the hot API
+    writes are answered before FastAPI's own entry (its telemetry check, Starlette's
+    error middleware, the body limit) and the whole middleware stack."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.fast_writes = FastWrites(functools.partial(FastAPI.__call__, self), self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Through the fast path, which passes every other request on to FastAPI."""
+        await self.fast_writes(scope, receive, send)
 
 
 async def _to_sign_in(_request: Request, _exc: Exception) -> Response:

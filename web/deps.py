@@ -10,12 +10,14 @@ within that many seconds on every worker, not at once; sessions are read every t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -26,9 +28,9 @@ from bompao.errors import PermissionDenied
 from bompao.web.accounts import User
 from bompao.web.security import authenticate
 
-__all__ = ["TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "cached_token_user",
-           "cached_user", "current_engine", "current_user", "in_engine_thread",
-           "partner_scope", "token_key", "writer_pool", "writer_threads"]
+__all__ = ["HAND_BACK_BATCH", "TOKEN_CACHE_SECONDS", "Engined", "IfMatch", "Signed", "Writers",
+           "cached_token_user", "cached_user", "current_engine", "current_user",
+           "in_engine_thread", "partner_scope", "token_key", "writer_pool", "writer_threads"]
 
 T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 2.0
@@ -36,6 +38,9 @@ POSTGRES_WRITERS = 8
 """Threads per worker for writing engine calls on PostgreSQL (within the pool's 5 + 10
 connections, leaving some for reads); ``BOMPAO_WRITER_THREADS`` overrides it."""
 WRITERS_ENV = "BOMPAO_WRITER_THREADS"
+HAND_BACK_BATCH = 8
+"""At most this many outcomes of the one writer thread (SQLite) wait to go back to the
+loop together (while more calls are queued; when none are, they go back at once)."""
 _CACHE_SIZE = 10_000
 _cache: dict[tuple[int, str], tuple[float, User]] = {}
 _cache_lock = threading.Lock()
@@ -92,17 +97,136 @@ def current_user(request: Request) -> User:
     return user
 
 
-def writer_threads(request: Request) -> ThreadPoolExecutor:
+_Item = tuple["asyncio.Future[Any] | None", Callable[..., Any], tuple[Any, ...]]
+"""A queued call: the asyncio future its outcome settles (``None``: the call hands its
+outcome back itself), the function and its arguments."""
+
+
+class Writers(Executor):
+    """Threads for engine calls that write, fed by one queue.
+
+    :meth:`call` is the event loop's cheap way in: the caller's asyncio future is
+    settled by one ``loop.call_soon_threadsafe`` when the call returns, instead of
+    ``run_in_executor``'s concurrent future chained to an asyncio one (a condition
+    variable, callbacks and a state copy on each side, ``bench/web.py``). :meth:`submit`
+    keeps the :class:`~concurrent.futures.Executor` interface (``run_in_executor``)
+    for the FastAPI routes; both go through the same queue, in order.
+
+    The threads are daemons: a server stopping waits for its requests in flight, so for
+    their calls, before the interpreter exits.
+
+    Args:
+        count: how many threads.
+        name: their name's prefix.
+    """
+
+    def __init__(self, count: int, name: str = "bompao-writer") -> None:
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
+                         for n in range(count)]
+        self._closed = False
+        # one thread (SQLite) hands outcomes back in batches; several (PostgreSQL) wait on
+        # the network, where holding an outcome while the next call runs only adds latency
+        self._batch = HAND_BACK_BATCH if count == 1 else 1
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        get, empty = self._queue.get, self._queue.empty
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        while (item := get()) is not None:
+            future, fn, args = item
+            if future is None:
+                fn(*args)
+                continue
+            try:
+                done.append((future, fn(*args), None))
+            except BaseException as error:  # handed to the caller
+                done.append((future, None, error))
+            del item, future
+            # the outcomes of calls queued together go back in one wake-up of the loop
+            # (call_soon_threadsafe: a system call with the GIL held), not one each
+            if len(done) >= self._batch or empty():
+                _hand_back(done)
+                done = []
+        _hand_back(done)
+
+    def call(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any
+             ) -> asyncio.Future[T]:
+        """``fn(*args)`` on a writer thread; a future of ``loop`` settled with its result.
+
+        Raises:
+            RuntimeError: after :meth:`shutdown`.
+        """
+        if self._closed:
+            raise RuntimeError("the writer threads are shut down")
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """``fn(*args, **kwargs)`` on a writer thread (the :class:`Executor` way).
+
+        Raises:
+            RuntimeError: after :meth:`shutdown`.
+        """
+        if self._closed:
+            raise RuntimeError("the writer threads are shut down")
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return  # cancelled while queued
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the caller
+                future.set_exception(exc)
+
+        self._queue.put((None, run, ()))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking calls; the threads end after the calls queued (``wait``: join
+        them). ``cancel_futures`` is not supported: the queued calls still run."""
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+def _hand_back(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Settle each future of ``done`` on its own loop (one wake-up per loop)."""
+    loops: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for outcome in done:
+        loops.setdefault(outcome[0].get_loop(), []).append(outcome)
+    for loop, outcomes in loops.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, exc in outcomes:
+        if future.cancelled():
+            continue  # its caller went away
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+
+
+def writer_threads(request: Request) -> Writers:
     """The app's threads for engine calls that write (:func:`writer_pool`)."""
     return writer_pool(request.app.state)
 
 
-def writer_pool(state: Any) -> ThreadPoolExecutor:
+def writer_pool(state: Any) -> Writers:
     """The threads of the app whose ``state`` this is, for engine calls that write: one
     on SQLite (the file has one write lock, so one thread writes and the others' changes
     queue in order, instead of many threads waking, taking the GIL and waiting on the
     lock in turn), :data:`POSTGRES_WRITERS` on PostgreSQL. Created on first use."""
-    found: ThreadPoolExecutor | None = getattr(state, "writer_threads", None)
+    found: Writers | None = getattr(state, "writer_threads", None)
     if found is None:
         with _cache_lock:
             found = getattr(state, "writer_threads", None)
@@ -110,7 +234,7 @@ def writer_pool(state: Any) -> ThreadPoolExecutor:
                 engine: Engine = state.engine
                 count = 1 if engine.db.dialect == "sqlite" else int(
                     os.environ.get(WRITERS_ENV) or POSTGRES_WRITERS)
-                found = ThreadPoolExecutor(count, thread_name_prefix="bompao-writer")
+                found = Writers(count)
                 state.writer_threads = found
     return found
 
@@ -118,8 +242,7 @@ def writer_pool(state: Any) -> ThreadPoolExecutor:
 async def in_engine_thread(request: Request, call: Callable[[], T]) -> T:
     """``call()`` (a blocking engine call that writes) on :func:`writer_threads`; the
     route's own coroutine waits without holding a thread."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(writer_threads(request), call)
+    return await writer_threads(request).call(asyncio.get_running_loop(), call)
 
 
 async def current_engine(request: Request) -> Engine:

@@ -1,17 +1,19 @@
-"""The API's hot write routes served in plain ASGI, before sessions, routing and
-dependency solving.
+"""The API's hot write routes served in plain ASGI, in front of FastAPI itself.
 
-FastAPI's way through a request (the session middleware, the headers middleware, the
-router's path matching, the dependency solving, the body's validation, the response
-model, then five layers of ``send`` on the way out) cost more CPU than the engine's
-advance itself (``bench/web.py``, ``docs/web.md`` section 9). :class:`FastWrites` sits
-outside all of that and answers the common case of each route of :data:`WRITES` itself:
-a bearer token whose user the token cache holds (:func:`~bompao.web.deps.cached_token_user`),
-no cookie, a JSON body that the route's pydantic model accepts. It then calls the very
-function the FastAPI route calls (``do_advance``, ``do_set_fields`` ...) on the app's
-writer threads and answers its JSON with the same headers, the security headers
-included; a :class:`~bompao.errors.BompaoError` is answered by the same problem handler
-the app installs.
+FastAPI's way through a request (its telemetry check, Starlette's error middleware,
+the body limit, the session middleware, the headers middleware, the router's path
+matching, the dependency solving, the body's validation, the response model, then five
+layers of ``send`` on the way out) cost more CPU than the engine's advance itself
+(``bench/web.py``, ``docs/web.md`` section 9). :class:`FastWrites` is the app's own
+``__call__`` (``web/app.py``), before all of that, and answers the common case of each
+route of :data:`WRITES` itself: a bearer token whose user the token cache holds
+(:func:`~bompao.web.deps.cached_token_user`), no cookie, a JSON body that the route's
+pydantic model accepts. It then calls the very function the FastAPI route calls
+(``do_advance``, ``do_set_fields`` ...) on the app's writer threads
+(:class:`~bompao.web.deps.Writers`) and answers its JSON with the same headers, the
+security headers included; a :class:`~bompao.errors.BompaoError` is answered by the
+same problem handler the app installs, any other error by the app's 500 problem
+document and then re-raised, as Starlette's error middleware does.
 
 Every other request, and every one the fast path is not sure of (no token or one not
 cached yet, a cookie, another content type, a body that is not JSON or that the model
@@ -37,7 +39,7 @@ from bompao.errors import BompaoError
 from bompao.web import api, api_indicators
 from bompao.web.accounts import User
 from bompao.web.deps import cached_token_user, token_key, writer_pool
-from bompao.web.problems import answer_error
+from bompao.web.problems import answer_error, answer_unexpected
 from bompao.web.security import with_security_headers
 
 __all__ = ["PREFIX", "WRITES", "FastWrites", "Write"]
@@ -110,15 +112,19 @@ def _body(write: Write, raw: bytes) -> Any:
 
 
 class FastWrites:
-    """ASGI middleware, outermost: the hot API writes of :data:`WRITES` answered here,
-    everything else passed to ``app`` (the FastAPI app's own stack).
+    """ASGI app in front of the FastAPI app, outside even Starlette's own error and
+    telemetry middleware: the hot API writes of :data:`WRITES` answered here, everything
+    else passed to ``app`` (the FastAPI app's whole stack).
 
     Args:
-        app: the next ASGI app.
+        app: the next ASGI app (the FastAPI app's own ``__call__``).
+        owner: the FastAPI app: its ``state`` (engine, writer threads) and its identity
+            (the token cache's key).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, owner: Any) -> None:
         self.app = app
+        self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a hot write, or pass the request on (its body replayed)."""
@@ -142,7 +148,7 @@ class FastWrites:
                 if_match = if_match or value
         user = None
         if authorization is not None and _is_json(content_type):
-            user = cached_token_user(token_key(scope["app"], authorization.decode("latin-1")))
+            user = cached_token_user(token_key(self.owner, authorization.decode("latin-1")))
         if user is None:
             await self.app(scope, receive, send)
             return
@@ -154,7 +160,7 @@ class FastWrites:
         if body is None:
             await self.app(scope, _replay(raw, receive), send)
             return
-        await _serve(scope, receive, send, write, project_id, user, body,
+        await _serve(self.owner, scope, receive, send, write, project_id, user, body,
                      None if if_match is None else if_match.decode("latin-1"))
 
 
@@ -184,25 +190,43 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
-async def _serve(scope: Scope, receive: Receive, send: Send, write: Write,  # noqa: PLR0917
-                 project_id: int, user: User, body: Any, if_match: str | None) -> None:
-    state = scope["app"].state
-    engine: Engine = state.engine
-    loop = asyncio.get_running_loop()
+async def _serve(owner: Any, scope: Scope, receive: Receive, send: Send,  # noqa: PLR0917
+                 write: Write, project_id: int, user: User, body: Any,
+                 if_match: str | None) -> None:
+    state = owner.state
     try:
-        answer, extra = await loop.run_in_executor(
-            writer_pool(state), write.run, engine, user, project_id, body, if_match)
+        answer, extra = await writer_pool(state).call(
+            asyncio.get_running_loop(), write.run, state.engine, user, project_id, body,
+            if_match)
     except BompaoError as exc:
+        scope["app"] = owner
         response = await answer_error(Request(scope, receive), exc)
         await response(scope, receive, _secured(send))
         return
+    except Exception as exc:
+        # what Starlette's ServerErrorMiddleware (now behind us) answers, then re-raises
+        scope["app"] = owner
+        response = await answer_unexpected(Request(scope, receive), exc)
+        await response(scope, receive, send)
+        raise
     content = orjson.dumps(answer)
-    headers = [(b"content-length", str(len(content)).encode()),
-               (b"content-type", _JSON)]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-    await send({"type": "http.response.start", "status": write.status,
-                "headers": with_security_headers(headers)})
+    headers = [(b"content-length", b"%d" % len(content)), _CONTENT_TYPE]
+    if extra:
+        headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in extra.items()]
+        if b"cache-control" in (k for k, _ in headers):
+            headers = with_security_headers(headers)
+        else:
+            headers += _SECURED
+    else:
+        headers += _SECURED
+    await send({"type": "http.response.start", "status": write.status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
+
+
+_CONTENT_TYPE = (b"content-type", _JSON)
+_SECURED = tuple(with_security_headers([]))
+"""The security headers and ``Cache-Control: no-store``, built once."""
 
 
 def _secured(send: Send) -> Send:

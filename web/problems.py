@@ -30,7 +30,8 @@ from bompao.errors import (
     UsageError,
 )
 
-__all__ = ["PROBLEM", "Stale", "answer_error", "install", "language", "problem", "status_of"]
+__all__ = ["PROBLEM", "Stale", "answer_error", "answer_unexpected", "install", "language",
+           "problem", "status_of"]
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("bompao.web")
@@ -106,7 +107,9 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, f"{where}: {first.get('msg', 'invalid')}")
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def answer_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """The problem document (500) of an error that is not a :class:`BompaoError`; its
+    type is logged."""
     log.error("internal error: %s", type(exc).__name__)
     return problem(500, "internal error; the server's log has its type")
 
@@ -116,4 +119,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BompaoError, answer_error)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, answer_unexpected)

@@ -11,8 +11,11 @@ request does.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,8 +26,10 @@ from web_harness import CHEAP, PASSWORD, SECRET_KEY, Server, new_project
 
 from bompao.engine import Engine
 from bompao.engine.config import Config
-from bompao.web.accounts import Accounts
+from bompao.web import fastpath
+from bompao.web.accounts import Accounts, User
 from bompao.web.app import create_app
+from bompao.web.deps import Writers
 from bompao.web.fastpath import FastWrites
 
 SLOW = {"Cookie": "unrelated=1"}
@@ -137,11 +142,8 @@ def counted(tmp_path: Any) -> Iterator[tuple[TestClient, _Counted, str, int]]:
     app = create_app(engine, Config(), secret_key=SECRET_KEY, accounts=accounts)
     try:
         with TestClient(app, base_url="http://127.0.0.1") as client:
-            client.get("/healthz")  # builds the middleware stack
-            layer: Any = app.middleware_stack
-            while not isinstance(layer, FastWrites):
-                layer = layer.app
-            counter = layer.app = _Counted(layer.app)
+            fast: FastWrites = app.fast_writes  # type: ignore[attr-defined]
+            counter = fast.app = _Counted(fast.app)
             yield client, counter, token, project.id
     finally:
         engine.close()
@@ -199,3 +201,83 @@ def test_every_other_request_goes_the_fastapi_way(
         assert answer.headers["content-type"] == "application/problem+json"
     if shape == "no token":
         assert answer.status_code == 401
+
+
+def test_an_unexpected_error_on_the_fast_path_is_answered_as_starlette_would(
+        counted: tuple[TestClient, _Counted, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path is in front of Starlette's ServerErrorMiddleware: it answers an
+    error that is not a BompaoError with the app's 500 problem document itself, then
+    re-raises it for the server to log, as that middleware does."""
+    client, counter, token, project_id = counted
+    client.get(f"/api/v1/projects/{project_id}", headers={"Authorization": f"Bearer {token}"})
+    counter.calls.clear()
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("a fault of no bompao kind")
+
+    monkeypatch.setitem(fastpath.WRITES, ("POST", "advance"),
+                        fastpath.Write(fastpath.WRITES["POST", "advance"].model, 200, broken))
+    request = {"url": f"/api/v1/projects/{project_id}/advance", "json": {"trigger": "withdraw"},
+               "headers": {"Authorization": f"Bearer {token}"}}
+    with pytest.raises(RuntimeError, match="no bompao kind"):
+        client.post(**request)  # type: ignore[arg-type]
+    quiet = TestClient(client.app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    answer = quiet.post(**request)  # type: ignore[arg-type]
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 500
+    assert "no bompao kind" not in answer.text  # only the server's log has it
+    assert counter.calls == []  # answered in front of the FastAPI stack
+
+
+def test_the_writer_threads_run_calls_in_order_and_hand_back_outcomes() -> None:
+    """:class:`Writers`: the loop's ``call`` and the executor's ``submit`` share one
+    queue (one thread: in order), results and errors reach the caller, a cancelled
+    caller does not stop the thread."""
+    writers = Writers(1, name="test-writer")
+    ran: list[tuple[str, str]] = []
+
+    def step(label: str) -> str:
+        ran.append((label, threading.current_thread().name))
+        return label.upper()
+
+    def fail() -> None:
+        raise ValueError("refused")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        gate = threading.Event()
+        first = writers.call(loop, gate.wait)  # holds the thread until every call is queued
+        second = writers.call(loop, step, "a")
+        third = loop.run_in_executor(writers, step, "b")
+        fourth = writers.call(loop, step, "c")
+        failing = writers.call(loop, fail)
+        second.cancel()  # its caller went away: the call still runs, its outcome is dropped
+        gate.set()
+        assert await first is True
+        assert await third == "B"
+        assert await fourth == "C"
+        with pytest.raises(ValueError, match="refused"):
+            await failing
+        assert await writers.call(loop, step, "d") == "D"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        writers.shutdown()
+    assert [label for label, _ in ran] == ["a", "b", "c", "d"]
+    assert {name for _, name in ran} == {"test-writer_0"}
+    with pytest.raises(RuntimeError, match="shut down"):
+        writers.submit(step, "e")
+
+
+def test_a_users_actor_is_built_once() -> None:
+    """The token cache hands the same User to every request: its actor (roles parsed)
+    is built on the first, not on each."""
+    user = User(1, "u", "A User", None, ("coach@cmu", "committee@cmu"), False,
+                datetime.now(UTC))
+    actor = user.actor()
+    assert user.actor() is actor
+    assert actor.roles == frozenset({"coach", "committee"})
+    assert actor.partner == user.partner == "cmu"
