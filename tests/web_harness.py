@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,38 @@ class Pages:
         page.click("button[type=submit]")
         page.wait_for_url(f"{self.server.base}/")
         return page
+
+
+def raw_request(server: Server, head: bytes, body_parts: list[bytes]) -> bytes:
+    """Send ``head`` and ``body_parts`` on a raw socket, never finishing the body, and
+    return what the server answers within 10 s (``b""`` if nothing: it is still
+    waiting for the rest)."""
+    host, port = server.base.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        for part in body_parts:
+            sock.sendall(part)
+        sock.settimeout(10)
+        answer = b""
+        try:
+            while True:
+                head, found, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+                if found and length and len(body) >= int(length.group(1)):
+                    return answer
+                more = sock.recv(65536)
+                if not more:
+                    return answer
+                answer += more
+        except TimeoutError:
+            return answer
+
+
+def chunked(size: int, piece: int = 64_000) -> list[bytes]:
+    """``size`` bytes as chunks of a chunked body (its end never sent)."""
+    parts = []
+    while size > 0:
+        n = min(piece, size)
+        parts.append(b"%x\r\n%s\r\n" % (n, b"x" * n))
+        size -= n
+    return parts

@@ -39,10 +39,10 @@ from bompao.errors import BompaoError
 from bompao.web import api, api_indicators
 from bompao.web.accounts import User
 from bompao.web.deps import cached_token_user, token_key, writer_pool
-from bompao.web.problems import answer_error, answer_unexpected
+from bompao.web.problems import answer_error, answer_unexpected, problem
 from bompao.web.security import with_security_headers
 
-__all__ = ["PREFIX", "WRITES", "FastWrites", "Write"]
+__all__ = ["MAX_BODY", "PREFIX", "WRITES", "FastWrites", "Write"]
 
 PREFIX = "/api/v1/projects/"
 _JSON = b"application/json"
@@ -152,9 +152,15 @@ class FastWrites:
         if user is None:
             await self.app(scope, receive, send)
             return
-        raw, ended = await _read(receive)
+        declared = _content_length(scope)
+        raw, ended = (b"", False) if declared > MAX_BODY else await _read(receive)
         if ended:
             return  # the client went away
+        if declared > MAX_BODY or len(raw) > MAX_BODY:
+            response = problem(413, f"a request body of the API is at most {MAX_BODY:,} "
+                                    "bytes; nothing was written")
+            await response(scope, receive, _secured(send))
+            return
         write, project_id = found
         body = _body(write, raw)
         if body is None:
@@ -164,15 +170,33 @@ class FastWrites:
                      None if if_match is None else if_match.decode("latin-1"))
 
 
+MAX_BODY = 1_000_000
+"""The largest body the fast path reads (its routes take a few fields; a text is at most
+:data:`~bompao.definitions.values.MAX_TEXT` characters): over it, 413 and nothing read
+beyond it, so a token holder cannot make a worker hold an endless body in memory."""
+
+
+def _content_length(scope: Scope) -> int:
+    """The request's declared ``Content-Length`` (0 where none or not a number)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
 async def _read(receive: Receive) -> tuple[bytes, bool]:
-    """The request's whole body, and whether the client disconnected meanwhile."""
+    """The request's body, up to one byte over :data:`MAX_BODY` (reading stops there),
+    and whether the client disconnected meanwhile."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return b"", True
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY or not message.get("more_body", False):
             return b"".join(chunks), False
 
 

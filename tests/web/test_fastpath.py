@@ -22,7 +22,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
-from web_harness import CHEAP, PASSWORD, SECRET_KEY, Server, new_project
+from web_harness import CHEAP, PASSWORD, SECRET_KEY, Server, chunked, new_project, raw_request
 
 from bompao.engine import Engine
 from bompao.engine.config import Config
@@ -281,3 +281,32 @@ def test_a_users_actor_is_built_once() -> None:
     assert user.actor() is actor
     assert actor.roles == frozenset({"coach", "committee"})
     assert actor.partner == user.partner == "cmu"
+
+
+def _advance_head(project_id: int, token: str, extra: bytes) -> bytes:
+    return (b"POST /api/v1/projects/%d/advance HTTP/1.1\r\nHost: test\r\n"
+            b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n%s\r\n"
+            % (project_id, token.encode(), extra))
+
+
+@pytest.mark.parametrize("how", ["chunked, never finished", "a Content-Length over it"])
+def test_a_body_over_the_limit_is_refused_and_nothing_written(team: Server, how: str) -> None:
+    """A cached token's write with a body over fastpath.MAX_BODY: 413 problem+json without
+    the server waiting for (or holding) the rest, and the project unchanged."""
+    project_id = new_project(team.as_user("fp-pm"), "Too big")["id"]
+    token = team.tokens["fp-pm"]
+    team.as_user("fp-pm").get(f"/api/v1/projects/{project_id}")  # the token cached
+    if how.startswith("chunked"):
+        answer = raw_request(team, _advance_head(project_id, token,
+                                                 b"Transfer-Encoding: chunked\r\n"),
+                             chunked(fastpath.MAX_BODY + 100_000))
+    else:
+        answer = raw_request(team, _advance_head(project_id, token,
+                                                 b"Content-Length: 50000000\r\n"),
+                             [b'{"trigger": "withdraw", "x": "'])
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"application/problem+json" in answer
+    assert b"nothing was written" in answer
+    assert b"x-content-type-options: nosniff" in answer.lower()
+    shown = team.as_user("fp-pm").get(f"/api/v1/projects/{project_id}").json()
+    assert shown["stage"] != "withdrawn"

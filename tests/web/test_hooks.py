@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
-import socket
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from web_harness import Server, problem_of
+from web_harness import Server, chunked, problem_of, raw_request
 
 from bompao.web.hooks import MAX_BODY
 
@@ -297,40 +295,6 @@ def test_a_signature_in_upper_case_hex_is_the_same_signature(server: Server) -> 
     assert "Upper case" in [p.name for p in _projects(server)]
 
 
-def _raw(server: Server, head: bytes, body_parts: list[bytes]) -> bytes:
-    """Send ``head`` and ``body_parts`` on a raw socket, never finishing the body, and
-    return what the server answers within 10 s (``b""`` if nothing: it is still
-    waiting for the rest)."""
-    host, port = server.base.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(head)
-        for part in body_parts:
-            sock.sendall(part)
-        sock.settimeout(10)
-        answer = b""
-        try:
-            while True:
-                head, found, body = answer.partition(b"\r\n\r\n")
-                length = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
-                if found and length and len(body) >= int(length.group(1)):
-                    return answer
-                more = sock.recv(65536)
-                if not more:
-                    return answer
-                answer += more
-        except TimeoutError:
-            return answer
-
-
-def _chunked(size: int, piece: int = 64_000) -> list[bytes]:
-    parts = []
-    while size > 0:
-        n = min(piece, size)
-        parts.append(b"%x\r\n%s\r\n" % (n, b"x" * n))
-        size -= n
-    return parts
-
-
 _HEAD = (b"POST /hooks/kobo HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
          b"X-Bompao-Signature: sha256=00\r\n")
 
@@ -338,15 +302,15 @@ _HEAD = (b"POST /hooks/kobo HTTP/1.1\r\nHost: test\r\nContent-Type: application/
 def test_a_chunked_body_over_the_limit_is_refused_before_it_ends(server: Server) -> None:
     """1.1 MB sent in chunks without a Content-Length and the body never finished: the
     server answers 413 without waiting for the rest, which it would never get."""
-    answer = _raw(server, _HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
-                  _chunked(MAX_BODY + 100_000))
+    answer = raw_request(server, _HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
+                  chunked(MAX_BODY + 100_000))
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"nothing was written" in answer
 
 
 def test_a_content_length_over_the_limit_is_refused_unread(server: Server) -> None:
     """A Content-Length of 3 MB with 10 bytes sent: 413 at once, nothing read."""
-    answer = _raw(server, _HEAD + b"Content-Length: 3000000\r\n\r\n", [b"{" * 10])
+    answer = raw_request(server, _HEAD + b"Content-Length: 3000000\r\n\r\n", [b"{" * 10])
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
@@ -355,9 +319,9 @@ def test_a_content_length_under_the_limit_does_not_lift_it(server: Server) -> No
     401); a small Content-Length does not let more through: the server takes that many
     bytes as the body (judged: 401) and the rest as a next request it refuses (400)."""
     body = b"x" * MAX_BODY
-    answer = _raw(server, _HEAD + b"Content-Length: %d\r\n\r\n" % len(body), [body])
+    answer = raw_request(server, _HEAD + b"Content-Length: %d\r\n\r\n" % len(body), [body])
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
     before = len(_projects(server))
-    short = _raw(server, _HEAD + b"Content-Length: 10\r\n\r\n", [b"x" * (MAX_BODY + 10)])
+    short = raw_request(server, _HEAD + b"Content-Length: 10\r\n\r\n", [b"x" * (MAX_BODY + 10)])
     assert short[:12] in (b"HTTP/1.1 401", b"HTTP/1.1 400"), short[:200]
     assert len(_projects(server)) == before
