@@ -42,7 +42,7 @@ from bompao.web.deps import cached_token_user, token_key, writer_pool
 from bompao.web.problems import answer_error, answer_unexpected, problem
 from bompao.web.security import with_security_headers
 
-__all__ = ["MAX_BODY", "PREFIX", "WRITES", "FastWrites", "Write"]
+__all__ = ["API_PREFIX", "MAX_BODY", "PREFIX", "WRITES", "FastWrites", "Write"]
 
 PREFIX = "/api/v1/projects/"
 _JSON = b"application/json"
@@ -127,31 +127,26 @@ class FastWrites:
         self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a hot write, or pass the request on (its body replayed)."""
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PATCH"):
+        """Answer a hot write, or pass the request on (an API write's body read within
+        :data:`MAX_BODY` and replayed)."""
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        found = _route(scope)
-        if found is None:
-            await self.app(scope, receive, send)
+        if not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)  # pages, forms and hooks: their own limits
             return
+        found = _route(scope) if scope["method"] in ("POST", "PATCH") else None
         authorization = content_type = if_match = None
+        cookie = False
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = authorization or value
             elif name == b"cookie":
-                await self.app(scope, receive, send)  # a session: FastAPI's own way
-                return
+                cookie = True
             elif name == b"content-type":
                 content_type = content_type or value
             elif name == b"if-match":
                 if_match = if_match or value
-        user = None
-        if authorization is not None and _is_json(content_type):
-            user = cached_token_user(token_key(self.owner, authorization.decode("latin-1")))
-        if user is None:
-            await self.app(scope, receive, send)
-            return
         declared = _content_length(scope)
         raw, ended = (b"", False) if declared > MAX_BODY else await _read(receive)
         if ended:
@@ -161,19 +156,29 @@ class FastWrites:
                                     "bytes; nothing was written")
             await response(scope, receive, _secured(send))
             return
-        write, project_id = found
-        body = _body(write, raw)
-        if body is None:
+        user = None
+        if found is not None and not cookie and authorization is not None \
+                and _is_json(content_type):
+            user = cached_token_user(token_key(self.owner, authorization.decode("latin-1")))
+        body = None if user is None or found is None else _body(found[0], raw)
+        if body is None or found is None or user is None:
+            # a session, no cached token, another route or a body the model refuses:
+            # FastAPI's own way, the body replayed
             await self.app(scope, _replay(raw, receive), send)
             return
+        write, project_id = found
         await _serve(self.owner, scope, receive, send, write, project_id, user, body,
                      None if if_match is None else if_match.decode("latin-1"))
 
 
+_WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+API_PREFIX = "/api/"
+"""Every write under it has its body read here within :data:`MAX_BODY`."""
+
 MAX_BODY = 1_000_000
-"""The largest body the fast path reads (its routes take a few fields; a text is at most
+"""The largest body of an API write (every route takes a few fields; a text is at most
 :data:`~bompao.definitions.values.MAX_TEXT` characters): over it, 413 and nothing read
-beyond it, so a token holder cannot make a worker hold an endless body in memory."""
+beyond it, so no client can make a worker hold an endless body in memory."""
 
 
 def _content_length(scope: Scope) -> int:

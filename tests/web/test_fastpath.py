@@ -283,30 +283,41 @@ def test_a_users_actor_is_built_once() -> None:
     assert actor.partner == user.partner == "cmu"
 
 
-def _advance_head(project_id: int, token: str, extra: bytes) -> bytes:
-    return (b"POST /api/v1/projects/%d/advance HTTP/1.1\r\nHost: test\r\n"
-            b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n%s\r\n"
-            % (project_id, token.encode(), extra))
+def _write_head(path: str, extra: bytes) -> bytes:
+    return (b"POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n%s\r\n"
+            % (path.encode(), extra))
 
 
-@pytest.mark.parametrize("how", ["chunked, never finished", "a Content-Length over it"])
-def test_a_body_over_the_limit_is_refused_and_nothing_written(team: Server, how: str) -> None:
-    """A cached token's write with a body over fastpath.MAX_BODY: 413 problem+json without
-    the server waiting for (or holding) the rest, and the project unchanged."""
-    project_id = new_project(team.as_user("fp-pm"), "Too big")["id"]
-    token = team.tokens["fp-pm"]
-    team.as_user("fp-pm").get(f"/api/v1/projects/{project_id}")  # the token cached
-    if how.startswith("chunked"):
-        answer = raw_request(team, _advance_head(project_id, token,
-                                                 b"Transfer-Encoding: chunked\r\n"),
-                             chunked(fastpath.MAX_BODY + 100_000))
+@pytest.mark.parametrize("how", ["chunked, never finished", "a Content-Length over it",
+                                 "a session's write (FastAPI's way)",
+                                 "a new token's first write (FastAPI's way)",
+                                 "a project's creation (another route)"])
+def test_an_api_body_over_the_limit_is_refused_and_nothing_written(team: Server,
+                                                                  how: str) -> None:
+    """An API write with a body over fastpath.MAX_BODY, whichever way it would go: 413
+    problem+json without the server waiting for (or holding) the rest, nothing written."""
+    client = team.as_user("fp-pm")
+    project_id = new_project(client, "Too big")["id"]
+    client.get(f"/api/v1/projects/{project_id}")  # the token cached
+    token = team.tokens["fp-pm"].encode()
+    path = f"/api/v1/projects/{project_id}/advance"
+    bearer = b"Authorization: Bearer %s\r\n" % token
+    chunks = b"Transfer-Encoding: chunked\r\n"
+    body = chunked(fastpath.MAX_BODY + 100_000)
+    if how == "a Content-Length over it":
+        head, body = _write_head(path, bearer + b"Content-Length: 50000000\r\n"), [b'{"t": "']
+    elif how.startswith("a session"):
+        head = _write_head(path, b"Cookie: bompao_session=x\r\n" + chunks)
+    elif how.startswith("a new token"):
+        _, fresh = team.accounts.create_token("fp-pm")  # not cached by the server yet
+        head = _write_head(path, b"Authorization: Bearer %s\r\n" % fresh.encode() + chunks)
+    elif how.startswith("a project's creation"):
+        head = _write_head("/api/v1/projects", bearer + chunks)
     else:
-        answer = raw_request(team, _advance_head(project_id, token,
-                                                 b"Content-Length: 50000000\r\n"),
-                             [b'{"trigger": "withdraw", "x": "'])
+        head = _write_head(path, bearer + chunks)
+    answer = raw_request(team, head, body)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     assert b"application/problem+json" in answer
     assert b"nothing was written" in answer
     assert b"x-content-type-options: nosniff" in answer.lower()
-    shown = team.as_user("fp-pm").get(f"/api/v1/projects/{project_id}").json()
-    assert shown["stage"] != "withdrawn"
+    assert client.get(f"/api/v1/projects/{project_id}").json()["stage"] != "withdrawn"
