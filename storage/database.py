@@ -278,21 +278,25 @@ class Connections:
             self._waiting -= 1
 
     def put(self, item: tuple[Any, Any, int], *, discard: bool = False) -> None:
-        """Give a connection back; ``discard`` closes it (its transaction failed)."""
-        if not discard and item[2] == self._generation and len(self._idle) < self._keep:
-            self._give_back(item)
-            return
-        self._give_back(None)
-        with contextlib.suppress(Exception):
-            item[0].close()
+        """Give a connection back; ``discard`` closes it (its transaction failed), as
+        does a :meth:`dispose` since it was taken or ``keep`` idle ones already."""
+        if not self._give_back(None if discard else item):
+            with contextlib.suppress(Exception):
+                item[0].close()
 
-    def _give_back(self, item: tuple[Any, Any, int] | None) -> None:
+    def _give_back(self, item: tuple[Any, Any, int] | None) -> bool:
+        """Count a connection back in, keeping ``item`` idle if it may be kept (decided
+        under the lock, so a :meth:`dispose` meanwhile is seen); whether it was kept."""
         with self._lock:
             self._out -= 1
-            if item is not None:
+            kept = False
+            if item is not None and item[2] == self._generation \
+                    and len(self._idle) < self._keep:
                 self._idle.append(item)
+                kept = True
             if self._waiting:
                 self._returned.notify()
+        return kept
 
     def dispose(self) -> None:
         """Close the idle connections; those out now are closed when given back."""
