@@ -80,7 +80,8 @@ def _entry(event: Mapping[str, Any]) -> bool:
 
 
 _CHUNK = 10_000
-"""Ids per ``IN (...)`` list: well under SQLite's 32,766 parameters."""
+"""Ids per ``IN (...)`` list: well under SQLite's 32,766 parameters (and PostgreSQL's
+65,535), whatever the size of a cohort or a batch."""
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -327,14 +328,15 @@ class HotPath:
     def read_many(self, cursor: Any, ids: list[int], *, lock: bool = False
                   ) -> dict[int, Project]:
         """Projects by id; ``lock`` takes row locks on PostgreSQL (``FOR UPDATE``)."""
-        if not ids:
-            return {}
-        marks = ", ".join([self._mark] * len(ids))
-        sql = f"{self._select} WHERE id IN ({marks}) ORDER BY id"
-        if lock and not self.sqlite:
-            sql += " FOR UPDATE"
-        cursor.execute(sql, tuple(ids))
-        return {row[0]: self._row(row) for row in cursor.fetchall()}
+        found: dict[int, Project] = {}
+        for chunk in _chunks(sorted(ids)):  # sorted: row locks always taken in id order
+            marks = ", ".join([self._mark] * len(chunk))
+            sql = f"{self._select} WHERE id IN ({marks}) ORDER BY id"
+            if lock and not self.sqlite:
+                sql += " FOR UPDATE"
+            cursor.execute(sql, tuple(chunk))
+            found.update((row[0], self._row(row)) for row in cursor.fetchall())
+        return found
 
     def list_projects(self, cursor: Any, *, journey: str | None = None,
                       stage: str | None = None, partner: str | None = None,
@@ -422,14 +424,15 @@ class HotPath:
 
     def locks(self, cursor: Any, ids: list[int]) -> dict[int, int]:
         """Lock versions by project id, taking row locks on PostgreSQL (``FOR UPDATE``)."""
-        if not ids:
-            return {}
-        marks = ", ".join([self._mark] * len(ids))
-        sql = f"SELECT id, lock_version FROM projects WHERE id IN ({marks})"  # noqa: S608
-        if not self.sqlite:
-            sql += " ORDER BY id FOR UPDATE"
-        cursor.execute(sql, tuple(ids))
-        return dict(cursor.fetchall())
+        found: dict[int, int] = {}
+        for chunk in _chunks(sorted(ids)):  # sorted: row locks always taken in id order
+            marks = ", ".join([self._mark] * len(chunk))
+            sql = f"SELECT id, lock_version FROM projects WHERE id IN ({marks})"  # noqa: S608
+            if not self.sqlite:
+                sql += " ORDER BY id FOR UPDATE"
+            cursor.execute(sql, tuple(chunk))
+            found.update(cursor.fetchall())
+        return found
 
     # events ------------------------------------------------------------------------------
 
@@ -675,15 +678,16 @@ class HotPath:
 
     def owned(self, cursor: Any, ids: list[int], owner: str) -> set[int]:
         """Which of ``ids`` this owner still holds (locked on PostgreSQL)."""
-        if not ids:
-            return set()
-        marks = ", ".join([self._mark] * len(ids))
-        sql = (f"SELECT id FROM follow_ups WHERE id IN ({marks}) AND status = 'running' "  # noqa: S608
-               f"AND lease_owner = {self._mark}")
-        if not self.sqlite:
-            sql += " FOR UPDATE"
-        cursor.execute(sql, (*ids, owner))
-        return {row[0] for row in cursor.fetchall()}
+        held: set[int] = set()
+        for chunk in _chunks(sorted(ids)):  # sorted: row locks always taken in id order
+            marks = ", ".join([self._mark] * len(chunk))
+            sql = (f"SELECT id FROM follow_ups WHERE id IN ({marks}) AND status = 'running' "  # noqa: S608
+                   f"AND lease_owner = {self._mark}")
+            if not self.sqlite:
+                sql += " ORDER BY id FOR UPDATE"
+            cursor.execute(sql, (*chunk, owner))
+            held.update(row[0] for row in cursor.fetchall())
+        return held
 
     def finish(self, cursor: Any, rows: list[tuple[str, datetime, str | None, int]]) -> None:
         """Set (status, finished_at, last_error) of follow-ups by id; clears the lease."""

@@ -205,3 +205,16 @@ def test_concurrent_writers_serialise_without_losing_updates(hot: HotPath) -> No
     assert row is not None
     assert row.lock_version == workers * rounds
     assert seqs == list(range(1, workers * rounds + 1))
+
+
+def test_id_lists_longer_than_a_statement_may_bind_are_read_in_chunks(hot: HotPath) -> None:
+    """260,000 ids (a large cohort's advance_many, a large batch): more parameters than one
+    statement may bind on either backend (PostgreSQL 65,535; SQLite 32,766 by default,
+    250,000 in Debian's build); each read still answers for all of them."""
+    with hot.transaction() as cursor:
+        made = [hot.insert_project(cursor, _project(name=f"p{n}")) for n in range(3)]
+    ids = [*range(10_000_000, 10_260_000), *reversed(made)]
+    with hot.transaction() as cursor:
+        assert sorted(hot.read_many(cursor, ids, lock=True)) == sorted(made)
+        assert sorted(hot.locks(cursor, ids)) == sorted(made)
+        assert hot.owned(cursor, ids, "nobody") == set()
